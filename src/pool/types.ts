@@ -1,0 +1,113 @@
+import type { Disposable } from '../events.js';
+import type { PickContext, SelectorEndpoint } from '../selectors/selector.js';
+
+/**
+ * An endpoint's state:
+ * - `healthy`: eligible for new requests;
+ * - `unhealthy`: failed active health checks (HealthMonitor) — out until it passes again;
+ * - `ejected`: taken out by passive outlier detection (or a `Retry-After`) for a time;
+ * - `draining`: takes no new requests; removed once its in-flight work ends.
+ */
+export type EndpointState = 'healthy' | 'unhealthy' | 'ejected' | 'draining';
+
+/** An endpoint as given to the pool: a URL string, or an object. */
+export type EndpointInput =
+  | string
+  | {
+      /** Stable identity. @default the normalised `url` */
+      readonly id?: string;
+      /** Where requests go, e.g. `http://127.0.0.1:8080` or `tcp://127.0.0.1:6379`. */
+      readonly url: string;
+      /** Relative capacity, finite and > 0. @default 1 */
+      readonly weight?: number;
+      /** Priority tier: 0 is the best; higher tiers serve only when better ones have none eligible. @default 0 */
+      readonly priority?: number;
+      /** Free-form data kept with the endpoint (zone, version, …). @default {} */
+      readonly metadata?: Readonly<Record<string, unknown>>;
+    };
+
+/** An endpoint owned by a pool: what selectors read, plus its state and counters. */
+export interface PoolEndpoint extends SelectorEndpoint {
+  /** Stable identity. */
+  readonly id: string;
+  /** The endpoint's URL as given (normalised by the WHATWG URL parser). */
+  readonly url: string;
+  /** The parsed URL, parsed once when the endpoint was added. */
+  readonly parsedUrl: URL;
+  /** Effective weight (configured weight scaled by slow start). */
+  readonly weight: number;
+  /** Configured weight. */
+  readonly configuredWeight: number;
+  /** Priority tier (0 best). */
+  readonly priority: number;
+  /** Free-form data. */
+  readonly metadata: Readonly<Record<string, unknown>>;
+  /** Current state. */
+  readonly state: EndpointState;
+  /** Requests in progress. */
+  readonly inflight: number;
+  /** Peak-sensitive EWMA of latency in ms (0 until the first sample). */
+  readonly latency: number;
+}
+
+/** Options of `pool.acquire()`: same as a selector's pick context. */
+export type AcquireOptions = PickContext<PoolEndpoint>;
+
+/** How a leased call ended, given to `lease.release()`. */
+export interface ReleaseOutcome {
+  /** True when the call succeeded. Failures count towards outlier detection. */
+  readonly ok: boolean;
+  /** The failure, when `ok` is false. */
+  readonly error?: unknown;
+  /**
+   * The endpoint asked not to be used for this long (an HTTP `Retry-After` on 503/429):
+   * it is ejected for that time, capped by the pool.
+   */
+  readonly retryAfterMs?: number;
+  /**
+   * Leave latency out of the EWMA (an aborted or streamed call whose duration says nothing
+   * about the endpoint). @default false
+   */
+  readonly skipLatency?: boolean;
+}
+
+/** A claim on an endpoint for one call: in-flight until released. */
+export interface Lease {
+  /** The chosen endpoint. */
+  readonly endpoint: PoolEndpoint;
+  /**
+   * Ends the call: decrements in-flight, records latency (measured since acquire) and the
+   * outcome. Idempotent: only the first call counts.
+   * @default outcome `{ ok: true }`
+   */
+  release(outcome?: ReleaseOutcome): void;
+}
+
+/** One endpoint's state change. Every change is exactly one event. */
+export interface StateChangeEvent {
+  /** The endpoint after the change. */
+  readonly endpoint: PoolEndpoint;
+  /** State before; `undefined` when the endpoint was just added. */
+  readonly from: EndpointState | undefined;
+  /** State after; `undefined` when the endpoint was removed. */
+  readonly to: EndpointState | undefined;
+  /** Why: `added`, `removed`, `health-check`, `consecutive-failures`, `latency`, `ejection-expired`, `retry-after`, `drain`, `admin`, … */
+  readonly reason: string;
+}
+
+/** Membership change of a pool: endpoints added or removed (by `add`, `remove`, `setEndpoints`). */
+export interface MembershipChangeEvent {
+  /** Endpoints that joined. */
+  readonly added: readonly PoolEndpoint[];
+  /** Endpoints that left (after draining, when drained). */
+  readonly removed: readonly PoolEndpoint[];
+}
+
+/** A pool as the health monitor and the adapters see it. @internal */
+export interface PoolLike {
+  /** Every endpoint, whatever its state. */
+  readonly endpoints: readonly PoolEndpoint[];
+  onMembershipChange(listener: (event: MembershipChangeEvent) => void): Disposable;
+  onStateChange(listener: (event: StateChangeEvent) => void): Disposable;
+  setHealth(id: string, healthy: boolean, reason?: string): void;
+}

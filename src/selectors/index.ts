@@ -1,0 +1,12 @@
+export type { PickContext, RandomSource, Selector, SelectorEndpoint } from './selector.js';
+export { fmix32, murmur3 } from './hash.js';
+export { RoundRobin, type RoundRobinOptions } from './round-robin.js';
+export { WeightedRoundRobin, type WeightedRoundRobinOptions } from './weighted-round-robin.js';
+export { Random, type RandomOptions } from './random.js';
+export { WeightedRandom, type WeightedRandomOptions } from './weighted-random.js';
+export { LeastConnections, type LeastConnectionsOptions } from './least-connections.js';
+export { PowerOfTwoChoices, type PowerOfTwoChoicesOptions } from './power-of-two-choices.js';
+export { PeakEwma, type PeakEwmaOptions } from './peak-ewma.js';
+export { RingHash, type RingHashOptions, DEFAULT_RING_VNODES } from './ring-hash.js';
+export { Maglev, type MaglevOptions, DEFAULT_MAGLEV_TABLE_SIZE } from './maglev.js';
+export { Rendezvous, type RendezvousOptions } from './rendezvous.js';

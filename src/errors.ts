@@ -11,7 +11,8 @@ export type SwitchyardErrorCode =
   | 'ERR_POOL_CLOSED'
   | 'ERR_ATTEMPTS_EXHAUSTED'
   | 'ERR_TIMEOUT'
-  | 'ERR_ABORTED';
+  | 'ERR_ABORTED'
+  | 'ERR_HEALTH_CHECK';
 
 /**
  * Base class of every error switchyard throws on purpose.
@@ -63,6 +64,30 @@ export class NoEndpointError extends SwitchyardError {
   }
 }
 
+/**
+ * An active health check failed on what it saw: an unexpected HTTP status, a body that did
+ * not match, a connection closed before the expected bytes. Code `ERR_HEALTH_CHECK`.
+ * Connection errors from the runtime (`ECONNREFUSED`, …) are passed through unchanged, and
+ * a check that runs out of time fails with code `ERR_TIMEOUT`.
+ *
+ * @example
+ * ```ts
+ * monitor.onCheck(({ endpoint, ok, error }) => {
+ *   if (!ok && isHealthCheckError(error)) console.warn(endpoint.id, error.status, error.message);
+ * });
+ * ```
+ */
+export class HealthCheckError extends SwitchyardError {
+  /** The HTTP status that failed the check, when there was one. */
+  readonly status: number | undefined;
+
+  constructor(message: string, options?: { cause?: unknown; status?: number }) {
+    super('ERR_HEALTH_CHECK', message, options);
+    this.name = 'HealthCheckError';
+    this.status = options?.status;
+  }
+}
+
 /** True when `value` is any switchyard error (works across duplicate installs). */
 export function isSwitchyardError(value: unknown): value is SwitchyardError {
   return value instanceof SwitchyardError;
@@ -71,4 +96,9 @@ export function isSwitchyardError(value: unknown): value is SwitchyardError {
 /** True when `value` is a {@link NoEndpointError} (code `ERR_NO_ENDPOINT`). */
 export function isNoEndpointError(value: unknown): value is NoEndpointError {
   return isSwitchyardError(value) && value.code === 'ERR_NO_ENDPOINT';
+}
+
+/** True when `value` is a {@link HealthCheckError} (code `ERR_HEALTH_CHECK`). */
+export function isHealthCheckError(value: unknown): value is HealthCheckError {
+  return isSwitchyardError(value) && value.code === 'ERR_HEALTH_CHECK';
 }

@@ -88,6 +88,69 @@ export class HealthCheckError extends SwitchyardError {
   }
 }
 
+/**
+ * The pool was closed: `acquire()` and `execute()` refuse new work. Code `ERR_POOL_CLOSED`.
+ *
+ * @example
+ * ```ts
+ * await pool.close();
+ * pool.acquire(); // throws PoolClosedError
+ * ```
+ */
+export class PoolClosedError extends SwitchyardError {
+  constructor(message = 'the pool is closed', options?: { cause?: unknown }) {
+    super('ERR_POOL_CLOSED', message, options);
+    this.name = 'PoolClosedError';
+  }
+}
+
+/**
+ * Every attempt of `pool.execute()` failed (or the pool ran out of eligible endpoints after
+ * at least one attempt). `cause` is the last attempt's error; `errors` holds every attempt's
+ * error in order. Code `ERR_ATTEMPTS_EXHAUSTED`.
+ *
+ * @example
+ * ```ts
+ * try { await pool.execute(call); } catch (err) {
+ *   if (isAttemptsExhaustedError(err)) console.error(err.attempts, err.cause);
+ * }
+ * ```
+ */
+export class AttemptsExhaustedError extends SwitchyardError {
+  /** How many attempts were made. */
+  readonly attempts: number;
+  /** The error of each attempt, in order. */
+  readonly errors: readonly unknown[];
+
+  constructor(
+    message: string,
+    options: { cause?: unknown; attempts: number; errors: readonly unknown[] },
+  ) {
+    super('ERR_ATTEMPTS_EXHAUSTED', message, { cause: options.cause });
+    this.name = 'AttemptsExhaustedError';
+    this.attempts = options.attempts;
+    this.errors = options.errors;
+  }
+}
+
+/**
+ * An operation took longer than allowed: an attempt's `perAttemptTimeoutMs` or the overall
+ * `deadlineMs` of `pool.execute()`. Code `ERR_TIMEOUT`.
+ *
+ * @example
+ * ```ts
+ * await pool.execute(call, { deadlineMs: 1_000 }).catch((err) => {
+ *   if (isTimeoutError(err)) … // took longer than a second in all
+ * });
+ * ```
+ */
+export class TimeoutError extends SwitchyardError {
+  constructor(message = 'timed out', options?: { cause?: unknown }) {
+    super('ERR_TIMEOUT', message, options);
+    this.name = 'TimeoutError';
+  }
+}
+
 /** True when `value` is any switchyard error (works across duplicate installs). */
 export function isSwitchyardError(value: unknown): value is SwitchyardError {
   return value instanceof SwitchyardError;
@@ -101,4 +164,19 @@ export function isNoEndpointError(value: unknown): value is NoEndpointError {
 /** True when `value` is a {@link HealthCheckError} (code `ERR_HEALTH_CHECK`). */
 export function isHealthCheckError(value: unknown): value is HealthCheckError {
   return isSwitchyardError(value) && value.code === 'ERR_HEALTH_CHECK';
+}
+
+/** True when `value` is a {@link PoolClosedError} (code `ERR_POOL_CLOSED`). */
+export function isPoolClosedError(value: unknown): value is PoolClosedError {
+  return isSwitchyardError(value) && value.code === 'ERR_POOL_CLOSED';
+}
+
+/** True when `value` is an {@link AttemptsExhaustedError} (code `ERR_ATTEMPTS_EXHAUSTED`). */
+export function isAttemptsExhaustedError(value: unknown): value is AttemptsExhaustedError {
+  return isSwitchyardError(value) && value.code === 'ERR_ATTEMPTS_EXHAUSTED';
+}
+
+/** True when `value` is a {@link TimeoutError} (code `ERR_TIMEOUT`). */
+export function isTimeoutError(value: unknown): value is TimeoutError {
+  return isSwitchyardError(value) && value.code === 'ERR_TIMEOUT';
 }

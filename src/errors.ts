@@ -12,7 +12,10 @@ export type SwitchyardErrorCode =
   | 'ERR_ATTEMPTS_EXHAUSTED'
   | 'ERR_TIMEOUT'
   | 'ERR_ABORTED'
-  | 'ERR_HEALTH_CHECK';
+  | 'ERR_HEALTH_CHECK'
+  | 'ERR_UPSTREAM_UNAVAILABLE'
+  | 'ERR_UPSTREAM_TIMEOUT'
+  | 'ERR_BODY_CONSUMED';
 
 /**
  * Base class of every error switchyard throws on purpose.
@@ -151,6 +154,88 @@ export class TimeoutError extends SwitchyardError {
   }
 }
 
+/**
+ * The HTTP proxy could not get a usable response from any upstream: every attempt failed
+ * (connection refused or reset, a bad response, or a retried 5xx on the last endpoint
+ * left). The proxy answers `502 Bad Gateway`. `cause` is the last attempt's error.
+ * Code `ERR_UPSTREAM_UNAVAILABLE`.
+ *
+ * @example
+ * ```ts
+ * createProxyHandler(pool, {
+ *   onError(error, req, res) {
+ *     if (isUpstreamUnavailableError(error)) res.writeHead(502).end('try again later');
+ *   },
+ * });
+ * ```
+ */
+export class UpstreamUnavailableError extends SwitchyardError {
+  /** The status the proxy answers with: 502. */
+  readonly statusCode = 502;
+  /** How many attempts were made. */
+  readonly attempts: number;
+  /** The upstream's status when the last attempt failed on a response (a 5xx), else undefined. */
+  readonly upstreamStatus: number | undefined;
+
+  constructor(
+    message: string,
+    options?: { cause?: unknown; attempts?: number; upstreamStatus?: number },
+  ) {
+    super('ERR_UPSTREAM_UNAVAILABLE', message, { cause: options?.cause });
+    this.name = 'UpstreamUnavailableError';
+    this.attempts = options?.attempts ?? 1;
+    this.upstreamStatus = options?.upstreamStatus;
+  }
+}
+
+/**
+ * The upstream did not answer in time: connect timeout, no response headers within the
+ * per-try timeout, or the request's overall deadline passed. The proxy answers
+ * `504 Gateway Timeout`. Code `ERR_UPSTREAM_TIMEOUT`.
+ *
+ * @example
+ * ```ts
+ * if (isUpstreamTimeoutError(error)) metrics.timeouts.inc();
+ * ```
+ */
+export class UpstreamTimeoutError extends SwitchyardError {
+  /** The status the proxy answers with: 504. */
+  readonly statusCode = 504;
+  /** How many attempts were made. */
+  readonly attempts: number;
+
+  constructor(message: string, options?: { cause?: unknown; attempts?: number }) {
+    super('ERR_UPSTREAM_TIMEOUT', message, { cause: options?.cause });
+    this.name = 'UpstreamTimeoutError';
+    this.attempts = options?.attempts ?? 1;
+  }
+}
+
+/**
+ * The request body was already read by something else (a body parser) and cannot be
+ * forwarded from `req.body` either: the proxy refuses with `500` rather than send an
+ * empty body. Mount the proxy before body parsers, or let them set `req.body` to a Buffer,
+ * a string or JSON. Code `ERR_BODY_CONSUMED`.
+ *
+ * @example
+ * ```ts
+ * app.use('/api', createProxyHandler(pool)); // before express.json()
+ * app.use(express.json());
+ * ```
+ */
+export class BodyConsumedError extends SwitchyardError {
+  /** The status the proxy answers with: 500. */
+  readonly statusCode = 500;
+
+  constructor(
+    message = 'the request body was already consumed and req.body cannot be forwarded',
+    options?: { cause?: unknown },
+  ) {
+    super('ERR_BODY_CONSUMED', message, options);
+    this.name = 'BodyConsumedError';
+  }
+}
+
 /** True when `value` is any switchyard error (works across duplicate installs). */
 export function isSwitchyardError(value: unknown): value is SwitchyardError {
   return value instanceof SwitchyardError;
@@ -179,4 +264,19 @@ export function isAttemptsExhaustedError(value: unknown): value is AttemptsExhau
 /** True when `value` is a {@link TimeoutError} (code `ERR_TIMEOUT`). */
 export function isTimeoutError(value: unknown): value is TimeoutError {
   return isSwitchyardError(value) && value.code === 'ERR_TIMEOUT';
+}
+
+/** True when `value` is an {@link UpstreamUnavailableError} (code `ERR_UPSTREAM_UNAVAILABLE`). */
+export function isUpstreamUnavailableError(value: unknown): value is UpstreamUnavailableError {
+  return isSwitchyardError(value) && value.code === 'ERR_UPSTREAM_UNAVAILABLE';
+}
+
+/** True when `value` is an {@link UpstreamTimeoutError} (code `ERR_UPSTREAM_TIMEOUT`). */
+export function isUpstreamTimeoutError(value: unknown): value is UpstreamTimeoutError {
+  return isSwitchyardError(value) && value.code === 'ERR_UPSTREAM_TIMEOUT';
+}
+
+/** True when `value` is a {@link BodyConsumedError} (code `ERR_BODY_CONSUMED`). */
+export function isBodyConsumedError(value: unknown): value is BodyConsumedError {
+  return isSwitchyardError(value) && value.code === 'ERR_BODY_CONSUMED';
 }

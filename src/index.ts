@@ -13,3 +13,4 @@
  */
 export * from './errors.js';
 export * from './selectors/index.js';
+export * from './health/index.js';

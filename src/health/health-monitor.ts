@@ -1,0 +1,406 @@
+import { SwitchyardError, TimeoutError } from '../errors.js';
+import { type Disposable, EventEmitter, type Subscribe } from '../events.js';
+import type {
+  MembershipChangeEvent,
+  PoolEndpoint,
+  PoolLike,
+  StateChangeEvent,
+} from '../pool/types.js';
+import {
+  type HealthCheckEvent,
+  type HealthMonitorOptions,
+  type ResolvedHealthOptions,
+  resolveHealthOptions,
+} from './options.js';
+import { type ScheduledEntry, Scheduler } from './scheduler.js';
+
+/** The reason given to `pool.setHealth()`, and so in the pool's `onStateChange` events. */
+export const HEALTH_CHECK_REASON = 'health-check';
+
+const asyncDispose: typeof Symbol.asyncDispose =
+  (Symbol as { asyncDispose?: typeof Symbol.asyncDispose }).asyncDispose ??
+  (Symbol.for('Symbol.asyncDispose') as typeof Symbol.asyncDispose);
+
+/** One endpoint's check state. Idle and running probes sit in the scheduler's heap. */
+interface Probe extends ScheduledEntry {
+  readonly id: string;
+  endpoint: PoolEndpoint;
+  /** idle: waits for its due time (in the heap when started); queued: waits for a slot; running: in flight (in the heap at its deadline). */
+  phase: 'idle' | 'queued' | 'running';
+  /** The monitor's view: false once `unhealthyThreshold` failures took it out. */
+  healthy: boolean;
+  lastOk: boolean;
+  successes: number;
+  failures: number;
+  /** The running check's controller; cleared when the check ends or is abandoned. */
+  controller: AbortController | undefined;
+  /** The check's promise until it settles, even after a timeout abandoned it. */
+  pending: Promise<void> | undefined;
+  startedAt: number;
+  /** `checkNow()` calls waiting for this probe's next result. */
+  waiters: Array<() => void> | undefined;
+  removed: boolean;
+}
+
+/**
+ * Active health checking for a pool, with HAProxy's rise/fall semantics: `unhealthyThreshold`
+ * consecutive failures take an endpoint out (`pool.setHealth(id, false, 'health-check')`),
+ * `healthyThreshold` consecutive passes bring it back. Endpoints start healthy.
+ *
+ * One scheduler (a min-heap of due times, one unref'd timer) drives every endpoint, at most
+ * `concurrency` checks run at once, and a check never overlaps itself: the next check of an
+ * endpoint is scheduled when the previous one ends. Endpoints added to the pool are checked
+ * within `jitter × intervalMs`; removed ones are dropped, their running check aborted and its
+ * result ignored. `draining` endpoints are not checked (no new work goes to them).
+ *
+ * @example
+ * ```ts
+ * import { HealthMonitor, Pool } from 'switchyard';
+ * import { httpCheck } from 'switchyard/http';
+ *
+ * const pool = new Pool({ endpoints: ['http://127.0.0.1:8081', 'http://127.0.0.1:8082'] });
+ * await using monitor = new HealthMonitor(pool, {
+ *   check: httpCheck({ path: '/healthz' }),
+ *   intervalMs: 5_000, timeoutMs: 2_000,
+ * });
+ * monitor.onCheck(({ endpoint, ok, error }) => ok || console.warn(endpoint.id, error));
+ * monitor.start();
+ * ```
+ */
+export class HealthMonitor {
+  readonly #pool: PoolLike;
+  readonly #o: ResolvedHealthOptions;
+  readonly #scheduler: Scheduler<Probe>;
+  readonly #probes = new Map<string, Probe>();
+  readonly #queue: Probe[] = [];
+  #queueHead = 0;
+  #running = 0;
+  /** Every check promise not yet settled, abandoned ones included: `stop()` awaits them. */
+  readonly #inflight = new Set<Promise<void>>();
+  readonly #checks = new EventEmitter<HealthCheckEvent>();
+  #subscriptions: Disposable[] | undefined;
+  #started = false;
+
+  /**
+   * Subscribe to every finished check (for dashboards and logs). Listeners run synchronously
+   * after the pool has been told of any health change the check caused.
+   * @returns a disposable that unsubscribes
+   */
+  readonly onCheck: Subscribe<HealthCheckEvent> = this.#checks.subscribe;
+
+  /**
+   * @param pool the pool whose endpoints to check (a `Pool`, or anything `PoolLike`)
+   * @param options see {@link HealthMonitorOptions}
+   * @throws TypeError or RangeError for a bad option, naming it and quoting the value
+   */
+  constructor(pool: PoolLike, options?: HealthMonitorOptions) {
+    if (
+      typeof pool !== 'object' ||
+      pool === null ||
+      typeof pool.setHealth !== 'function' ||
+      typeof pool.onMembershipChange !== 'function'
+    ) {
+      throw new TypeError(`HealthMonitor needs a pool, got ${String(pool)}`);
+    }
+    this.#pool = pool;
+    this.#o = resolveHealthOptions(options);
+    this.#scheduler = new Scheduler<Probe>(this.#onDue, this.#o.timers, this.#o.now);
+  }
+
+  /** True between `start()` and `stop()`. */
+  get started(): boolean {
+    return this.#started;
+  }
+
+  /**
+   * Starts checking every endpoint of the pool, each first within `jitter × intervalMs`.
+   * Idempotent. The monitor's timer never keeps the process alive.
+   */
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    this.#attach();
+    for (const probe of this.#probes.values()) {
+      if (probe.phase === 'idle' && probe.heapIndex < 0) this.#scheduleFirst(probe);
+    }
+  }
+
+  /**
+   * Checks every endpoint once, now, and resolves when all results are in (and the pool told).
+   * An endpoint whose check is already queued or running is not checked twice: this waits for
+   * that check. Works without `start()`, for one-off checks; call `stop()` afterwards to
+   * unsubscribe from the pool.
+   */
+  async checkNow(): Promise<void> {
+    this.#attach();
+    const waits: Promise<void>[] = [];
+    for (const probe of this.#probes.values()) {
+      waits.push(new Promise<void>((resolve) => (probe.waiters ??= []).push(resolve)));
+      if (probe.phase === 'idle') {
+        this.#scheduler.unschedule(probe);
+        probe.phase = 'queued';
+        this.#queue.push(probe);
+      }
+    }
+    this.#pump();
+    await Promise.all(waits);
+  }
+
+  /**
+   * Stops checking: aborts running checks (their results are ignored), clears the timer and
+   * unsubscribes from the pool; resolves once no check is left running. Idempotent; the
+   * monitor can be started again. A custom check that ignores its signal delays this.
+   */
+  async stop(): Promise<void> {
+    this.#started = false;
+    if (this.#subscriptions) for (const subscription of this.#subscriptions) subscription.dispose();
+    this.#subscriptions = undefined;
+    const stopped = new SwitchyardError('ERR_ABORTED', 'health monitor stopped');
+    for (const probe of this.#probes.values()) this.#drop(probe, stopped);
+    this.#probes.clear();
+    this.#queue.length = 0;
+    this.#queueHead = 0;
+    this.#scheduler.clear();
+    while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
+  }
+
+  /** Same as `stop()`, for `await using`. */
+  [asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+
+  #attach(): void {
+    if (this.#subscriptions) return;
+    const pool = this.#pool;
+    this.#subscriptions = [
+      pool.onMembershipChange(this.#onMembership),
+      pool.onStateChange(this.#onState),
+    ];
+    for (const endpoint of pool.endpoints) this.#add(endpoint);
+  }
+
+  readonly #onMembership = (event: MembershipChangeEvent): void => {
+    const removed = new SwitchyardError('ERR_ABORTED', 'endpoint removed from the pool');
+    for (const endpoint of event.removed) {
+      const probe = this.#probes.get(endpoint.id);
+      if (probe) this.#drop(probe, removed);
+    }
+    for (const endpoint of event.added) {
+      const probe = this.#add(endpoint);
+      if (this.#started && probe.phase === 'idle' && probe.heapIndex < 0)
+        this.#scheduleFirst(probe);
+    }
+    this.#pump();
+  };
+
+  // Health set by someone else (an operator, another monitor) resets the counters.
+  readonly #onState = (event: StateChangeEvent): void => {
+    const probe = this.#probes.get(event.endpoint.id);
+    if (!probe) return;
+    let healthy: boolean;
+    if (event.to === 'unhealthy') healthy = false;
+    // Unhealthy outranks ejected, so leaving it for either means health came back; a move
+    // to draining says nothing about health.
+    else if (event.from === 'unhealthy' && (event.to === 'healthy' || event.to === 'ejected'))
+      healthy = true;
+    else return;
+    if (probe.healthy !== healthy) {
+      probe.healthy = healthy;
+      probe.successes = 0;
+      probe.failures = 0;
+    }
+  };
+
+  #add(endpoint: PoolEndpoint): Probe {
+    const existing = this.#probes.get(endpoint.id);
+    if (existing) {
+      existing.endpoint = endpoint;
+      return existing;
+    }
+    const probe: Probe = {
+      id: endpoint.id,
+      endpoint,
+      due: 0,
+      heapIndex: -1,
+      phase: 'idle',
+      healthy: endpoint.state !== 'unhealthy',
+      lastOk: true,
+      successes: 0,
+      failures: 0,
+      controller: undefined,
+      pending: undefined,
+      startedAt: 0,
+      waiters: undefined,
+      removed: false,
+    };
+    this.#probes.set(endpoint.id, probe);
+    return probe;
+  }
+
+  /** Forgets a probe: unscheduled, its running check aborted and ignored, its waiters released. */
+  #drop(probe: Probe, reason: SwitchyardError): void {
+    probe.removed = true;
+    this.#probes.delete(probe.id);
+    this.#scheduler.unschedule(probe);
+    if (probe.controller) {
+      const controller = probe.controller;
+      probe.controller = undefined;
+      this.#running--;
+      controller.abort(reason);
+    }
+    probe.phase = 'idle';
+    this.#release(probe);
+  }
+
+  #release(probe: Probe): void {
+    const waiters = probe.waiters;
+    if (waiters === undefined) return;
+    probe.waiters = undefined;
+    for (const resolve of waiters) resolve();
+  }
+
+  readonly #onDue = (probe: Probe): void => {
+    if (probe.removed) return;
+    if (probe.phase === 'running') {
+      this.#timeout(probe);
+    } else if (probe.phase === 'idle') {
+      probe.phase = 'queued';
+      this.#queue.push(probe);
+    }
+    this.#pump();
+  };
+
+  /** Starts queued checks while slots are free. */
+  #pump(): void {
+    const queue = this.#queue;
+    while (this.#running < this.#o.concurrency && this.#queueHead < queue.length) {
+      const probe = queue[this.#queueHead++]!;
+      if (!probe.removed && probe.phase === 'queued') this.#launch(probe);
+    }
+    if (this.#queueHead === queue.length) {
+      queue.length = 0;
+      this.#queueHead = 0;
+    } else if (this.#queueHead > 1024 && this.#queueHead * 2 > queue.length) {
+      queue.splice(0, this.#queueHead);
+      this.#queueHead = 0;
+    }
+  }
+
+  #launch(probe: Probe): void {
+    const o = this.#o;
+    probe.phase = 'idle';
+    if (probe.endpoint.state === 'draining') {
+      this.#release(probe);
+      this.#scheduleNext(probe);
+      return;
+    }
+    if (probe.pending !== undefined) {
+      // The last check timed out and still has not settled: it ignores its signal. Starting
+      // another would overlap it, so this turn counts as one more failure.
+      const error = new TimeoutError(
+        `health check of ${probe.id} is still running ${Math.round(o.now() - probe.startedAt)} ms after it started; the check ignores its AbortSignal`,
+      );
+      this.#record(probe, false, error, o.now() - probe.startedAt);
+      this.#scheduleNext(probe);
+      return;
+    }
+    probe.phase = 'running';
+    this.#running++;
+    const controller = new AbortController();
+    probe.controller = controller;
+    probe.startedAt = o.now();
+    this.#scheduler.schedule(probe, probe.startedAt + o.timeoutMs);
+    const check = o.check;
+    let result: Promise<void>;
+    try {
+      result = Promise.resolve(check(probe.endpoint, controller.signal));
+    } catch (error) {
+      result = Promise.reject(error);
+    }
+    const pending = result.then(
+      () => this.#settle(probe, controller, true, undefined),
+      (error: unknown) => this.#settle(probe, controller, false, error),
+    );
+    probe.pending = pending;
+    this.#inflight.add(pending);
+  }
+
+  #settle(probe: Probe, controller: AbortController, ok: boolean, error: unknown): void {
+    if (probe.pending) this.#inflight.delete(probe.pending);
+    probe.pending = undefined;
+    // Timed out, removed or stopped meanwhile: the result was counted already, or is moot.
+    if (probe.controller !== controller) return;
+    probe.controller = undefined;
+    probe.phase = 'idle';
+    this.#running--;
+    this.#scheduler.unschedule(probe);
+    this.#record(probe, ok, error, this.#o.now() - probe.startedAt);
+    this.#scheduleNext(probe);
+    this.#pump();
+  }
+
+  #timeout(probe: Probe): void {
+    const controller = probe.controller!;
+    probe.controller = undefined;
+    probe.phase = 'idle';
+    this.#running--;
+    const error = new TimeoutError(
+      `health check of ${probe.id} timed out after ${this.#o.timeoutMs} ms`,
+    );
+    controller.abort(error);
+    this.#record(probe, false, error, this.#o.now() - probe.startedAt);
+    this.#scheduleNext(probe);
+  }
+
+  /** Rise/fall: counts consecutive results and tells the pool on each threshold crossing. */
+  #record(probe: Probe, ok: boolean, error: unknown, durationMs: number): void {
+    const o = this.#o;
+    probe.lastOk = ok;
+    if (ok) {
+      probe.failures = 0;
+      if (!probe.healthy && ++probe.successes >= o.healthyThreshold) {
+        probe.healthy = true;
+        probe.successes = 0;
+        this.#setHealth(probe.id, true);
+      }
+    } else {
+      probe.successes = 0;
+      if (probe.healthy && ++probe.failures >= o.unhealthyThreshold) {
+        probe.healthy = false;
+        probe.failures = 0;
+        this.#setHealth(probe.id, false);
+      }
+    }
+    if (this.#checks.hasListeners) {
+      const endpoint = probe.endpoint;
+      this.#checks.emit(ok ? { endpoint, ok, durationMs } : { endpoint, ok, error, durationMs });
+    }
+    this.#release(probe);
+  }
+
+  #setHealth(id: string, healthy: boolean): void {
+    try {
+      this.#pool.setHealth(id, healthy, HEALTH_CHECK_REASON);
+    } catch (error) {
+      // A closed pool ends the monitoring; anything else is a bug to surface, not to swallow.
+      if ((error as { code?: unknown } | null)?.code === 'ERR_POOL_CLOSED') void this.stop();
+      else
+        queueMicrotask(() => {
+          throw error;
+        });
+    }
+  }
+
+  #scheduleFirst(probe: Probe): void {
+    const o = this.#o;
+    this.#scheduler.schedule(probe, o.now() + o.random() * o.jitter * o.intervalMs);
+  }
+
+  #scheduleNext(probe: Probe): void {
+    if (!this.#started || probe.removed) return;
+    const o = this.#o;
+    const base = probe.healthy && probe.lastOk ? o.intervalMs : o.unhealthyIntervalMs;
+    const delay = base * (1 + o.jitter * (2 * o.random() - 1));
+    this.#scheduler.schedule(probe, o.now() + delay);
+  }
+}

@@ -18,7 +18,7 @@ export const REJECTION_TRIES = 8;
  * @internal
  */
 export function randomIndex(r: number, n: number): number {
-  // >>> 0 maps NaN to 0 and negatives to huge values, which the clamp then catches.
-  const i = (r * n) >>> 0;
-  return i < n ? i : n - 1;
+  // | 0 keeps the result a small integer (NaN becomes 0); the clamp catches the rest.
+  const i = (r * n) | 0;
+  return i < 0 ? 0 : i < n ? i : n - 1;
 }

@@ -1,0 +1,173 @@
+/**
+ * Selector pick cost: every switchyard selector at 10, 100, 1 000 and 10 000 endpoints,
+ * with the npm peers that implement the same algorithm measured in the same run,
+ * interleaved (A B C A B C …), medians of the rounds, printed as ratios to the peer.
+ * Also table build time for RingHash, Maglev and the `hashring` peer at 1 000 endpoints.
+ *
+ * Run: npm run build && npm run bench:selectors   (imports the built package)
+ */
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import * as sy from '../dist/index.js';
+
+const require = createRequire(import.meta.url);
+const loadbalance = require('loadbalance');
+const { P2cBalancer, RandomBalancer } = require('load-balancers');
+const HashRing = require('hashring');
+
+const SIZES = (process.env.SIZES ?? '10,100,1000,10000').split(',').map(Number);
+const ROUNDS = Number(process.env.ROUNDS ?? 7);
+const PICKS = Number(process.env.PICKS ?? 2_000_000);
+const KEYS = Array.from({ length: 1024 }, (_, i) => `user-${i * 7919}`);
+
+interface Contender {
+  readonly name: string;
+  /** Returns a function that runs `n` picks and returns a checksum (keeps the work alive). */
+  readonly make: (size: number) => (n: number) => number;
+}
+
+// Each contender gets its own compiled loop so call sites stay monomorphic: one shared loop
+// calling ten classes would make every contender pay for megamorphic dispatch.
+function loop(body: string): (target: unknown, keys: string[], ctx: unknown) => (n: number) => number {
+  return new Function(
+    'target',
+    'keys',
+    'ctx',
+    `return function run(n) { let sink = 0; for (let i = 0; i < n; i++) { ${body} } return sink; }`,
+  ) as never;
+}
+
+function endpoints(size: number, weighted = false) {
+  return Array.from({ length: size }, (_, i) => ({
+    id: `http://127.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}:8080`,
+    weight: weighted ? 1 + (i % 5) : 1,
+    inflight: i % 3,
+    latency: 5 + (i % 7),
+  }));
+}
+
+function ours(name: string, factory: () => sy.Selector, opts: { weighted?: boolean; keyed?: boolean } = {}): Contender {
+  const body = opts.keyed
+    ? 'ctx.key = keys[i & 1023]; sink += target.pick(ctx).weight;'
+    : 'sink += target.pick().weight;';
+  const compiled = loop(body);
+  return {
+    name,
+    make(size) {
+      const selector = factory();
+      selector.update(endpoints(size, opts.weighted));
+      return compiled(selector, KEYS, { key: '' });
+    },
+  };
+}
+
+function peer(name: string, build: (size: number) => unknown, body: string): Contender {
+  const compiled = loop(body);
+  return { name, make: (size) => compiled(build(size), KEYS, undefined) };
+}
+
+const groups: Array<{ algorithm: string; ours: Contender; peer?: Contender }> = [
+  {
+    algorithm: 'round robin',
+    ours: ours('RoundRobin', () => new sy.RoundRobin()),
+    peer: peer('loadbalance RR', (n) => loadbalance.roundRobin(endpoints(n)), 'sink += target.pick().weight;'),
+  },
+  {
+    algorithm: 'weighted round robin',
+    ours: ours('WeightedRoundRobin', () => new sy.WeightedRoundRobin(), { weighted: true }),
+    peer: peer(
+      'loadbalance WRR',
+      (n) => loadbalance.roundRobin(endpoints(n, true).map((e) => ({ object: e, weight: e.weight }))),
+      'sink += target.pick().weight;',
+    ),
+  },
+  {
+    algorithm: 'random',
+    ours: ours('Random', () => new sy.Random()),
+    peer: peer('load-balancers random', (n) => new RandomBalancer(n), 'sink += target.pick();'),
+  },
+  { algorithm: 'weighted random', ours: ours('WeightedRandom', () => new sy.WeightedRandom(), { weighted: true }) },
+  { algorithm: 'least connections', ours: ours('LeastConnections', () => new sy.LeastConnections()) },
+  {
+    algorithm: 'power of two choices',
+    ours: ours('PowerOfTwoChoices', () => new sy.PowerOfTwoChoices()),
+    peer: peer('load-balancers P2C', (n) => new P2cBalancer(n), 'sink += target.pick();'),
+  },
+  { algorithm: 'peak EWMA', ours: ours('PeakEwma', () => new sy.PeakEwma()) },
+  {
+    algorithm: 'ring hash',
+    ours: ours('RingHash', () => new sy.RingHash(), { keyed: true }),
+    peer: peer(
+      'hashring get',
+      (n) => new HashRing(endpoints(n).map((e) => e.id)),
+      'sink += target.get(keys[i & 1023]).length;',
+    ),
+  },
+  { algorithm: 'maglev', ours: ours('Maglev', () => new sy.Maglev(), { keyed: true }) },
+  { algorithm: 'rendezvous', ours: ours('Rendezvous', () => new sy.Rendezvous(), { keyed: true }) },
+];
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function nsPerPick(run: (n: number) => number, picks: number): number {
+  const start = process.hrtime.bigint();
+  const sink = run(picks);
+  const ns = Number(process.hrtime.bigint() - start) / picks;
+  if (Number.isNaN(sink)) throw new Error('unreachable');
+  return ns;
+}
+
+function fmt(ns: number): string {
+  return ns < 10 ? ns.toFixed(2) : ns < 1000 ? ns.toFixed(1) : ns.toFixed(0);
+}
+
+const rows: string[] = [];
+console.log(`# switchyard selector benchmark`);
+console.log(
+  `node ${process.version}, ${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()}`,
+);
+console.log(`${PICKS} picks per round, ${ROUNDS} interleaved rounds, medians; ratio = ours / peer (< 1 is faster)\n`);
+console.log('| algorithm | selector | endpoints | ns/pick | peer | peer ns/pick | ratio |');
+console.log('|---|---|---:|---:|---|---:|---:|');
+
+for (const size of SIZES) {
+  for (const group of groups) {
+    // O(n) selectors at 10 000 endpoints: fewer picks keep the run short.
+    const picks = size >= 1000 && /least|rendezvous/.test(group.algorithm) ? PICKS / 20 : PICKS;
+    const contenders = group.peer ? [group.ours, group.peer] : [group.ours];
+    const runs = contenders.map((c) => c.make(size));
+    for (const run of runs) run(Math.min(picks, 200_000)); // warm-up
+    const samples: number[][] = contenders.map(() => []);
+    for (let round = 0; round < ROUNDS; round++) {
+      runs.forEach((run, i) => samples[i]!.push(nsPerPick(run, picks)));
+    }
+    const [mine, theirs] = samples.map(median);
+    const line = group.peer
+      ? `| ${group.algorithm} | ${group.ours.name} | ${size} | ${fmt(mine!)} | ${group.peer.name} | ${fmt(theirs!)} | ${(mine! / theirs!).toFixed(2)} |`
+      : `| ${group.algorithm} | ${group.ours.name} | ${size} | ${fmt(mine!)} | — | — | — |`;
+    rows.push(line);
+    console.log(line);
+  }
+}
+
+console.log('\n## Table build at 1 000 endpoints (median of rounds)\n');
+console.log('| table | ms |');
+console.log('|---|---:|');
+const builds: Array<[string, () => void]> = [
+  ['RingHash (default vnodes)', () => new sy.RingHash().update(endpoints(1000))],
+  ['Maglev (M = 65 537)', () => new sy.Maglev().update(endpoints(1000))],
+  ['hashring (peer)', () => new HashRing(endpoints(1000).map((e) => e.id))],
+];
+const buildSamples = builds.map(() => [] as number[]);
+for (let round = 0; round < 5; round++) {
+  builds.forEach(([, build], i) => {
+    const start = process.hrtime.bigint();
+    build();
+    buildSamples[i]!.push(Number(process.hrtime.bigint() - start) / 1e6);
+  });
+}
+builds.forEach(([name], i) => console.log(`| ${name} | ${median(buildSamples[i]!).toFixed(1)} |`));

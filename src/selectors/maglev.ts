@@ -4,7 +4,14 @@ import { murmur3 } from './hash.js';
 import { allExcluded, idOrder, indexIds } from './hashing.js';
 import type { PickContext, Selector, SelectorEndpoint } from './selector.js';
 
-/** The table size the Maglev paper recommends (§5.3) and Envoy uses: a prime. */
+/**
+ * The table size the Maglev paper recommends (§5.3) and Envoy uses: a prime, good for up
+ * to about 650 endpoints (M ≥ 100 × n).
+ * @example
+ * ```ts
+ * new Maglev({ tableSize: 655_373 }); // a larger prime, for up to about 6 500 endpoints
+ * ```
+ */
 export const DEFAULT_MAGLEV_TABLE_SIZE = 65_537;
 
 /** Largest `tableSize` accepted (2^24): a bigger table costs seconds to build. */
@@ -21,12 +28,12 @@ export interface MaglevOptions {
    * endpoint's share of the table differs from its weight's share by about n / M, so
    * M ≥ 100 × n is recommended (Eisenbud et al., §3.4). Memory: 2 bytes per entry
    * (4 with 65 536 endpoints or more).
-   * @defaultValue {@link DEFAULT_MAGLEV_TABLE_SIZE} (65 537)
+   * @default {@link DEFAULT_MAGLEV_TABLE_SIZE} (65 537)
    */
   readonly tableSize?: number;
   /**
    * Source of uniform numbers in [0, 1), used only for picks without a key.
-   * @defaultValue `Math.random`
+   * @default `Math.random`
    */
   readonly random?: () => number;
 }

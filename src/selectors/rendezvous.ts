@@ -10,7 +10,7 @@ const TWO_POW_32 = 4294967296;
 export interface RendezvousOptions {
   /**
    * Source of uniform numbers in [0, 1), used only for picks without a key.
-   * @defaultValue `Math.random`
+   * @default `Math.random`
    */
   readonly random?: () => number;
 }

@@ -4,14 +4,20 @@ import { murmur3 } from './hash.js';
 import { allExcluded, idOrder, indexIds, randomPoint } from './hashing.js';
 import type { PickContext, Selector, SelectorEndpoint } from './selector.js';
 
-/** Virtual nodes per endpoint of average weight, as in ketama. */
+/**
+ * Virtual nodes per endpoint of average weight, as in ketama.
+ * @example
+ * ```ts
+ * new RingHash({ vnodes: 2 * DEFAULT_RING_VNODES }); // smoother spread, twice the memory
+ * ```
+ */
 export const DEFAULT_RING_VNODES = 160;
 
 /** Largest `vnodes` accepted. */
 const MAX_VNODES = 65_536;
 /** Points are packed as `hash × 2^21 + rank` into a double, so ranks need 21 bits. */
 const RANK_SCALE = 2 ** 21;
-/** A ring this large takes 200 MiB while it is built: past that, lower `vnodes`. */
+/** A ring this large takes 256 MiB while it is built: past that, lower `vnodes`. */
 const MAX_POINTS = 2 ** 24;
 
 /** Options of {@link RingHash}. */
@@ -20,8 +26,8 @@ export interface RingHashOptions {
    * Virtual nodes (points on the ring) per endpoint of average weight. Endpoint i gets
    * `max(1, round(vnodes × wᵢ × n / W))` points, W being the sum of the n weights. More
    * points spread keys more evenly (the share of an endpoint varies by about
-   * `1 / √vnodes`) and cost memory (12 bytes per point) and build time.
-   * @defaultValue {@link DEFAULT_RING_VNODES} (160)
+   * `1 / √vnodes`) and cost memory (8 bytes per point, 16 while building) and build time.
+   * @default {@link DEFAULT_RING_VNODES} (160)
    */
   readonly vnodes?: number;
   /**
@@ -30,12 +36,12 @@ export interface RingHashOptions {
    * flight, T being the total in flight; the key moves on clockwise to the next endpoint
    * under its cap. Must be > 1 (1.25 is a common choice). Costs an O(n) sum of `inflight`
    * per pick.
-   * @defaultValue `undefined` (no bound: plain consistent hashing)
+   * @default `undefined` (no bound: plain consistent hashing)
    */
   readonly loadFactor?: number;
   /**
    * Source of uniform numbers in [0, 1), used only for picks without a key.
-   * @defaultValue `Math.random`
+   * @default `Math.random`
    */
   readonly random?: () => number;
 }
@@ -118,7 +124,8 @@ export class RingHash<E extends SelectorEndpoint = SelectorEndpoint> implements 
   /**
    * Rebuilds the ring: O(P log P) for P ≈ vnodes × n points.
    * @throws TypeError or RangeError for a bad endpoint list (see `Selector.update`), more
-   *   than 2^21 endpoints, or a ring of more than 2^24 points.
+   *   than 2^21 − 1 endpoints, weights summing past `Number.MAX_VALUE`, or a ring of more
+   *   than 2^24 points.
    * @example
    * ```ts
    * ring.update([{ id: 'a', weight: 1, inflight: 0, latency: 0 }]);
@@ -136,6 +143,11 @@ export class RingHash<E extends SelectorEndpoint = SelectorEndpoint> implements 
     // must not depend on the order of the list.
     let total = 0;
     for (let r = 0; r < n; r++) total += list[order[r]!]!.weight;
+    if (!Number.isFinite(total)) {
+      throw new RangeError(
+        `RingHash.update(): the sum of the weights must be finite, got ${total}`,
+      );
+    }
     const counts = new Uint32Array(n);
     const weights = new Float64Array(n);
     let points = 0;

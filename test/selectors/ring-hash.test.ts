@@ -298,6 +298,12 @@ describe('RingHash', () => {
       expect(mapping(selector, KEYS.slice(0, 100))).toEqual(before);
     });
 
+    test('rejects weights whose sum is not finite', () => {
+      expect(() => new RingHash().update([ep('a', 1e308), ep('b', 1e308)])).toThrow(
+        /^RingHash.update\(\): the sum of the weights must be finite, got Infinity$/,
+      );
+    });
+
     test('rejects a ring of more than 2^24 points', () => {
       const selector = new RingHash({ vnodes: 65_536 });
       expect(() => selector.update(endpointsOf(loopbackIds(300)))).toThrow(

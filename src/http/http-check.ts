@@ -253,7 +253,7 @@ export function httpCheck(options?: HttpCheckOptions): HttpCheck {
     }
     if (bodyOk !== undefined && !matched) {
       throw new HealthCheckError(
-        `health check ${where} body did not match ${quote(expectBody instanceof RegExp ? String(expectBody) : expectBody)} in its first ${maxBodyBytes} bytes`,
+        `health check ${where} body did not match ${expectBody instanceof RegExp ? String(expectBody) : quote(expectBody)} in its first ${maxBodyBytes} bytes`,
         { status: statusCode },
       );
     }

@@ -12,5 +12,6 @@
  * @module
  */
 export * from './errors.js';
-export * from './selectors/index.js';
 export * from './health/index.js';
+export * from './pool/index.js';
+export * from './selectors/index.js';

@@ -111,3 +111,77 @@ export interface PoolLike {
   onStateChange(listener: (event: StateChangeEvent) => void): Disposable;
   setHealth(id: string, healthy: boolean, reason?: string): void;
 }
+
+/** One endpoint in a {@link PoolSnapshot}: plain JSON. */
+export interface EndpointSnapshot {
+  /** Stable identity. */
+  readonly id: string;
+  /** The normalised URL. */
+  readonly url: string;
+  /** Effective weight (configured weight scaled by slow start). */
+  readonly weight: number;
+  /** Configured weight. */
+  readonly configuredWeight: number;
+  /** Priority tier (0 best). */
+  readonly priority: number;
+  /** Free-form data, as given. */
+  readonly metadata: Readonly<Record<string, unknown>>;
+  /** Current state. */
+  readonly state: EndpointState;
+  /** True when it serves new requests now (in the eligible set). */
+  readonly eligible: boolean;
+  /** Result of active health checks: false after a failing check, until one passes. */
+  readonly healthy: boolean;
+  /** Requests in progress. */
+  readonly inflight: number;
+  /** Peak-sensitive EWMA of latency in ms (0 when unknown). */
+  readonly latency: number;
+  /** Leases handed out. */
+  readonly requests: number;
+  /** Leases released with `ok: true`. */
+  readonly successes: number;
+  /** Leases released with `ok: false`. */
+  readonly failures: number;
+  /** Failures in a row (reset by a success and by an ejection). */
+  readonly consecutiveFailures: number;
+  /** Times ejected (outlier detection, latency, `Retry-After`). */
+  readonly ejections: number;
+  /** Current ejection back-off multiplier (after decay). */
+  readonly ejectionMultiplier: number;
+  /** End of the current ejection on the pool's clock, or `null` when not ejected. */
+  readonly ejectedUntil: number | null;
+  /** Share of its weight the endpoint gets while slow start ramps (1 when not ramping). */
+  readonly slowStart: number;
+}
+
+/** A pool's state as plain JSON (`JSON.stringify` round-trips it): `pool.snapshot()`. */
+export interface PoolSnapshot {
+  /** When it was taken, on the pool's clock (`now()`). */
+  readonly at: number;
+  /** True after `close()`. */
+  readonly closed: boolean;
+  /** Priority tier currently serving, or `null` when none. */
+  readonly tier: number | null;
+  /** True when the serving tier is in panic (every endpoint of it eligible). */
+  readonly panic: boolean;
+  /** Pool totals. */
+  readonly totals: {
+    /** Endpoints in the pool, draining ones included. */
+    readonly endpoints: number;
+    /** Endpoints in the eligible set. */
+    readonly eligible: number;
+    readonly healthy: number;
+    readonly unhealthy: number;
+    readonly ejected: number;
+    readonly draining: number;
+    /** Leases not yet released, including those on endpoints already removed. */
+    readonly inflight: number;
+    /** Leases handed out since the pool was created. */
+    readonly requests: number;
+    readonly successes: number;
+    readonly failures: number;
+    readonly ejections: number;
+  };
+  /** Every endpoint, whatever its state, in the order they joined. */
+  readonly endpoints: readonly EndpointSnapshot[];
+}

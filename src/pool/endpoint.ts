@@ -1,0 +1,200 @@
+import { checkNumber, checkOptions, checkString, quote } from '../validate.js';
+import type { EndpointInput, EndpointState, PoolEndpoint } from './types.js';
+
+/** Keys an endpoint object may carry. */
+const ENDPOINT_KEYS = ['id', 'url', 'weight', 'priority', 'metadata'] as const;
+
+/** An endpoint input after validation: what a record is built or updated from. @internal */
+export interface EndpointSpec {
+  readonly id: string;
+  readonly url: string;
+  readonly parsedUrl: URL;
+  readonly weight: number;
+  readonly priority: number;
+  readonly metadata: Readonly<Record<string, unknown>>;
+}
+
+const EMPTY_METADATA: Readonly<Record<string, unknown>> = Object.freeze({});
+
+/**
+ * The text form of a parsed URL used as the default id and as `endpoint.url`: the WHATWG
+ * serialisation (scheme and host lower-cased, default port dropped, path normalised) minus
+ * the trailing `/` when the path is just `/` and nothing follows, so `http://a:8080` and
+ * `http://A:8080/` are the same endpoint. Any other path, query or fragment is kept as is.
+ * @internal
+ */
+export function normaliseUrl(parsed: URL): string {
+  const href = parsed.href;
+  if (parsed.pathname === '/' && parsed.search === '' && parsed.hash === '' && href.endsWith('/')) {
+    return href.slice(0, -1);
+  }
+  return href;
+}
+
+/**
+ * Validates one endpoint input (a URL string or an object) and resolves its defaults.
+ * @param where - names the input in error messages, e.g. `endpoints[2]`.
+ * @throws TypeError for a URL that does not parse (quoting its text), a field of the wrong
+ *   type or an unknown key; RangeError for a weight that is not a finite number > 0 or a
+ *   priority that is not an integer ≥ 0.
+ * @internal
+ */
+export function resolveEndpointInput(input: EndpointInput, where: string): EndpointSpec {
+  let text: unknown;
+  let raw: Record<string, unknown> = {};
+  if (typeof input === 'string') {
+    text = input;
+  } else {
+    if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+      throw new TypeError(
+        `${where} must be a URL string or an object with a url, got ${quote(input)}`,
+      );
+    }
+    raw = checkOptions(where, input, ENDPOINT_KEYS);
+    text = raw.url;
+  }
+  if (typeof text !== 'string') {
+    throw new TypeError(`${where}: url must be a string, got ${quote(text)}`);
+  }
+  let parsedUrl: URL;
+  try {
+    parsedUrl = new URL(text);
+  } catch {
+    throw new TypeError(`${where}: url must be an absolute URL, got ${quote(text)}`);
+  }
+  const url = normaliseUrl(parsedUrl);
+  const id = raw.id === undefined ? url : checkString('id', raw.id, where);
+  const context = `endpoint ${quote(id)}`;
+  const weight = raw.weight === undefined ? 1 : checkWeight(raw.weight, context);
+  const priority =
+    raw.priority === undefined
+      ? 0
+      : checkNumber('priority', raw.priority, { min: 0, integer: true }, context);
+  let metadata = EMPTY_METADATA;
+  if (raw.metadata !== undefined) {
+    if (typeof raw.metadata !== 'object' || raw.metadata === null || Array.isArray(raw.metadata)) {
+      throw new TypeError(`metadata must be an object, got ${quote(raw.metadata)} (${context})`);
+    }
+    metadata = raw.metadata as Readonly<Record<string, unknown>>;
+  }
+  return { id, url, parsedUrl, weight, priority, metadata };
+}
+
+/**
+ * Checks an endpoint weight: a finite number > 0.
+ * @throws TypeError (not a number) or RangeError (0, negative, NaN, infinite), quoting it.
+ * @internal
+ */
+export function checkWeight(weight: unknown, context: string): number {
+  return checkNumber('weight', weight, { min: 0, minExclusive: true }, context);
+}
+
+/**
+ * The pool's mutable record of one endpoint. It is the very object selectors and users see
+ * as a {@link PoolEndpoint}: `inflight`, `latency` and `weight` change in place, so a
+ * least-loaded selector reads current values without the pool calling `update()`.
+ *
+ * Besides the derived `state`, it keeps the independent facts the state is derived from
+ * (active health, ejection deadline, draining), plus counters.
+ * @internal
+ */
+export class EndpointRecord implements PoolEndpoint {
+  readonly id: string;
+  url: string;
+  parsedUrl: URL;
+  /** Effective weight: `configuredWeight` scaled by slow start. */
+  weight: number;
+  configuredWeight: number;
+  priority: number;
+  metadata: Readonly<Record<string, unknown>>;
+  state: EndpointState = 'healthy';
+  inflight = 0;
+  latency = 0;
+
+  // Independent facts; `state` is derived from them (see Pool).
+  /** Failed active health checks. */
+  unhealthy = false;
+  /** Ejected until this time (pool clock); −Infinity when not ejected. */
+  ejectedUntil = Number.NEGATIVE_INFINITY;
+  /** Takes no new requests; leaves once `inflight` is 0. */
+  draining = false;
+  /** No longer in the pool (outstanding leases still release into it harmlessly). */
+  removed = false;
+  /** In the eligible set handed to the selector. */
+  eligible = false;
+
+  // Outlier detection.
+  consecutiveFailures = 0;
+  /** Ejection multiplier (Envoy's `num_ejections` back-off), decayed lazily. */
+  ejectionMultiplier = 0;
+  /** When the last ejection ended (or was due to end); the multiplier decays from here. */
+  ejectionEndedAt = 0;
+  /** Latency ejection: when the endpoint was first seen above the threshold; −Infinity when not. */
+  slowSince = Number.NEGATIVE_INFINITY;
+  /** Plain (symmetric) EWMA of latency, what latency ejection judges. */
+  latencyMean = 0;
+  /** Latency samples since the endpoint last (re)entered service. */
+  latencySamples = 0;
+  /** Pool-clock time of the last latency sample, for the EWMA's decay. */
+  latencyStamp = 0;
+
+  /** Slow start: when the current ramp began (meaningful while the pool lists it as ramping). */
+  rampStart = 0;
+
+  // Counters.
+  requests = 0;
+  successes = 0;
+  failures = 0;
+  ejections = 0;
+
+  constructor(spec: EndpointSpec) {
+    this.id = spec.id;
+    this.url = spec.url;
+    this.parsedUrl = spec.parsedUrl;
+    this.weight = spec.weight;
+    this.configuredWeight = spec.weight;
+    this.priority = spec.priority;
+    this.metadata = spec.metadata;
+  }
+
+  /** Applies a new spec for the same id (`setEndpoints`, re-`add` of a draining endpoint). */
+  assign(spec: EndpointSpec): void {
+    this.url = spec.url;
+    this.parsedUrl = spec.parsedUrl;
+    this.configuredWeight = spec.weight;
+    this.priority = spec.priority;
+    this.metadata = spec.metadata;
+  }
+
+  /** The state these facts give at time `now`: draining > unhealthy > ejected > healthy. */
+  derive(now: number): EndpointState {
+    if (this.draining) return 'draining';
+    if (this.unhealthy) return 'unhealthy';
+    if (this.ejectedUntil > now) return 'ejected';
+    return 'healthy';
+  }
+
+  /**
+   * Adds a latency sample to two EWMAs sharing the weight `w = exp(−Δt/τ)`, Δt being the
+   * time since the previous sample (so they forget at the same rate whatever the request
+   * rate):
+   * - `latency`, peak-sensitive (Finagle's `PeakEwma`): a sample above the current value
+   *   replaces it at once; one below pulls it down as `latency × w + sample × (1 − w)`.
+   *   Selectors read it: a slowing endpoint loses traffic immediately.
+   * - `latencyMean`, symmetric: what latency ejection judges, so that one slow response
+   *   cannot eject an endpoint.
+   */
+  observeLatency(sample: number, now: number, tau: number): void {
+    const elapsed = now - this.latencyStamp;
+    this.latencyStamp = now;
+    if (this.latencySamples++ === 0) {
+      this.latency = sample;
+      this.latencyMean = sample;
+      return;
+    }
+    const w = Math.exp(-Math.max(elapsed, 0) / tau);
+    const rest = sample * (1 - w);
+    this.latencyMean = this.latencyMean * w + rest;
+    this.latency = sample > this.latency ? sample : this.latency * w + rest;
+  }
+}

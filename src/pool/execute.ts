@@ -1,0 +1,362 @@
+import {
+  AttemptsExhaustedError,
+  NoEndpointError,
+  PoolClosedError,
+  TimeoutError,
+} from '../errors.js';
+import { checkFunction, checkNumber, checkOptions, checkString, quote } from '../validate.js';
+import type { AcquireOptions, Lease, PoolEndpoint } from './types.js';
+
+/** Attempts of `execute()` by default: the first try and two retries. */
+export const DEFAULT_EXECUTE_ATTEMPTS = 3;
+/** Backoff base: the first retry waits up to 25 ms. */
+export const DEFAULT_BACKOFF_BASE_MS = 25;
+/** Backoff cap: no retry waits more than 1 s. */
+export const DEFAULT_BACKOFF_MAX_MS = 1_000;
+
+/** What `fn` receives besides the endpoint. */
+export interface ExecuteContext {
+  /**
+   * Aborted when this attempt must stop: its `perAttemptTimeoutMs` passed, the overall
+   * `deadlineMs` passed, or the caller's `signal` aborted. Pass it to the client you call.
+   */
+  readonly signal: AbortSignal;
+  /** 1 for the first try, 2 for the first retry, … */
+  readonly attempt: number;
+}
+
+/** Backoff between attempts: full jitter (see {@link ExecuteOptions.backoff}). */
+export interface BackoffOptions {
+  /**
+   * Upper bound of the first retry's wait; doubles with each retry.
+   * @default 25 ({@link DEFAULT_BACKOFF_BASE_MS})
+   */
+  readonly baseMs?: number;
+  /**
+   * Cap on the upper bound.
+   * @default 1_000 ({@link DEFAULT_BACKOFF_MAX_MS})
+   */
+  readonly maxMs?: number;
+}
+
+/** Options of `pool.execute()`. */
+export interface ExecuteOptions {
+  /**
+   * Attempts in all, the first included. Each goes to an endpoint not tried yet while one
+   * is eligible; once all were tried, repeats are allowed.
+   * @default 3 ({@link DEFAULT_EXECUTE_ATTEMPTS})
+   */
+  readonly attempts?: number;
+  /**
+   * Whether a failed attempt is retried. Not consulted for the caller's own abort (never
+   * retried) nor for the deadline (ends everything). A per-attempt timeout reaches it as a
+   * `TimeoutError`.
+   * @default () => true
+   */
+  readonly retryOn?: (error: unknown, attempt: number) => boolean;
+  /**
+   * Whether an error counts against the endpoint (a failure for outlier detection). Return
+   * false for errors that say nothing about the endpoint's health (a "not found", a
+   * validation error).
+   * @default () => true
+   */
+  readonly countsAsFailure?: (error: unknown) => boolean;
+  /**
+   * Wait before retry n (n = 1, 2, …): `random() × min(maxMs, baseMs × 2^(n−1))`, "full
+   * jitter" (Brooker, "Exponential Backoff and Jitter", AWS Architecture Blog, 2015), which
+   * spreads a fleet's retries instead of synchronising them. `false`: retry at once.
+   * @default { baseMs: 25, maxMs: 1000 }
+   */
+  readonly backoff?: BackoffOptions | false;
+  /**
+   * Time allowed to each attempt; then its signal aborts and it fails with a
+   * `TimeoutError` (retried like any failure).
+   * @default undefined (no limit)
+   */
+  readonly perAttemptTimeoutMs?: number;
+  /**
+   * Time allowed to the whole call, backoff included; then the running attempt's signal
+   * aborts and `execute` rejects with a `TimeoutError`.
+   * @default undefined (no limit)
+   */
+  readonly deadlineMs?: number;
+  /**
+   * The caller's signal: aborting it aborts the running attempt and rejects with the
+   * signal's reason (as `fetch` does), without retry and without counting a failure.
+   * @default undefined
+   */
+  readonly signal?: AbortSignal;
+  /**
+   * Hash key for hashing selectors; retries of one key follow the selector's own order.
+   * @default undefined
+   */
+  readonly key?: string;
+}
+
+/** What `execute` needs of a pool. @internal */
+export interface ExecutePool {
+  readonly closed: boolean;
+  tryAcquire(options?: AcquireOptions): Lease | undefined;
+}
+
+const KEYS = [
+  'attempts',
+  'retryOn',
+  'countsAsFailure',
+  'backoff',
+  'perAttemptTimeoutMs',
+  'deadlineMs',
+  'signal',
+  'key',
+] as const;
+
+interface Resolved {
+  attempts: number;
+  retryOn: (error: unknown, attempt: number) => boolean;
+  countsAsFailure: (error: unknown) => boolean;
+  baseMs: number;
+  maxMs: number;
+  perAttemptTimeoutMs: number;
+  deadlineMs: number;
+  signal: AbortSignal | undefined;
+  key: string | undefined;
+}
+
+const always = (): boolean => true;
+
+function resolve(options: ExecuteOptions | undefined): Resolved {
+  const o = checkOptions('execute', options, KEYS);
+  let baseMs = DEFAULT_BACKOFF_BASE_MS;
+  let maxMs = DEFAULT_BACKOFF_MAX_MS;
+  if (o.backoff === false) {
+    baseMs = maxMs = 0;
+  } else if (o.backoff !== undefined) {
+    const b = checkOptions('execute backoff', o.backoff, ['baseMs', 'maxMs']);
+    if (b.baseMs !== undefined) baseMs = checkNumber('backoff.baseMs', b.baseMs, { min: 0 });
+    if (b.maxMs !== undefined) maxMs = checkNumber('backoff.maxMs', b.maxMs, { min: 0 });
+  }
+  const signal = o.signal as AbortSignal | undefined;
+  if (
+    signal !== undefined &&
+    (typeof signal !== 'object' ||
+      signal === null ||
+      typeof signal.aborted !== 'boolean' ||
+      typeof signal.addEventListener !== 'function')
+  ) {
+    throw new TypeError(`signal must be an AbortSignal, got ${quote(signal)}`);
+  }
+  const limit = (name: 'perAttemptTimeoutMs' | 'deadlineMs') =>
+    o[name] === undefined ? 0 : checkNumber(name, o[name], { min: 0, minExclusive: true });
+  return {
+    attempts:
+      o.attempts === undefined
+        ? DEFAULT_EXECUTE_ATTEMPTS
+        : checkNumber('attempts', o.attempts, { min: 1, integer: true }),
+    retryOn: o.retryOn === undefined ? always : checkFunction('retryOn', o.retryOn),
+    countsAsFailure:
+      o.countsAsFailure === undefined
+        ? always
+        : checkFunction('countsAsFailure', o.countsAsFailure),
+    baseMs,
+    maxMs,
+    perAttemptTimeoutMs: limit('perAttemptTimeoutMs'),
+    deadlineMs: limit('deadlineMs'),
+    signal,
+    key: o.key === undefined ? undefined : checkString('key', o.key),
+  };
+}
+
+/**
+ * Failover for any protocol: calls `fn` with an endpoint from the pool and, when it fails,
+ * again on an endpoint not tried yet, with backoff, until it succeeds or the attempts run
+ * out. Each attempt's outcome (success, failure, latency) goes back to the pool, so outlier
+ * detection learns from it.
+ *
+ * How it ends:
+ * - `fn` succeeds: its value.
+ * - `retryOn(error)` says no: that error, as thrown (it is the caller's own).
+ * - Every attempt failed: {@link AttemptsExhaustedError} (`ERR_ATTEMPTS_EXHAUSTED`), `cause`
+ *   the last error, `errors` all of them. Also when the pool runs out of eligible endpoints
+ *   after at least one attempt.
+ * - No endpoint for the first attempt: {@link NoEndpointError} (`ERR_NO_ENDPOINT`).
+ * - The deadline passed: {@link TimeoutError} (`ERR_TIMEOUT`), `cause` the last error.
+ * - The caller's signal aborted: its reason, as `fetch` does.
+ * - The pool is closed: {@link PoolClosedError} (`ERR_POOL_CLOSED`).
+ *
+ * `fn` should honour its signal; when it does not, `execute` still moves on when the
+ * signal aborts, leaving `fn`'s promise to settle unobserved.
+ *
+ * @throws TypeError or RangeError for bad options, synchronously.
+ * @example
+ * ```ts
+ * const reply = await pool.execute(
+ *   (endpoint, { signal }) => echo(endpoint.parsedUrl, 'hello', signal),
+ *   { attempts: 3, perAttemptTimeoutMs: 500, deadlineMs: 2_000 },
+ * );
+ * ```
+ */
+export function execute<T>(
+  pool: ExecutePool,
+  fn: (endpoint: PoolEndpoint, context: ExecuteContext) => T | PromiseLike<T>,
+  options: ExecuteOptions | undefined,
+  random: () => number,
+): Promise<T> {
+  checkFunction('fn', fn);
+  const o = resolve(options);
+  return run(pool, fn, o, random);
+}
+
+async function run<T>(
+  pool: ExecutePool,
+  fn: (endpoint: PoolEndpoint, context: ExecuteContext) => T | PromiseLike<T>,
+  o: Resolved,
+  random: () => number,
+): Promise<T> {
+  const { signal: callerSignal } = o;
+  if (pool.closed) throw new PoolClosedError();
+  callerSignal?.throwIfAborted();
+  // Aborted by the caller or the deadline; every attempt and backoff listens to it.
+  const overall = new AbortController();
+  let stoppedBy: 'caller' | 'deadline' | undefined;
+  const onCallerAbort = (): void => {
+    stoppedBy ??= 'caller';
+    overall.abort(callerSignal!.reason);
+  };
+  callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
+  let deadlineTimer: ReturnType<typeof setTimeout> | undefined;
+  if (o.deadlineMs > 0) {
+    deadlineTimer = setTimeout(() => {
+      stoppedBy ??= 'deadline';
+      overall.abort(new TimeoutError(`deadline of ${o.deadlineMs} ms exceeded`));
+    }, o.deadlineMs);
+  }
+  const tried = new Set<string>();
+  const errors: unknown[] = [];
+  const stop = (cause: unknown): unknown => {
+    if (stoppedBy === 'caller') return callerSignal!.reason;
+    return new TimeoutError(`deadline of ${o.deadlineMs} ms exceeded`, { cause });
+  };
+  try {
+    for (let attempt = 1; attempt <= o.attempts; attempt++) {
+      if (attempt > 1 && o.maxMs > 0) {
+        const ceiling = Math.min(o.maxMs, o.baseMs * 2 ** (attempt - 2));
+        try {
+          await sleep(random() * ceiling, overall.signal);
+        } catch {
+          throw stop(errors.at(-1));
+        }
+      }
+      if (overall.signal.aborted) throw stop(errors.at(-1));
+      const lease = acquire(pool, tried, o.key);
+      if (lease === undefined) {
+        if (pool.closed) throw new PoolClosedError();
+        if (errors.length === 0) throw new NoEndpointError();
+        throw new AttemptsExhaustedError(
+          `${errors.length} attempt${errors.length === 1 ? '' : 's'} failed, then no endpoint was eligible; last error: ${describe(errors.at(-1))}`,
+          { cause: errors.at(-1), attempts: errors.length, errors },
+        );
+      }
+      tried.add(lease.endpoint.id);
+      const controller = new AbortController();
+      const onOverallAbort = (): void => controller.abort(overall.signal.reason);
+      overall.signal.addEventListener('abort', onOverallAbort, { once: true });
+      let attemptTimer: ReturnType<typeof setTimeout> | undefined;
+      if (o.perAttemptTimeoutMs > 0) {
+        attemptTimer = setTimeout(() => {
+          controller.abort(
+            new TimeoutError(`attempt ${attempt} timed out after ${o.perAttemptTimeoutMs} ms`),
+          );
+        }, o.perAttemptTimeoutMs);
+      }
+      try {
+        const value = await raceSignal(
+          () => fn(lease.endpoint, { signal: controller.signal, attempt }),
+          controller.signal,
+        );
+        lease.release({ ok: true });
+        return value;
+      } catch (thrown) {
+        // An abort's reason wins over whatever fn threw in answer to it.
+        const error = controller.signal.aborted ? controller.signal.reason : thrown;
+        if (stoppedBy === 'caller') {
+          // Not the endpoint's doing: neither a failure nor a latency sample.
+          lease.release({ ok: true, skipLatency: true });
+          throw callerSignal!.reason;
+        }
+        lease.release(o.countsAsFailure(error) ? { ok: false, error } : { ok: true });
+        // Cut by the deadline: the cause is the last attempt that ended on its own.
+        if (stoppedBy === 'deadline') throw stop(errors.at(-1));
+        errors.push(error);
+        if (!o.retryOn(error, attempt)) throw error;
+      } finally {
+        if (attemptTimer !== undefined) clearTimeout(attemptTimer);
+        overall.signal.removeEventListener('abort', onOverallAbort);
+      }
+    }
+    const last = errors.at(-1);
+    throw new AttemptsExhaustedError(
+      `all ${o.attempts} attempt${o.attempts === 1 ? '' : 's'} failed; last error: ${describe(last)}`,
+      { cause: last, attempts: errors.length, errors },
+    );
+  } finally {
+    if (deadlineTimer !== undefined) clearTimeout(deadlineTimer);
+    callerSignal?.removeEventListener('abort', onCallerAbort);
+  }
+}
+
+/** An endpoint not tried yet when one is eligible, else any eligible endpoint. */
+function acquire(
+  pool: ExecutePool,
+  tried: Set<string>,
+  key: string | undefined,
+): Lease | undefined {
+  if (tried.size === 0) return pool.tryAcquire(key === undefined ? undefined : { key });
+  const context = key === undefined ? { exclude: tried } : { key, exclude: tried };
+  return pool.tryAcquire(context) ?? pool.tryAcquire(key === undefined ? undefined : { key });
+}
+
+/** Runs `start` and settles with it, or rejects with the signal's reason if it aborts first. */
+function raceSignal<T>(start: () => T | PromiseLike<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    const done = (): void => signal.removeEventListener('abort', onAbort);
+    try {
+      Promise.resolve(start()).then(
+        (value) => {
+          done();
+          resolve(value);
+        },
+        (error: unknown) => {
+          done();
+          reject(error);
+        },
+      );
+    } catch (error) {
+      done();
+      reject(error);
+    }
+  });
+}
+
+/** Waits `ms`, or rejects with the signal's reason when it aborts first. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  if (!(ms > 0)) return Promise.resolve();
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return error.message || error.name;
+  return quote(error);
+}

@@ -1,0 +1,44 @@
+/**
+ * The pool: endpoint state, leases, outlier detection, slow start and failover.
+ * @module
+ */
+
+export {
+  type BackoffOptions,
+  DEFAULT_BACKOFF_BASE_MS,
+  DEFAULT_BACKOFF_MAX_MS,
+  DEFAULT_EXECUTE_ATTEMPTS,
+  type ExecuteContext,
+  type ExecuteOptions,
+} from './execute.js';
+export {
+  DEFAULT_LATENCY_DECAY_MS,
+  DEFAULT_MAX_RETRY_AFTER_MS,
+  DEFAULT_PANIC_THRESHOLD,
+  DEFAULT_SLOW_START_MS,
+  type PoolOptions,
+} from './options.js';
+export {
+  DEFAULT_BASE_EJECTION_MS,
+  DEFAULT_CONSECUTIVE_FAILURES,
+  DEFAULT_LATENCY_MIN_SAMPLES,
+  DEFAULT_LATENCY_WINDOW_MS,
+  DEFAULT_MAX_EJECTION_MS,
+  DEFAULT_MAX_EJECTION_PERCENT,
+  type OutlierDetectionOptions,
+} from './outlier.js';
+export { Pool, type RemoveOptions } from './pool.js';
+export { SLOW_START_MIN_SHARE } from './slow-start.js';
+export type {
+  AcquireOptions,
+  EndpointInput,
+  EndpointSnapshot,
+  EndpointState,
+  Lease,
+  MembershipChangeEvent,
+  PoolEndpoint,
+  PoolLike,
+  PoolSnapshot,
+  ReleaseOutcome,
+  StateChangeEvent,
+} from './types.js';

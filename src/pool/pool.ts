@@ -1,0 +1,891 @@
+import { NoEndpointError, PoolClosedError } from '../errors.js';
+import { type Disposable, EventEmitter } from '../events.js';
+import { PowerOfTwoChoices } from '../selectors/power-of-two-choices.js';
+import type { Selector } from '../selectors/selector.js';
+import { checkBoolean, checkOptions, checkString, quote } from '../validate.js';
+import { computeEligibility } from './eligibility.js';
+import {
+  checkWeight,
+  EndpointRecord,
+  type EndpointSpec,
+  resolveEndpointInput,
+} from './endpoint.js';
+import { type ExecuteContext, type ExecuteOptions, execute } from './execute.js';
+import { type LeaseOwner, PoolLease } from './lease.js';
+import { checkSelector, type PoolOptions, resolvePoolOptions } from './options.js';
+import {
+  decayedMultiplier,
+  mayEject,
+  medianLatency,
+  nextEjection,
+  type OutlierSettings,
+  resolveOutlierDetection,
+} from './outlier.js';
+import { slowStartFactor, slowStartRefreshMs } from './slow-start.js';
+import type {
+  AcquireOptions,
+  EndpointInput,
+  EndpointSnapshot,
+  Lease,
+  MembershipChangeEvent,
+  PoolEndpoint,
+  PoolLike,
+  PoolSnapshot,
+  ReleaseOutcome,
+  StateChangeEvent,
+} from './types.js';
+
+const NEVER = Number.POSITIVE_INFINITY;
+const NOT_SINCE = Number.NEGATIVE_INFINITY;
+/** setTimeout's largest delay. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Options of {@link Pool.remove} and {@link Pool.setEndpoints}. */
+export interface RemoveOptions {
+  /**
+   * Let in-flight work finish first: the endpoint turns `draining` (no new picks) and leaves
+   * when its last lease is released. Without it, the endpoint leaves at once; its
+   * outstanding leases still release safely.
+   * @default false
+   */
+  readonly drain?: boolean;
+}
+
+type TimerHandle = ReturnType<typeof setTimeout>;
+
+/**
+ * The state table of a load balancer: which endpoints are in, how much each carries, which
+ * are out and when they come back. Hands out leases on endpoints picked by a selector, and
+ * learns from how each lease ends.
+ *
+ * - **States**: `healthy`; `unhealthy` (failed active health checks, via `setHealth`);
+ *   `ejected` (outlier detection or `Retry-After`, timed); `draining` (leaving once idle).
+ *   Each endpoint keeps these facts separately and shows one derived state, by precedence
+ *   `draining` > `unhealthy` > `ejected` > `healthy`; every change of it is one
+ *   `onStateChange` event with a reason.
+ * - **Eligible set**: the healthy endpoints of the best priority tier that has any, with
+ *   Envoy's panic threshold (see {@link PoolOptions.panicThreshold}). It is recomputed, and
+ *   the selector updated, only when a state, the membership or a weight changes.
+ * - **Time**: ejections end by themselves. Expiry is checked lazily on acquire (one
+ *   comparison) and by at most one unref'd timer, so events are prompt without a timer per
+ *   endpoint.
+ *
+ * @example
+ * ```ts
+ * const pool = new Pool({ endpoints: ['http://127.0.0.1:8081', 'http://127.0.0.1:8082'] });
+ * const lease = pool.acquire();
+ * try {
+ *   await call(lease.endpoint.url);
+ *   lease.release({ ok: true });
+ * } catch (error) {
+ *   lease.release({ ok: false, error });
+ * }
+ * ```
+ */
+export class Pool implements PoolLike {
+  readonly #selector: Selector<PoolEndpoint>;
+  readonly #outlier: OutlierSettings | undefined;
+  readonly #slowStartMs: number;
+  readonly #panicThreshold: number;
+  readonly #maxRetryAfterMs: number;
+  readonly #latencyDecayMs: number;
+  readonly #now: () => number;
+  readonly #random: () => number;
+
+  readonly #byId = new Map<string, EndpointRecord>();
+  #list: readonly EndpointRecord[] | undefined = Object.freeze([]);
+  #draining = 0;
+  #eligible: EndpointRecord[] = [];
+  #tier = -1;
+  #panic = false;
+  #dirty = false;
+
+  /** Endpoints with an ejection in force (possibly just expired, until `#expire` runs). */
+  readonly #ejected = new Set<EndpointRecord>();
+  /** Endpoints whose slow start is in progress. */
+  readonly #ramping = new Set<EndpointRecord>();
+  #nextExpiryAt = NEVER;
+  #nextRampAt = NEVER;
+  #nextLatencyAt = NEVER;
+  /** The earliest of the three above: the hot path compares against this only. */
+  #nextCheckAt = NEVER;
+  #timer: TimerHandle | undefined;
+  #timerAt = NEVER;
+  readonly #onTimer = (): void => {
+    this.#timer = undefined;
+    this.#timerAt = NEVER;
+    if (this.#closed) return;
+    const t = this.#now();
+    if (t >= this.#nextCheckAt) this.#tick(t);
+    else this.#armTimer();
+  };
+
+  #inflight = 0;
+  #requests = 0;
+  #successes = 0;
+  #failures = 0;
+  #ejections = 0;
+  #closed = false;
+
+  readonly #stateEvents = new EventEmitter<StateChangeEvent>();
+  readonly #membershipEvents = new EventEmitter<MembershipChangeEvent>();
+  #pendingStates: StateChangeEvent[] = [];
+  #pendingAdded: EndpointRecord[] = [];
+  #pendingRemoved: EndpointRecord[] = [];
+  #pendingMembership: MembershipChangeEvent[] = [];
+  #flushing = false;
+  readonly #owner: LeaseOwner = {
+    release: (record, startedAt, outcome) => this.#release(record, startedAt, outcome),
+  };
+
+  /**
+   * @param options - see {@link PoolOptions}
+   * @throws TypeError for an unknown option, an option of the wrong type, a URL that does
+   *   not parse (quoting its text) or an unknown endpoint key; RangeError for a value out
+   *   of range (a weight of 0, NaN, −1 or Infinity; a duplicate id; …). The message names
+   *   the option and quotes the value.
+   */
+  constructor(options?: PoolOptions) {
+    const o = resolvePoolOptions(options);
+    this.#outlier = resolveOutlierDetection(o.outlierDetection);
+    this.#selector =
+      o.selector === undefined ? new PowerOfTwoChoices<PoolEndpoint>() : checkSelector(o.selector);
+    this.#slowStartMs = o.slowStartMs;
+    this.#panicThreshold = o.panicThreshold;
+    this.#maxRetryAfterMs = o.maxRetryAfterMs;
+    this.#latencyDecayMs = o.latencyDecayMs;
+    this.#now = o.now;
+    this.#random = o.random;
+    for (const spec of resolveAll(o.endpoints)) {
+      const record = new EndpointRecord(spec);
+      this.#byId.set(record.id, record);
+    }
+    this.#list = undefined;
+    const t = this.#now();
+    if (this.#outlier !== undefined && this.#outlier.latencyFactor > 0) {
+      this.#nextLatencyAt = t + latencyIntervalMs(this.#outlier);
+      this.#recheck();
+    }
+    this.#rebuild();
+  }
+
+  // ---- hot path ----------------------------------------------------------------------
+
+  /**
+   * Picks an endpoint and claims it for one call: in-flight goes up until the lease is
+   * released. The hot path: one selector pick, one small lease object.
+   * @param options - `key` for hashing selectors; `exclude` ids already tried.
+   * @throws NoEndpointError (`ERR_NO_ENDPOINT`) when no endpoint is eligible (or all are
+   *   excluded); PoolClosedError (`ERR_POOL_CLOSED`) after `close()`.
+   * @example
+   * ```ts
+   * const lease = pool.acquire({ key: userId });
+   * ```
+   */
+  acquire(options?: AcquireOptions): Lease {
+    const lease = this.tryAcquire(options);
+    if (lease !== undefined) return lease;
+    if (this.#closed) throw new PoolClosedError();
+    throw new NoEndpointError(this.#whyNoEndpoint(options));
+  }
+
+  /**
+   * Like {@link Pool.acquire} but returns `undefined` instead of throwing when no endpoint
+   * is eligible or the pool is closed: for hot paths that fall back or retry.
+   * @example
+   * ```ts
+   * const lease = pool.tryAcquire({ exclude: tried }) ?? pool.tryAcquire();
+   * ```
+   */
+  tryAcquire(options?: AcquireOptions): Lease | undefined {
+    if (this.#closed) return undefined;
+    const t = this.#now();
+    if (t >= this.#nextCheckAt) this.#tick(t);
+    const record = this.#selector.pick(options) as EndpointRecord | undefined;
+    if (record === undefined) return undefined;
+    record.inflight++;
+    record.requests++;
+    this.#inflight++;
+    this.#requests++;
+    return new PoolLease(this.#owner, record, t);
+  }
+
+  #release(record: EndpointRecord, startedAt: number, outcome: ReleaseOutcome | undefined): void {
+    const t = this.#now();
+    record.inflight--;
+    this.#inflight--;
+    if (outcome === undefined) {
+      record.observeLatency(t - startedAt, t, this.#latencyDecayMs);
+      record.successes++;
+      this.#successes++;
+      record.consecutiveFailures = 0;
+    } else {
+      if (outcome.skipLatency !== true)
+        record.observeLatency(t - startedAt, t, this.#latencyDecayMs);
+      if (outcome.ok) {
+        record.successes++;
+        this.#successes++;
+        record.consecutiveFailures = 0;
+      } else {
+        record.failures++;
+        this.#failures++;
+        const outlier = this.#outlier;
+        if (++record.consecutiveFailures >= (outlier?.consecutiveFailures ?? NEVER)) {
+          this.#ejectForFailures(record, t);
+        }
+      }
+      const retryAfterMs = outcome.retryAfterMs;
+      if (retryAfterMs !== undefined && retryAfterMs > 0)
+        this.#ejectForRetryAfter(record, retryAfterMs, t);
+    }
+    if (record.draining && record.inflight === 0 && !record.removed) {
+      this.#due(t);
+      this.#removeRecord(record, 'drained');
+      this.#settle();
+    }
+  }
+
+  // ---- membership --------------------------------------------------------------------
+
+  /**
+   * Adds an endpoint. Adding the id of a draining endpoint cancels the drain and applies
+   * the new weight, priority and metadata.
+   * @returns the endpoint.
+   * @throws TypeError or RangeError for a bad input (see the constructor); RangeError for
+   *   an id already in the pool; PoolClosedError after `close()`.
+   * @example
+   * ```ts
+   * pool.add({ url: 'http://127.0.0.1:8083', weight: 2 });
+   * ```
+   */
+  add(input: EndpointInput): PoolEndpoint {
+    this.#assertOpen();
+    const spec = resolveEndpointInput(input, 'endpoint');
+    const existing = this.#byId.get(spec.id);
+    if (existing !== undefined && !existing.draining) {
+      throw new RangeError(`duplicate endpoint id ${quote(spec.id)}`);
+    }
+    const t = this.#now();
+    this.#due(t);
+    const record =
+      existing === undefined ? this.#insert(spec, t) : this.#undrain(existing, spec, t);
+    this.#settle();
+    return record;
+  }
+
+  /**
+   * Removes an endpoint, at once or (with `drain`) once its in-flight work ends. An
+   * endpoint with nothing in flight leaves at once either way. Unknown ids are ignored:
+   * membership may change under the caller (discovery, health checks finishing late).
+   * @returns true when the id was in the pool.
+   * @throws TypeError for bad options.
+   * @example
+   * ```ts
+   * pool.remove('http://127.0.0.1:8083', { drain: true });
+   * ```
+   */
+  remove(id: string, options?: RemoveOptions): boolean {
+    const drain = resolveDrain('remove', options);
+    const record = this.#byId.get(id);
+    if (record === undefined) return false;
+    const t = this.#now();
+    this.#due(t);
+    this.#retire(record, drain, t);
+    this.#settle();
+    return true;
+  }
+
+  /**
+   * Replaces the membership, diffing by id: new ids join; ids that stay keep their
+   * counters, latency and state, and take the new url, weight, priority and metadata (a
+   * draining one stops draining); missing ids leave (or drain, with `drain`). Emits one
+   * membership event for the whole change. The inputs are all validated before anything
+   * changes.
+   * @throws TypeError or RangeError for a bad input or a duplicate id (nothing changes
+   *   then); PoolClosedError after `close()`.
+   * @example
+   * ```ts
+   * pool.setEndpoints(await discover(), { drain: true });
+   * ```
+   */
+  setEndpoints(inputs: readonly EndpointInput[], options?: RemoveOptions): void {
+    this.#assertOpen();
+    const drain = resolveDrain('setEndpoints', options);
+    if (!Array.isArray(inputs)) {
+      throw new TypeError(`setEndpoints() expects an array of endpoints, got ${quote(inputs)}`);
+    }
+    const specs = resolveAll(inputs);
+    const keep = new Set<string>();
+    for (const spec of specs) keep.add(spec.id);
+    const t = this.#now();
+    this.#due(t);
+    for (const record of [...this.#byId.values()]) {
+      if (!keep.has(record.id)) this.#retire(record, drain, t);
+    }
+    for (const spec of specs) {
+      const record = this.#byId.get(spec.id);
+      if (record === undefined) this.#insert(spec, t);
+      else if (record.draining) this.#undrain(record, spec, t);
+      else this.#assign(record, spec, t);
+    }
+    this.#settle();
+  }
+
+  /**
+   * Changes an endpoint's configured weight (slow start still scales it while ramping).
+   * @returns true when the id was in the pool.
+   * @throws TypeError or RangeError for a weight that is not a finite number > 0;
+   *   PoolClosedError after `close()`.
+   * @example
+   * ```ts
+   * pool.setWeight('http://127.0.0.1:8081', 3);
+   * ```
+   */
+  setWeight(id: string, weight: number): boolean {
+    this.#assertOpen();
+    checkWeight(weight, `endpoint ${quote(id)}`);
+    const record = this.#byId.get(id);
+    if (record === undefined) return false;
+    const t = this.#now();
+    this.#due(t);
+    record.configuredWeight = weight;
+    this.#applyWeight(record, t);
+    this.#settle();
+    return true;
+  }
+
+  /**
+   * Records the result of active health checks (the `HealthMonitor` calls this). An
+   * unhealthy endpoint takes no traffic (unless its tier is in panic) until it is set
+   * healthy again. Unknown ids are ignored, since a check may finish after its endpoint
+   * left; so is every call after `close()`.
+   * @param reason - the event's reason. @default 'health-check'
+   * @throws TypeError when `healthy` is not a boolean or `reason` not a non-empty string.
+   * @example
+   * ```ts
+   * pool.setHealth(endpoint.id, false, 'admin');
+   * ```
+   */
+  setHealth(id: string, healthy: boolean, reason = 'health-check'): void {
+    checkBoolean('healthy', healthy);
+    checkString('reason', reason);
+    const record = this.#byId.get(id);
+    if (record === undefined || this.#closed) return;
+    const t = this.#now();
+    this.#due(t);
+    record.unhealthy = !healthy;
+    this.#updateState(record, reason, t);
+    this.#settle();
+  }
+
+  // ---- reading -----------------------------------------------------------------------
+
+  /** Every endpoint, whatever its state (draining ones included), in the order they joined. */
+  get endpoints(): readonly PoolEndpoint[] {
+    this.#refresh();
+    if (this.#list === undefined) this.#list = Object.freeze([...this.#byId.values()]);
+    return this.#list;
+  }
+
+  /** True after {@link Pool.close}. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * The endpoint with this id, or `undefined`.
+   * @example
+   * ```ts
+   * pool.get('http://127.0.0.1:8081')?.state;
+   * ```
+   */
+  get(id: string): PoolEndpoint | undefined {
+    this.#refresh();
+    return this.#byId.get(id);
+  }
+
+  /**
+   * The pool's state as plain JSON: every endpoint with its state, weights, in-flight,
+   * latency and counters, and pool totals. For dashboards and metrics.
+   * @example
+   * ```ts
+   * console.log(JSON.stringify(pool.snapshot(), null, 2));
+   * ```
+   */
+  snapshot(): PoolSnapshot {
+    const t = this.#refresh();
+    const endpoints: EndpointSnapshot[] = [];
+    let healthy = 0;
+    let unhealthy = 0;
+    let ejected = 0;
+    for (const r of this.#byId.values()) {
+      if (r.state === 'healthy') healthy++;
+      else if (r.state === 'unhealthy') unhealthy++;
+      else if (r.state === 'ejected') ejected++;
+      endpoints.push({
+        id: r.id,
+        url: r.url,
+        weight: r.weight,
+        configuredWeight: r.configuredWeight,
+        priority: r.priority,
+        metadata: { ...r.metadata },
+        state: r.state,
+        eligible: r.eligible,
+        healthy: !r.unhealthy,
+        inflight: r.inflight,
+        latency: r.latency,
+        requests: r.requests,
+        successes: r.successes,
+        failures: r.failures,
+        consecutiveFailures: r.consecutiveFailures,
+        ejections: r.ejections,
+        ejectionMultiplier:
+          this.#outlier === undefined ? 0 : decayedMultiplier(r, t, this.#outlier),
+        ejectedUntil: r.ejectedUntil > t ? r.ejectedUntil : null,
+        slowStart: r.configuredWeight === 0 ? 1 : r.weight / r.configuredWeight,
+      });
+    }
+    return {
+      at: t,
+      closed: this.#closed,
+      tier: this.#tier < 0 ? null : this.#tier,
+      panic: this.#panic,
+      totals: {
+        endpoints: this.#byId.size,
+        eligible: this.#eligible.length,
+        healthy,
+        unhealthy,
+        ejected,
+        draining: this.#draining,
+        inflight: this.#inflight,
+        requests: this.#requests,
+        successes: this.#successes,
+        failures: this.#failures,
+        ejections: this.#ejections,
+      },
+      endpoints,
+    };
+  }
+
+  // ---- events and lifecycle ----------------------------------------------------------
+
+  /**
+   * Subscribes to state changes: one event per change of an endpoint's derived state,
+   * with a reason (`added`, `removed`, `drained`, `drain`, `drain-cancelled`,
+   * `health-check`, `consecutive-failures`, `latency`, `retry-after`, `ejection-expired`,
+   * or a `setHealth` reason). Listeners run synchronously after the pool has updated its
+   * eligible set.
+   * @returns a disposable that unsubscribes.
+   * @example
+   * ```ts
+   * using sub = pool.onStateChange(({ endpoint, from, to, reason }) => log(endpoint.id, from, to, reason));
+   * ```
+   */
+  onStateChange(listener: (event: StateChangeEvent) => void): Disposable {
+    return this.#stateEvents.subscribe(listener);
+  }
+
+  /**
+   * Subscribes to membership changes: endpoints added, and endpoints removed (draining
+   * ones once drained). One event per `add`, `remove` or `setEndpoints`, after the state
+   * events of the same change.
+   * @returns a disposable that unsubscribes.
+   * @example
+   * ```ts
+   * pool.onMembershipChange(({ added, removed }) => monitor.sync(added, removed));
+   * ```
+   */
+  onMembershipChange(listener: (event: MembershipChangeEvent) => void): Disposable {
+    return this.#membershipEvents.subscribe(listener);
+  }
+
+  /**
+   * Failover for any protocol: runs `fn` on an endpoint and, when it fails, again on
+   * another one — see {@link execute}.
+   * @example
+   * ```ts
+   * const reply = await pool.execute((endpoint, { signal }) => redis(endpoint.url, 'PING', { signal }));
+   * ```
+   */
+  execute<T>(
+    fn: (endpoint: PoolEndpoint, context: ExecuteContext) => T | PromiseLike<T>,
+    options?: ExecuteOptions,
+  ): Promise<T> {
+    return execute(this, fn, options, this.#random);
+  }
+
+  /**
+   * Closes the pool: stops its timer, drops its listeners, and refuses new work (`acquire`
+   * throws PoolClosedError, `tryAcquire` returns `undefined`). Leases already out can still
+   * be released. Idempotent.
+   * @example
+   * ```ts
+   * await pool.close();
+   * ```
+   */
+  close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#clearTimer();
+      this.#stateEvents.clear();
+      this.#membershipEvents.clear();
+      this.#pendingStates = [];
+      this.#pendingAdded = [];
+      this.#pendingRemoved = [];
+    }
+    return Promise.resolve();
+  }
+
+  /** Same as {@link Pool.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  // ---- internals ---------------------------------------------------------------------
+
+  #assertOpen(): void {
+    if (this.#closed) throw new PoolClosedError();
+  }
+
+  #insert(spec: EndpointSpec, t: number): EndpointRecord {
+    const record = new EndpointRecord(spec);
+    this.#byId.set(record.id, record);
+    this.#list = undefined;
+    this.#dirty = true;
+    record.state = record.derive(t);
+    this.#startRamp(record, t);
+    this.#queueState(record, undefined, 'added');
+    this.#pendingAdded.push(record);
+    return record;
+  }
+
+  #assign(record: EndpointRecord, spec: EndpointSpec, t: number): void {
+    if (record.priority !== spec.priority) this.#dirty = true;
+    record.assign(spec);
+    this.#applyWeight(record, t);
+  }
+
+  #undrain(record: EndpointRecord, spec: EndpointSpec, t: number): EndpointRecord {
+    record.draining = false;
+    this.#draining--;
+    this.#assign(record, spec, t);
+    this.#updateState(record, 'drain-cancelled', t);
+    return record;
+  }
+
+  /** Removes at once, or starts a drain when asked and work is in flight. */
+  #retire(record: EndpointRecord, drain: boolean, t: number): void {
+    if (drain && record.inflight > 0) {
+      if (record.draining) return;
+      record.draining = true;
+      this.#draining++;
+      // A leaving endpoint no longer counts as ejected (nor towards the ejection cap).
+      this.#ejected.delete(record);
+      record.ejectedUntil = NOT_SINCE;
+      this.#updateState(record, 'drain', t);
+    } else {
+      this.#removeRecord(record, 'removed');
+    }
+  }
+
+  #removeRecord(record: EndpointRecord, reason: string): void {
+    record.removed = true;
+    this.#byId.delete(record.id);
+    this.#list = undefined;
+    if (record.draining) this.#draining--;
+    this.#ejected.delete(record);
+    this.#ramping.delete(record);
+    if (record.eligible) this.#dirty = true;
+    this.#queueState(record, record.state, reason, true);
+    this.#pendingRemoved.push(record);
+  }
+
+  /** Recomputes the derived state; on a change, queues one event and marks the set dirty. */
+  #updateState(record: EndpointRecord, reason: string, t: number): void {
+    const from = record.state;
+    const to = record.derive(t);
+    if (to === from) return;
+    record.state = to;
+    this.#dirty = true;
+    if (to === 'healthy') {
+      if (from === 'unhealthy' || from === 'ejected') {
+        // Back in service: what we knew of its latency is stale, and it ramps up again.
+        record.latency = 0;
+        record.latencyMean = 0;
+        record.latencySamples = 0;
+        this.#startRamp(record, t);
+      }
+    } else if (from === 'healthy' && this.#ramping.delete(record)) {
+      record.weight = record.configuredWeight;
+    }
+    record.slowSince = NOT_SINCE;
+    this.#queueState(record, from, reason);
+  }
+
+  #startRamp(record: EndpointRecord, t: number): void {
+    if (this.#slowStartMs === 0) return;
+    record.rampStart = t;
+    this.#ramping.add(record);
+    this.#applyWeight(record, t);
+    const at = t + slowStartRefreshMs(this.#slowStartMs);
+    if (at < this.#nextRampAt) {
+      this.#nextRampAt = at;
+      this.#recheck();
+    }
+  }
+
+  /** Sets the effective weight from the configured one and slow start. */
+  #applyWeight(record: EndpointRecord, t: number): void {
+    let weight = record.configuredWeight;
+    if (this.#ramping.has(record)) {
+      const f = slowStartFactor(t - record.rampStart, this.#slowStartMs);
+      if (f >= 1) this.#ramping.delete(record);
+      else weight *= f;
+    }
+    if (weight !== record.weight) {
+      record.weight = weight;
+      if (record.eligible) this.#dirty = true;
+    }
+  }
+
+  #ejectForFailures(record: EndpointRecord, t: number): void {
+    const outlier = this.#outlier!;
+    if (record.removed || record.draining) return;
+    this.#due(t);
+    if (record.ejectedUntil > t) return; // a late failure of a lease taken before the ejection
+    if (
+      !mayEject(this.#ejected.size, this.#byId.size - this.#draining, outlier.maxEjectionPercent)
+    ) {
+      return; // over the cap: keep counting, the next failure asks again
+    }
+    this.#eject(record, t + nextEjection(record, t, outlier), 'consecutive-failures', t);
+    this.#settle();
+  }
+
+  #ejectForRetryAfter(record: EndpointRecord, retryAfterMs: number, t: number): void {
+    if (record.removed || record.draining || this.#maxRetryAfterMs === 0) return;
+    this.#due(t);
+    const until = t + Math.min(retryAfterMs, this.#maxRetryAfterMs);
+    if (record.ejectedUntil > t) {
+      // Already out: stretch the ejection if asked for longer; the state does not change.
+      if (until > record.ejectedUntil) record.ejectedUntil = until;
+      return;
+    }
+    const percent = this.#outlier?.maxEjectionPercent ?? 100;
+    if (!mayEject(this.#ejected.size, this.#byId.size - this.#draining, percent)) return;
+    this.#eject(record, until, 'retry-after', t);
+    this.#settle();
+  }
+
+  #eject(record: EndpointRecord, until: number, reason: string, t: number): void {
+    record.ejectedUntil = until;
+    record.consecutiveFailures = 0;
+    record.ejections++;
+    this.#ejections++;
+    this.#ejected.add(record);
+    if (until < this.#nextExpiryAt) {
+      this.#nextExpiryAt = until;
+      this.#recheck();
+    }
+    this.#updateState(record, reason, t);
+  }
+
+  /** Runs whatever time has made due (expiries, ramp steps, latency checks), no settling. */
+  #due(t: number): void {
+    if (t < this.#nextCheckAt) return;
+    if (t >= this.#nextExpiryAt) this.#expire(t);
+    if (t >= this.#nextRampAt) this.#stepRamps(t);
+    if (t >= this.#nextLatencyAt) this.#checkLatency(t);
+    this.#recheck();
+  }
+
+  #tick(t: number): void {
+    this.#due(t);
+    this.#settle();
+  }
+
+  /** Brings time-dependent state up to date (for readers); returns the time used. */
+  #refresh(): number {
+    const t = this.#now();
+    if (t >= this.#nextCheckAt && !this.#closed) this.#tick(t);
+    return t;
+  }
+
+  #expire(t: number): void {
+    let next = NEVER;
+    for (const record of this.#ejected) {
+      const until = record.ejectedUntil;
+      if (until <= t) {
+        this.#ejected.delete(record);
+        record.ejectionEndedAt = until;
+        record.ejectedUntil = NOT_SINCE;
+        // As Envoy: a returning endpoint starts from a clean count, not one failure short.
+        record.consecutiveFailures = 0;
+        this.#updateState(record, 'ejection-expired', t);
+      } else if (until < next) {
+        next = until;
+      }
+    }
+    this.#nextExpiryAt = next;
+  }
+
+  #stepRamps(t: number): void {
+    for (const record of this.#ramping) this.#applyWeight(record, t);
+    this.#nextRampAt = this.#ramping.size > 0 ? t + slowStartRefreshMs(this.#slowStartMs) : NEVER;
+  }
+
+  /**
+   * Latency ejection (opt-in): judged on each endpoint's plain EWMA (`latencyMean`), not
+   * the peak one, so a single slow response cannot eject an endpoint — only one that stays
+   * above `latencyFactor ×` the median of its healthy peers for `latencyWindowMs`.
+   */
+  #checkLatency(t: number): void {
+    const outlier = this.#outlier!;
+    this.#nextLatencyAt = t + latencyIntervalMs(outlier);
+    const candidates: EndpointRecord[] = [];
+    for (const r of this.#byId.values()) if (r.state === 'healthy') candidates.push(r);
+    const median = medianLatency(candidates, outlier.latencyMinSamples);
+    const threshold = median < 0 ? NEVER : outlier.latencyFactor * median;
+    for (const r of candidates) {
+      if (r.latencySamples < outlier.latencyMinSamples || !(r.latencyMean > threshold)) {
+        r.slowSince = NOT_SINCE;
+      } else if (r.slowSince === NOT_SINCE) {
+        r.slowSince = t;
+      } else if (
+        t - r.slowSince >= outlier.latencyWindowMs &&
+        mayEject(this.#ejected.size, this.#byId.size - this.#draining, outlier.maxEjectionPercent)
+      ) {
+        this.#eject(r, t + nextEjection(r, t, outlier), 'latency', t);
+      }
+    }
+  }
+
+  #recheck(): void {
+    this.#nextCheckAt = Math.min(this.#nextExpiryAt, this.#nextRampAt, this.#nextLatencyAt);
+  }
+
+  /** After a change: rebuild the eligible set if needed, arm the timer, emit events. */
+  #settle(): void {
+    if (this.#closed) return;
+    if (this.#dirty) this.#rebuild();
+    this.#armTimer();
+    this.#flush();
+  }
+
+  #rebuild(): void {
+    this.#dirty = false;
+    const { endpoints, tier, panic } = computeEligibility(
+      [...this.#byId.values()],
+      this.#panicThreshold,
+    );
+    for (const r of this.#eligible) r.eligible = false;
+    for (const r of endpoints) r.eligible = true;
+    this.#eligible = endpoints;
+    this.#tier = tier;
+    this.#panic = panic;
+    this.#selector.update(endpoints);
+  }
+
+  /** Keeps one unref'd timer for the earliest ejection expiry, so its event is prompt. */
+  #armTimer(): void {
+    const at = this.#nextExpiryAt;
+    if (at === NEVER) {
+      this.#clearTimer();
+      return;
+    }
+    if (this.#timer !== undefined && this.#timerAt <= at) return;
+    this.#clearTimer();
+    const delay = Math.min(Math.max(at - this.#now(), 1), MAX_TIMER_MS);
+    const timer = setTimeout(this.#onTimer, delay);
+    (timer as { unref?: () => void }).unref?.();
+    this.#timer = timer;
+    this.#timerAt = at;
+  }
+
+  #clearTimer(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = NEVER;
+  }
+
+  #queueState(
+    record: EndpointRecord,
+    from: StateChangeEvent['from'],
+    reason: string,
+    removed = false,
+  ): void {
+    if (!this.#stateEvents.hasListeners) return;
+    this.#pendingStates.push({
+      endpoint: record,
+      from,
+      to: removed ? undefined : record.state,
+      reason,
+    });
+  }
+
+  #flush(): void {
+    if (this.#pendingAdded.length > 0 || this.#pendingRemoved.length > 0) {
+      const event: MembershipChangeEvent = {
+        added: this.#pendingAdded,
+        removed: this.#pendingRemoved,
+      };
+      this.#pendingAdded = [];
+      this.#pendingRemoved = [];
+      // Queued behind the state events of the same change.
+      if (this.#membershipEvents.hasListeners) this.#pendingMembership.push(event);
+    }
+    // A listener may change the pool; its events join the queue and go out in order.
+    if (this.#flushing) return;
+    this.#flushing = true;
+    try {
+      let i = 0;
+      let j = 0;
+      while (i < this.#pendingStates.length || j < this.#pendingMembership.length) {
+        while (i < this.#pendingStates.length) this.#stateEvents.emit(this.#pendingStates[i++]!);
+        if (j < this.#pendingMembership.length)
+          this.#membershipEvents.emit(this.#pendingMembership[j++]!);
+      }
+    } finally {
+      this.#pendingStates = [];
+      this.#pendingMembership = [];
+      this.#flushing = false;
+    }
+  }
+
+  #whyNoEndpoint(options: AcquireOptions | undefined): string {
+    const total = this.#byId.size;
+    if (total === 0) return 'no endpoint is eligible: the pool is empty';
+    if (this.#eligible.length > 0 && options?.exclude !== undefined) {
+      return `no endpoint is eligible: all ${this.#eligible.length} eligible endpoints were excluded`;
+    }
+    const counts: Record<string, number> = {};
+    for (const r of this.#byId.values()) counts[r.state] = (counts[r.state] ?? 0) + 1;
+    const parts = Object.entries(counts).map(([state, n]) => `${n} ${state}`);
+    return `no endpoint is eligible: ${total} endpoint${total === 1 ? '' : 's'} (${parts.join(', ')})`;
+  }
+}
+
+/** How often latency ejection is evaluated: a tenth of the window, at most once a second. */
+function latencyIntervalMs(outlier: OutlierSettings): number {
+  return Math.min(outlier.latencyWindowMs / 10, 1_000);
+}
+
+/** Validates a list of endpoint inputs, rejecting duplicate ids. */
+function resolveAll(inputs: readonly EndpointInput[]): EndpointSpec[] {
+  const specs: EndpointSpec[] = [];
+  const seen = new Set<string>();
+  for (let i = 0; i < inputs.length; i++) {
+    const spec = resolveEndpointInput(inputs[i]!, `endpoints[${i}]`);
+    if (seen.has(spec.id)) {
+      throw new RangeError(`duplicate endpoint id ${quote(spec.id)} at endpoints[${i}]`);
+    }
+    seen.add(spec.id);
+    specs.push(spec);
+  }
+  return specs;
+}
+
+function resolveDrain(method: string, options: unknown): boolean {
+  const o = checkOptions(`${method}()`, options, ['drain']);
+  return o.drain === undefined ? false : checkBoolean('drain', o.drain);
+}

@@ -29,8 +29,13 @@ export interface LeastConnectionsOptions {
  * @example
  * ```ts
  * const lc = new LeastConnections();
- * lc.update(pool.endpoints);
- * const endpoint = lc.pick(); // the least loaded, relative to weight
+ * lc.update([
+ *   { id: 'a', weight: 2, inflight: 3, latency: 0 }, // 1.5 per unit of weight
+ *   { id: 'b', weight: 1, inflight: 1, latency: 0 }, // 1
+ * ]);
+ * lc.pick(); // b
+ * // Usually handed to a pool, which keeps `inflight` current:
+ * new Pool({ endpoints: ['http://127.0.0.1:8081'], selector: new LeastConnections() });
  * ```
  */
 export class LeastConnections<E extends SelectorEndpoint = SelectorEndpoint>

@@ -44,8 +44,13 @@ const UNKNOWN_LATENCY_PENALTY = 2 ** 47;
  * @example
  * ```ts
  * const ewma = new PeakEwma();
- * ewma.update(pool.endpoints); // pool keeps endpoint.latency up to date
- * const endpoint = ewma.pick();
+ * ewma.update([
+ *   { id: 'a', weight: 1, inflight: 2, latency: 5 }, // cost 5 × 3 = 15
+ *   { id: 'b', weight: 1, inflight: 0, latency: 40 }, // cost 40
+ * ]);
+ * ewma.pick(); // a
+ * // Usually handed to a pool, which keeps `latency` and `inflight` current:
+ * new Pool({ endpoints: ['http://127.0.0.1:8081'], selector: new PeakEwma() });
  * ```
  */
 export class PeakEwma<E extends SelectorEndpoint = SelectorEndpoint> implements Selector<E> {

@@ -29,8 +29,14 @@ export interface PowerOfTwoChoicesOptions {
  * @example
  * ```ts
  * const p2c = new PowerOfTwoChoices();
- * p2c.update(pool.endpoints);
- * const endpoint = p2c.pick();
+ * p2c.update([
+ *   { id: 'a', weight: 1, inflight: 9, latency: 0 },
+ *   { id: 'b', weight: 1, inflight: 0, latency: 0 },
+ *   { id: 'c', weight: 1, inflight: 1, latency: 0 },
+ * ]);
+ * p2c.pick(); // b or c, never a
+ * // Usually handed to a pool, which keeps `inflight` current:
+ * new Pool({ endpoints: ['http://127.0.0.1:8081'], selector: new PowerOfTwoChoices() });
  * ```
  */
 export class PowerOfTwoChoices<E extends SelectorEndpoint = SelectorEndpoint>

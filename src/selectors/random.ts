@@ -25,8 +25,12 @@ export interface RandomOptions {
  * @example
  * ```ts
  * const random = new Random();
- * random.update(endpoints);
- * const endpoint = random.pick({ exclude: new Set([alreadyTried.id]) });
+ * random.update([
+ *   { id: 'http://127.0.0.1:8081', weight: 1, inflight: 0, latency: 0 },
+ *   { id: 'http://127.0.0.1:8082', weight: 1, inflight: 0, latency: 0 },
+ * ]);
+ * random.pick(); // either, with equal chance
+ * random.pick({ exclude: new Set(['http://127.0.0.1:8081']) }); // a retry: the other one
  * ```
  */
 export class Random<E extends SelectorEndpoint = SelectorEndpoint> implements Selector<E> {

@@ -23,6 +23,7 @@ export class TwoChoiceSampler {
   readonly #random: () => number;
   #scratch = new Int32Array(0);
 
+  /** @param random - the selector's source of uniform numbers in [0, 1) */
   constructor(random: () => number) {
     this.#random = random;
   }

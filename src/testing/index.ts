@@ -60,3 +60,18 @@ export {
   selectorScriptArbitrary,
 } from './script.js';
 export { seededRandom } from './seeded-random.js';
+export {
+  DEFAULT_LATENCY_DECAY_MS,
+  DEFAULT_SIMULATION_SEED,
+  type LatencyDistribution,
+  type LatencySummary,
+  MAX_SIMULATION_REQUESTS,
+  type SimulatedEndpoint,
+  type SimulatedEndpointReport,
+  type SimulationOptions,
+  type SimulationPeriod,
+  type SimulationReport,
+  type SimulationWorkload,
+  type SlowPeriod,
+  simulate,
+} from './simulate.js';

@@ -1,0 +1,330 @@
+import type { PickContext, SelectorEndpoint } from '../selectors/selector.js';
+import { quote } from '../validate.js';
+import {
+  type LatencyDistribution,
+  type ResolvedSimulation,
+  resolveSimulation,
+  type SimulatedEndpoint,
+  type SimulationOptions,
+} from './simulate-options.js';
+
+export {
+  DEFAULT_LATENCY_DECAY_MS,
+  DEFAULT_SIMULATION_SEED,
+  type LatencyDistribution,
+  MAX_SIMULATION_REQUESTS,
+  type SimulatedEndpoint,
+  type SimulationOptions,
+  type SimulationPeriod,
+  type SimulationWorkload,
+  type SlowPeriod,
+} from './simulate-options.js';
+
+/** Latency percentiles (nearest rank) and mean, in virtual ms; all 0 with no sample. */
+export interface LatencySummary {
+  /** Median. */
+  readonly p50: number;
+  /** 90th percentile. */
+  readonly p90: number;
+  /** 99th percentile. */
+  readonly p99: number;
+  /** Arithmetic mean. */
+  readonly mean: number;
+}
+
+/** One endpoint's part of a {@link SimulationReport}. */
+export interface SimulatedEndpointReport {
+  /** The endpoint's id. */
+  readonly id: string;
+  /** Requests the selector sent to it. */
+  readonly picks: number;
+  /** `picks` over all picks, 0 to 1. */
+  readonly share: number;
+  /** Its requests that failed. */
+  readonly failures: number;
+  /** Most requests it had in flight at once. */
+  readonly peakInflight: number;
+  /** Latency of its requests, failed ones included. */
+  readonly latency: LatencySummary;
+}
+
+/** What {@link simulate} measured. */
+export interface SimulationReport {
+  /** Virtual time from the start to the last answer, in ms. */
+  readonly durationMs: number;
+  /** Per endpoint, in the order given. */
+  readonly endpoints: readonly SimulatedEndpointReport[];
+  /** All requests together. */
+  readonly overall: LatencySummary & {
+    /** Requests sent. */
+    readonly requests: number;
+    /** Failed requests, `unserved` ones included. */
+    readonly failures: number;
+    /** Requests for which `pick` returned `undefined` (every endpoint out). */
+    readonly unserved: number;
+  };
+}
+
+/** The mutable endpoint the selector sees: the simulation plays the pool's part. */
+interface LiveEndpoint {
+  readonly id: string;
+  readonly weight: number;
+  inflight: number;
+  latency: number;
+  /** Virtual time of the latest latency sample. */
+  stamp: number;
+  readonly index: number;
+}
+
+function sampleLatency(d: LatencyDistribution, u1: number, u2: number): number {
+  if (d.kind === 'constant') return d.ms;
+  if (d.kind === 'exponential') return -d.meanMs * Math.log(1 - u1);
+  // Box–Muller: one standard normal from two uniforms (1 − u keeps the log finite).
+  const normal = Math.sqrt(-2 * Math.log(1 - u1)) * Math.cos(2 * Math.PI * u2);
+  return d.medianMs * Math.exp(d.sigma * normal);
+}
+
+function factorAt(endpoint: Required<SimulatedEndpoint>, time: number): number {
+  let factor = 1;
+  for (const p of endpoint.slowPeriods) if (time >= p.fromMs && time < p.toMs) factor *= p.factor;
+  return factor;
+}
+
+function summarise(samples: Float64Array): LatencySummary {
+  const n = samples.length;
+  if (n === 0) return { p50: 0, p90: 0, p99: 0, mean: 0 };
+  samples.sort();
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += samples[i]!;
+  const rank = (p: number) => samples[Math.max(0, Math.ceil(p * n) - 1)]!;
+  return { p50: rank(0.5), p90: rank(0.9), p99: rank(0.99), mean: sum / n };
+}
+
+/** A binary min-heap of request numbers ordered by their end time. */
+class Completions {
+  readonly #heap: Int32Array;
+  readonly #ends: Float64Array;
+  size = 0;
+
+  constructor(ends: Float64Array) {
+    this.#ends = ends;
+    this.#heap = new Int32Array(ends.length);
+  }
+
+  peekTime(): number {
+    return this.size === 0 ? Number.POSITIVE_INFINITY : this.#ends[this.#heap[0]!]!;
+  }
+
+  push(request: number): void {
+    const heap = this.#heap;
+    const ends = this.#ends;
+    let i = this.size++;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (ends[heap[parent]!]! <= ends[request]!) break;
+      heap[i] = heap[parent]!;
+      i = parent;
+    }
+    heap[i] = request;
+  }
+
+  pop(): number {
+    const heap = this.#heap;
+    const ends = this.#ends;
+    const top = heap[0]!;
+    const last = heap[--this.size]!;
+    let i = 0;
+    for (;;) {
+      let child = 2 * i + 1;
+      if (child >= this.size) break;
+      if (child + 1 < this.size && ends[heap[child + 1]!]! < ends[heap[child]!]!) child++;
+      if (ends[heap[child]!]! >= ends[last]!) break;
+      heap[i] = heap[child]!;
+      i = child;
+    }
+    heap[i] = last;
+    return top;
+  }
+}
+
+/** Outage boundaries in time order, to rebuild the eligible set as time passes. */
+function outageTimes(endpoints: readonly Required<SimulatedEndpoint>[]): number[] {
+  const times = new Set<number>();
+  for (const e of endpoints) {
+    for (const p of e.outages) {
+      times.add(p.fromMs);
+      times.add(p.toMs);
+    }
+  }
+  return [...times].sort((a, b) => a - b);
+}
+
+function available(
+  config: ResolvedSimulation,
+  live: readonly LiveEndpoint[],
+  time: number,
+): LiveEndpoint[] {
+  return live.filter(
+    (_, i) => !config.endpoints[i]!.outages.some((p) => time >= p.fromMs && time < p.toMs),
+  );
+}
+
+/**
+ * Replays a synthetic workload through a selector in virtual time — no timers, no clock —
+ * and reports each endpoint's share and latency percentiles, to compare strategies before
+ * deploying one.
+ *
+ * Requests arrive as a Poisson process at `workload.ratePerSecond`. Each goes to the
+ * endpoint `selector.pick()` returns and takes a latency drawn from that endpoint's
+ * distribution (times the factor of any slow period it arrives in); it fails with the
+ * endpoint's `failureRate`. Meanwhile the simulation plays the pool's part on the
+ * endpoints the selector sees: `inflight` counts requests in progress, and `latency` is a
+ * peak-EWMA of answers (Finagle's: a slower answer replaces it at once, faster ones pull
+ * it down with decay time `latencyDecayMs`), so load- and latency-aware selectors behave
+ * as in production. `selector.update` is called at the start and whenever an outage
+ * begins or ends.
+ *
+ * @param options - see {@link SimulationOptions}
+ * @returns per-endpoint and overall figures
+ * @throws TypeError or RangeError for an invalid option, naming it; whatever the selector
+ *   throws
+ * @example
+ * ```ts
+ * const endpoints = [
+ *   { id: 'fast', latency: { kind: 'lognormal', medianMs: 20, sigma: 0.5 } },
+ *   { id: 'slow', latency: { kind: 'lognormal', medianMs: 80, sigma: 0.5 } },
+ * ] as const;
+ * const workload = { requests: 20_000, ratePerSecond: 200 };
+ * for (const selector of [new RoundRobin(), new PeakEwma()]) {
+ *   const { overall } = simulate({ selector, endpoints, workload, seed: 1 });
+ *   console.log(selector.constructor.name, overall.p99);
+ * }
+ * ```
+ */
+export function simulate(options: SimulationOptions): SimulationReport {
+  const config = resolveSimulation(options);
+  const { selector, requests, arrivals, service, keys } = config;
+  const live: LiveEndpoint[] = config.endpoints.map((e, index) => ({
+    id: e.id,
+    weight: e.weight,
+    inflight: 0,
+    latency: 0,
+    stamp: 0,
+    index,
+  }));
+  const n = live.length;
+  const ends = new Float64Array(requests);
+  const took = new Float64Array(requests);
+  const target = new Int32Array(requests);
+  const failed = new Uint8Array(requests);
+  const picks = new Float64Array(n);
+  const failures = new Float64Array(n);
+  const peak = new Float64Array(n);
+  const completions = new Completions(ends);
+  const keyNames =
+    keys === undefined ? undefined : Array.from({ length: keys }, (_, k) => `key-${k}`);
+  const context: PickContext<SelectorEndpoint> = {};
+  const changes = outageTimes(config.endpoints);
+  let nextChange = 0;
+  const decay = config.latencyDecayMs;
+  const gapMean = 1000 / config.ratePerSecond;
+
+  const complete = (request: number) => {
+    const endpoint = live[target[request]!]!;
+    const time = ends[request]!;
+    const rtt = took[request]!;
+    endpoint.inflight--;
+    // Finagle's peak EWMA: jump up at once, decay down with the time since the last sample.
+    if (endpoint.latency === 0 || rtt > endpoint.latency) {
+      endpoint.latency = rtt;
+    } else {
+      const w = Math.exp(-(time - endpoint.stamp) / decay);
+      endpoint.latency = endpoint.latency * w + rtt * (1 - w);
+    }
+    endpoint.stamp = time;
+  };
+  const advanceTo = (time: number) => {
+    while (completions.peekTime() <= time) complete(completions.pop());
+    let changed = false;
+    while (nextChange < changes.length && changes[nextChange]! <= time) {
+      nextChange++;
+      changed = true;
+    }
+    if (changed) selector.update(available(config, live, time));
+  };
+
+  selector.update(available(config, live, 0));
+  while (nextChange < changes.length && changes[nextChange]! <= 0) nextChange++;
+  let now = 0;
+  let unserved = 0;
+  let served = 0;
+  for (let request = 0; request < requests; request++) {
+    // Fixed draws per request, whatever the strategy: two from `arrivals`, three from
+    // `service`, so the i-th request sees the same numbers under every strategy.
+    now += -gapMean * Math.log(1 - arrivals());
+    const keyDraw = arrivals();
+    const u1 = service();
+    const u2 = service();
+    const u3 = service();
+    advanceTo(now);
+    if (keyNames !== undefined) context.key = keyNames[Math.floor(keyDraw * keyNames.length)]!;
+    const picked = selector.pick(context);
+    const index = (picked as Partial<LiveEndpoint> | undefined)?.index;
+    const endpoint = index === undefined ? undefined : live[index];
+    if (endpoint === undefined || endpoint !== picked) {
+      if (picked !== undefined) {
+        throw new TypeError(
+          `simulate: the selector returned an endpoint it was not given: ${quote(picked.id)}`,
+        );
+      }
+      unserved++;
+      ends[request] = now;
+      target[request] = -1;
+      continue;
+    }
+    const spec = config.endpoints[endpoint.index]!;
+    const latency = sampleLatency(spec.latency, u1, u2) * factorAt(spec, now);
+    const i = endpoint.index;
+    target[request] = i;
+    took[request] = latency;
+    ends[request] = now + latency;
+    failed[request] = u3 < spec.failureRate ? 1 : 0;
+    picks[i]!++;
+    served++;
+    endpoint.inflight++;
+    if (endpoint.inflight > peak[i]!) peak[i] = endpoint.inflight;
+    completions.push(request);
+  }
+  let durationMs = now;
+  while (completions.size > 0) {
+    const request = completions.pop();
+    durationMs = Math.max(durationMs, ends[request]!);
+    complete(request);
+  }
+
+  const perEndpoint = Array.from({ length: n }, (_, i) => new Float64Array(picks[i]!));
+  const all = new Float64Array(served);
+  const filled = new Int32Array(n);
+  let k = 0;
+  for (let request = 0; request < requests; request++) {
+    const i = target[request]!;
+    if (i < 0) continue;
+    perEndpoint[i]![filled[i]!++] = took[request]!;
+    all[k++] = took[request]!;
+    if (failed[request] === 1) failures[i]!++;
+  }
+  let failedTotal = unserved;
+  for (let i = 0; i < n; i++) failedTotal += failures[i]!;
+  return {
+    durationMs,
+    endpoints: live.map((e, i) => ({
+      id: e.id,
+      picks: picks[i]!,
+      share: served === 0 ? 0 : picks[i]! / served,
+      failures: failures[i]!,
+      peakInflight: peak[i]!,
+      latency: summarise(perEndpoint[i]!),
+    })),
+    overall: { requests, failures: failedTotal, unserved, ...summarise(all) },
+  };
+}

@@ -131,6 +131,8 @@ export class EndpointRecord implements PoolEndpoint {
   ejectionEndedAt = 0;
   /** Latency ejection: when the endpoint was first seen above the threshold; −Infinity when not. */
   slowSince = Number.NEGATIVE_INFINITY;
+  /** `latencySamples` when `slowSince` was set: ejection needs fresh samples since. */
+  slowSamples = 0;
   /** Plain (symmetric) EWMA of latency, what latency ejection judges. */
   latencyMean = 0;
   /** Latency samples since the endpoint last (re)entered service. */
@@ -175,26 +177,33 @@ export class EndpointRecord implements PoolEndpoint {
   }
 
   /**
-   * Adds a latency sample to two EWMAs sharing the weight `w = exp(−Δt/τ)`, Δt being the
-   * time since the previous sample (so they forget at the same rate whatever the request
-   * rate):
-   * - `latency`, peak-sensitive (Finagle's `PeakEwma`): a sample above the current value
-   *   replaces it at once; one below pulls it down as `latency × w + sample × (1 − w)`.
-   *   Selectors read it: a slowing endpoint loses traffic immediately.
-   * - `latencyMean`, symmetric: what latency ejection judges, so that one slow response
-   *   cannot eject an endpoint.
+   * Adds a latency sample. Weights are `exp(−Δt/τ)`, Δt being the time since the previous
+   * sample, so the averages forget at the same rate whatever the request rate.
+   * - `latency`, peak-sensitive (Finagle's `PeakEwma`, time constant `tau`): a sample above
+   *   the current value replaces it at once; one below pulls it down as
+   *   `latency × w + sample × (1 − w)`. Selectors read it: a slowing endpoint loses traffic
+   *   at once.
+   * - `latencyMean`, symmetric (time constant `meanTau`, skipped when 0): what latency
+   *   ejection judges, so that one slow response cannot eject an endpoint.
    */
-  observeLatency(sample: number, now: number, tau: number): void {
-    const elapsed = now - this.latencyStamp;
+  observeLatency(sample: number, now: number, tau: number, meanTau: number): void {
+    const elapsed = Math.max(now - this.latencyStamp, 0);
     this.latencyStamp = now;
     if (this.latencySamples++ === 0) {
       this.latency = sample;
       this.latencyMean = sample;
       return;
     }
-    const w = Math.exp(-Math.max(elapsed, 0) / tau);
-    const rest = sample * (1 - w);
-    this.latencyMean = this.latencyMean * w + rest;
-    this.latency = sample > this.latency ? sample : this.latency * w + rest;
+    const current = this.latency;
+    if (sample > current) {
+      this.latency = sample;
+    } else {
+      const w = Math.exp(-elapsed / tau);
+      this.latency = current * w + sample * (1 - w);
+    }
+    if (meanTau > 0) {
+      const w = Math.exp(-elapsed / meanTau);
+      this.latencyMean = this.latencyMean * w + sample * (1 - w);
+    }
   }
 }

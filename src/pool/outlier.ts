@@ -60,9 +60,11 @@ export interface OutlierDetectionOptions {
   readonly maxEjectionPercent?: number;
   /**
    * Opt-in latency ejection: an endpoint whose smoothed latency stays above
-   * `latencyFactor ×` the median of the pool's endpoints for `latencyWindowMs` is ejected
-   * with reason `latency`. Needs at least three endpoints with `latencyMinSamples` samples
-   * each. Must be > 1.
+   * `latencyFactor ×` the median of its healthy peers for `latencyWindowMs` (and which
+   * served `latencyMinSamples` requests in that time) is ejected with reason `latency`.
+   * Judged on a plain EWMA with a time constant of a tenth of the window, so a single slow
+   * response fades long before the window ends. Needs at least three endpoints with
+   * `latencyMinSamples` samples each. Must be > 1.
    * @default undefined (off)
    */
   readonly latencyFactor?: number;
@@ -193,7 +195,7 @@ export function mayEject(ejected: number, members: number, percent: number): boo
 }
 
 /**
- * Median of the latencies of `records` that have at least `minSamples` samples, or −1 when
+ * Median of the plain latency EWMAs of `records` with at least `minSamples` samples, or −1 when
  * fewer than {@link LATENCY_MIN_ENDPOINTS} qualify. Runs at the latency-evaluation cadence,
  * never per request.
  * @internal
@@ -201,7 +203,7 @@ export function mayEject(ejected: number, members: number, percent: number): boo
 export function medianLatency(records: readonly EndpointRecord[], minSamples: number): number {
   const values: number[] = [];
   for (const r of records) {
-    if (r.latencySamples >= minSamples && r.latency > 0) values.push(r.latency);
+    if (r.latencySamples >= minSamples && r.latencyMean > 0) values.push(r.latencyMean);
   }
   if (values.length < LATENCY_MIN_ENDPOINTS) return -1;
   values.sort((a, b) => a - b);

@@ -89,6 +89,8 @@ export class Pool implements PoolLike {
   readonly #panicThreshold: number;
   readonly #maxRetryAfterMs: number;
   readonly #latencyDecayMs: number;
+  /** Time constant of the plain latency EWMA that latency ejection judges; 0 when off. */
+  readonly #latencyMeanMs: number;
   readonly #now: () => number;
   readonly #random: () => number;
 
@@ -154,6 +156,10 @@ export class Pool implements PoolLike {
     this.#panicThreshold = o.panicThreshold;
     this.#maxRetryAfterMs = o.maxRetryAfterMs;
     this.#latencyDecayMs = o.latencyDecayMs;
+    this.#latencyMeanMs =
+      this.#outlier !== undefined && this.#outlier.latencyFactor > 0
+        ? this.#outlier.latencyWindowMs / 10
+        : 0;
     this.#now = o.now;
     this.#random = o.random;
     for (const spec of resolveAll(o.endpoints)) {
@@ -215,13 +221,13 @@ export class Pool implements PoolLike {
     record.inflight--;
     this.#inflight--;
     if (outcome === undefined) {
-      record.observeLatency(t - startedAt, t, this.#latencyDecayMs);
+      record.observeLatency(t - startedAt, t, this.#latencyDecayMs, this.#latencyMeanMs);
       record.successes++;
       this.#successes++;
       record.consecutiveFailures = 0;
     } else {
       if (outcome.skipLatency !== true)
-        record.observeLatency(t - startedAt, t, this.#latencyDecayMs);
+        record.observeLatency(t - startedAt, t, this.#latencyDecayMs, this.#latencyMeanMs);
       if (outcome.ok) {
         record.successes++;
         this.#successes++;
@@ -735,9 +741,12 @@ export class Pool implements PoolLike {
   }
 
   /**
-   * Latency ejection (opt-in): judged on each endpoint's plain EWMA (`latencyMean`), not
-   * the peak one, so a single slow response cannot eject an endpoint — only one that stays
-   * above `latencyFactor ×` the median of its healthy peers for `latencyWindowMs`.
+   * Latency ejection (opt-in), evaluated every tenth of `latencyWindowMs`. An endpoint is
+   * ejected when, at every evaluation for a whole window, its plain latency EWMA (time
+   * constant: a tenth of the window) was above `latencyFactor ×` the median of its healthy
+   * peers, and it served at least `latencyMinSamples` requests during that window. The
+   * short time constant lets one slow response fade well within a window; the fresh
+   * samples make sure a stale average is never the only evidence.
    */
   #checkLatency(t: number): void {
     const outlier = this.#outlier!;
@@ -751,8 +760,10 @@ export class Pool implements PoolLike {
         r.slowSince = NOT_SINCE;
       } else if (r.slowSince === NOT_SINCE) {
         r.slowSince = t;
+        r.slowSamples = r.latencySamples;
       } else if (
         t - r.slowSince >= outlier.latencyWindowMs &&
+        r.latencySamples - r.slowSamples >= outlier.latencyMinSamples &&
         mayEject(this.#ejected.size, this.#byId.size - this.#draining, outlier.maxEjectionPercent)
       ) {
         this.#eject(r, t + nextEjection(r, t, outlier), 'latency', t);

@@ -56,6 +56,8 @@ export interface RequestHeadFacts {
   cookie: string | undefined;
   /** Leftmost `X-Forwarded-For` address when trusted, else undefined. */
   originalClient: string | undefined;
+  /** The incoming `X-Forwarded-Proto` when trusted, else undefined. */
+  forwardedProto: string | undefined;
 }
 
 /** Per-request inputs to {@link buildRequestHeaders}. */
@@ -183,7 +185,10 @@ export function buildRequestHeaders(
     out.push(name, value);
   }
   if (connection !== undefined) removeConnectionNamed(out, connection);
-  if (trusted && xff !== undefined) facts.originalClient = leftmost(xff);
+  if (trusted) {
+    if (xff !== undefined) facts.originalClient = leftmost(xff);
+    facts.forwardedProto = xfProto;
+  }
   const ip = client.ip;
   if (rules.xForwarded) {
     if (ip !== undefined) out.push('x-forwarded-for', join(xff, ip));

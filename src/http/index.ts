@@ -1,19 +1,31 @@
 /**
- * switchyard/http: the HTTP adapters, for Node ≥ 22 with undici — `httpCheck`, an active
- * health check for `HealthMonitor`.
+ * switchyard/http: the HTTP adapters, for Node ≥ 22 with undici — `createProxyHandler`, a
+ * reverse proxy with failover, and `httpCheck`, an active health check for `HealthMonitor`.
  *
  * @example
  * ```ts
  * import { HealthMonitor, Pool } from 'switchyard';
- * import { httpCheck } from 'switchyard/http';
+ * import { createProxyHandler, httpCheck } from 'switchyard/http';
  *
  * const pool = new Pool({ endpoints: ['http://127.0.0.1:8081', 'http://127.0.0.1:8082'] });
  * const check = httpCheck({ path: '/healthz', expectStatus: [200, 299] });
  * const monitor = new HealthMonitor(pool, { check });
  * monitor.start();
+ * const proxy = createProxyHandler(pool, { retry: { attempts: 3 } });
+ * http.createServer(proxy).on('upgrade', proxy.upgrade).listen(8080);
  * ```
  * @module
  */
+
+export type { AffinityOptions, CookieAffinityOptions } from './affinity.js';
+export {
+  type ProxyErrorMessage,
+  type ProxyRequestMessage,
+  type ProxyResponseMessage,
+  type ProxyRetryMessage,
+  proxyChannels,
+} from './diagnostics.js';
+export { HOP_BY_HOP_HEADERS } from './headers.js';
 export {
   DEFAULT_EXPECT_STATUS,
   DEFAULT_MAX_BODY_BYTES,
@@ -22,3 +34,29 @@ export {
   type HttpCheckOptions,
   httpCheck,
 } from './http-check.js';
+export type { ProxyPool } from './proxy-engine.js';
+export { createProxyHandler, type ProxyHandler } from './proxy-handler.js';
+export {
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_HEADERS_TIMEOUT_MS,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_KEEP_ALIVE_TIMEOUT_MS,
+  type ProxyErrorHandler,
+  type ProxyOptions,
+  type ProxyTimeouts,
+} from './proxy-options.js';
+export { DEFAULT_MAX_RETRY_AFTER_MS, parseRetryAfter } from './retry-after.js';
+export {
+  DEFAULT_RETRY_BUDGET_MIN_PER_SECOND,
+  DEFAULT_RETRY_BUDGET_RATIO,
+  DEFAULT_RETRY_BUDGET_WINDOW_MS,
+  RetryBudget,
+  type RetryBudgetOptions,
+} from './retry-budget.js';
+export {
+  DEFAULT_BODY_BUFFER_BYTES,
+  DEFAULT_RETRY_ATTEMPTS,
+  DEFAULT_RETRY_STATUSES,
+  type FailureKind,
+  type RetryOptions,
+} from './retry-policy.js';

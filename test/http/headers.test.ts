@@ -20,6 +20,7 @@ function facts(): RequestHeadFacts {
     upgrade: undefined,
     cookie: undefined,
     originalClient: undefined,
+    forwardedProto: undefined,
   };
 }
 
@@ -128,6 +129,7 @@ describe('buildRequestHeaders', () => {
       ['forwarded', 'for=6.6.6.6'],
     ]);
     expect(f.originalClient).toBe('6.6.6.6');
+    expect(f.forwardedProto).toBe('https');
   });
 
   it('joins repeated X-Forwarded-For headers when trusted', () => {

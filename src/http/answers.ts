@@ -1,0 +1,72 @@
+/**
+ * The proxy's own answers: 503 when no endpoint is eligible, 502 when every try failed,
+ * 504 on a timeout, 500 for a consumed body or an internal error. Short text bodies that
+ * name the cause and never an endpoint's address.
+ * @internal
+ */
+
+import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
+import { isSwitchyardError } from '../errors.js';
+
+/** The status the proxy answers `error` with. */
+export function statusForError(error: unknown): number {
+  if (isSwitchyardError(error)) {
+    switch (error.code) {
+      case 'ERR_NO_ENDPOINT':
+      case 'ERR_POOL_CLOSED':
+        return 503;
+      case 'ERR_UPSTREAM_UNAVAILABLE':
+        return 502;
+      case 'ERR_UPSTREAM_TIMEOUT':
+        return 504;
+      default:
+        return 500;
+    }
+  }
+  return 500;
+}
+
+/**
+ * Sends a short plain-text answer, or resets the client when a response already started.
+ * When the request body was not read to its end, the connection is closed after the
+ * answer and the rest of the body drained, so the client can read the answer.
+ */
+export function sendAnswer(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  text: string,
+  extra?: Record<string, string>,
+): void {
+  if (res.headersSent || res.destroyed || res.writableEnded) {
+    res.destroy();
+    return;
+  }
+  const body = `${status} ${STATUS_CODES[status] ?? 'Error'}: ${text}\n`;
+  const headers: Record<string, string | number> = {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+    ...extra,
+  };
+  const complete = req.complete;
+  if (!complete) headers.connection = 'close';
+  try {
+    res.writeHead(status, headers);
+    res.end(body);
+  } catch {
+    res.destroy();
+    return;
+  }
+  if (!complete) req.resume();
+}
+
+/** Sends the built-in answer for `error`. */
+export function sendErrorAnswer(req: IncomingMessage, res: ServerResponse, error: unknown): void {
+  const status = statusForError(error);
+  const text =
+    status === 500 && !isSwitchyardError(error)
+      ? 'proxy error'
+      : ((error as Error | undefined)?.message ?? 'proxy error');
+  sendAnswer(req, res, status, text);
+}

@@ -1,0 +1,66 @@
+/**
+ * Forwarding a body that a body parser (Express `express.json()`, `body-parser`, …)
+ * already read from the stream: it is rebuilt from `req.body`, or refused.
+ * @internal
+ */
+
+import type { IncomingMessage } from 'node:http';
+
+const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+const FORM_TYPE = /^application\/x-www-form-urlencoded\s*(?:;|$)/i;
+
+/**
+ * The bytes to send for a request whose stream was already consumed, from `req.body`:
+ * a Buffer or typed array as is; a string as UTF-8; an object as JSON when the request's
+ * content type is JSON (or absent), or as a form when it is
+ * `application/x-www-form-urlencoded` and every value is a string. `headers` (the flat
+ * outgoing array) gets a matching `content-length` (and a `content-type` when there was
+ * none). Returns `undefined` when the body cannot be rebuilt faithfully.
+ */
+export function replaceBody(req: IncomingMessage, headers: string[]): Buffer | undefined {
+  const parsed = (req as { body?: unknown }).body;
+  let contentType: string | undefined;
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i]!.toLowerCase() === 'content-type') {
+      contentType = headers[i + 1];
+      break;
+    }
+  }
+  let bytes: Buffer | undefined;
+  let setType: string | undefined;
+  if (Buffer.isBuffer(parsed)) bytes = parsed;
+  else if (parsed instanceof Uint8Array) {
+    bytes = Buffer.from(parsed.buffer, parsed.byteOffset, parsed.byteLength);
+  } else if (typeof parsed === 'string') bytes = Buffer.from(parsed);
+  else if (parsed !== null && typeof parsed === 'object') {
+    if (contentType === undefined || JSON_TYPE.test(contentType)) {
+      bytes = Buffer.from(JSON.stringify(parsed));
+      if (contentType === undefined) setType = 'application/json';
+    } else if (FORM_TYPE.test(contentType)) {
+      const form = toForm(parsed as Record<string, unknown>);
+      if (form !== undefined) bytes = Buffer.from(form);
+    }
+  }
+  if (bytes === undefined) return undefined;
+  let w = 0;
+  for (let r = 0; r < headers.length; r += 2) {
+    if (headers[r]!.toLowerCase() === 'content-length') continue;
+    headers[w++] = headers[r]!;
+    headers[w++] = headers[r + 1]!;
+  }
+  headers.length = w;
+  headers.push('content-length', String(bytes.length));
+  if (setType !== undefined) headers.push('content-type', setType);
+  return bytes;
+}
+
+function toForm(value: Record<string, unknown>): string | undefined {
+  const form = new URLSearchParams();
+  for (const [key, v] of Object.entries(value)) {
+    if (typeof v === 'string') form.append(key, v);
+    else if (Array.isArray(v) && v.every((x) => typeof x === 'string')) {
+      for (const x of v as string[]) form.append(key, x);
+    } else return undefined; // nested (qs "extended") objects cannot be rebuilt faithfully
+  }
+  return form.toString();
+}

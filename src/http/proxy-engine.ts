@@ -1,0 +1,128 @@
+/**
+ * What every request of one proxy shares: resolved options, the retry policy and budget,
+ * the upstream connection pools and the affinity index.
+ * @internal
+ */
+
+import type { Disposable } from '../events.js';
+import type { AcquireOptions, Lease, MembershipChangeEvent, PoolEndpoint } from '../pool/types.js';
+import type { Affinity } from './affinity.js';
+import type { RequestHeaderRules } from './headers.js';
+import type { ProxyErrorHandler, ResolvedProxyOptions } from './proxy-options.js';
+import type { RetryPolicy } from './retry-policy.js';
+import { Upstreams } from './upstreams.js';
+
+/**
+ * What the proxy needs of a pool; switchyard's `Pool` has it all.
+ */
+export interface ProxyPool {
+  /** Claims an endpoint; throws `NoEndpointError` when none is eligible. */
+  acquire(options?: AcquireOptions): Lease;
+  /** Claims an endpoint, or returns `undefined` when none is eligible. */
+  tryAcquire(options?: AcquireOptions): Lease | undefined;
+  /** Every endpoint, whatever its state. */
+  readonly endpoints: readonly PoolEndpoint[];
+  /** The endpoint with this id. */
+  get(id: string): PoolEndpoint | undefined;
+  /** Membership changes: endpoints added and removed. */
+  onMembershipChange(listener: (event: MembershipChangeEvent) => void): Disposable;
+}
+
+/** @internal */
+export class ProxyEngine {
+  readonly pool: ProxyPool;
+  readonly policy: RetryPolicy;
+  readonly upstreams: Upstreams;
+  readonly rules: RequestHeaderRules;
+  readonly affinity: Affinity | undefined;
+  readonly onError: ProxyErrorHandler | undefined;
+  readonly requestMs: number;
+  readonly now: () => number;
+  readonly #trustProxy: boolean | ((address: string) => boolean);
+  readonly #membership: Disposable | undefined;
+  closed = false;
+
+  constructor(pool: ProxyPool, options: ResolvedProxyOptions) {
+    this.pool = pool;
+    this.policy = options.policy;
+    this.affinity = options.affinity;
+    this.onError = options.onError;
+    this.requestMs = options.requestMs;
+    this.now = options.now;
+    this.#trustProxy = options.trustProxy;
+    this.rules = {
+      changeOrigin: options.changeOrigin,
+      xForwarded: options.xForwarded,
+      forwarded: options.forwarded,
+    };
+    this.upstreams = new Upstreams(pool, {
+      connectMs: options.connectMs,
+      headersMs: options.headersMs,
+      idleMs: options.idleMs,
+      connections: options.connections,
+      keepAliveTimeoutMs: options.keepAliveTimeoutMs,
+    });
+    const affinity = this.affinity;
+    if (affinity?.mode === 'cookie') {
+      affinity.index(pool.endpoints);
+      this.#membership = pool.onMembershipChange(() => affinity.index(pool.endpoints));
+    }
+  }
+
+  /** Whether a client at `address` may set `X-Forwarded-*`. */
+  trusts(address: string | undefined): boolean {
+    const trust = this.#trustProxy;
+    if (typeof trust === 'boolean') return trust;
+    if (address === undefined) return false;
+    try {
+      return trust(address) === true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * The first lease of a request: the endpoint its affinity cookie names when that one is
+   * eligible, else the selector's pick (with the hash key, if any).
+   * @throws NoEndpointError or PoolClosedError.
+   */
+  acquire(key: string | undefined, cookieToken: string | undefined): Lease {
+    if (cookieToken !== undefined) {
+      const id = this.affinity?.idForToken(cookieToken);
+      if (id !== undefined) {
+        const lease = this.#acquireExactly(id);
+        if (lease !== undefined) return lease;
+      }
+    }
+    return key === undefined ? this.pool.acquire() : this.pool.acquire({ key });
+  }
+
+  /** A lease for a retry, on an endpoint not in `exclude`, or `undefined`. */
+  tryAcquire(key: string | undefined, exclude: ReadonlySet<string>): Lease | undefined {
+    try {
+      return this.pool.tryAcquire(key === undefined ? { exclude } : { key, exclude });
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * A lease on the endpoint `id` if it is eligible. The pool has no "this one" pick, so
+   * every other endpoint is excluded: O(n), only for requests carrying a sticky cookie.
+   */
+  #acquireExactly(id: string): Lease | undefined {
+    const pool = this.pool;
+    const endpoint = pool.get(id);
+    if (endpoint === undefined || endpoint.state !== 'healthy') return undefined;
+    const exclude = new Set<string>();
+    for (const e of pool.endpoints) if (e.id !== id) exclude.add(e.id);
+    return pool.tryAcquire({ exclude });
+  }
+
+  /** Stops taking requests and closes the upstream connection pools. */
+  async close(force: boolean): Promise<void> {
+    this.closed = true;
+    this.#membership?.dispose();
+    await this.upstreams.close(force);
+  }
+}

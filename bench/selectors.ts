@@ -27,13 +27,18 @@ interface Contender {
 }
 
 // Each contender gets its own compiled loop so call sites stay monomorphic: one shared loop
-// calling ten classes would make every contender pay for megamorphic dispatch.
-function loop(body: string): (target: unknown, keys: string[], ctx: unknown) => (n: number) => number {
+// calling ten classes would make every contender pay for megamorphic dispatch. The name in
+// the source matters: V8 shares compiled code (and its type feedback) between functions
+// made from identical source text.
+function loop(
+  name: string,
+  body: string,
+): (target: unknown, keys: string[], ctx: unknown) => (n: number) => number {
   return new Function(
     'target',
     'keys',
     'ctx',
-    `return function run(n) { let sink = 0; for (let i = 0; i < n; i++) { ${body} } return sink; }`,
+    `/* ${name} */ return function run(n) { let sink = 0; for (let i = 0; i < n; i++) { ${body} } return sink; }`,
   ) as never;
 }
 
@@ -50,7 +55,7 @@ function ours(name: string, factory: () => sy.Selector, opts: { weighted?: boole
   const body = opts.keyed
     ? 'ctx.key = keys[i & 1023]; sink += target.pick(ctx).weight;'
     : 'sink += target.pick().weight;';
-  const compiled = loop(body);
+  const compiled = loop(name, body);
   return {
     name,
     make(size) {
@@ -62,7 +67,7 @@ function ours(name: string, factory: () => sy.Selector, opts: { weighted?: boole
 }
 
 function peer(name: string, build: (size: number) => unknown, body: string): Contender {
-  const compiled = loop(body);
+  const compiled = loop(name, body);
   return { name, make: (size) => compiled(build(size), KEYS, undefined) };
 }
 
@@ -70,7 +75,7 @@ const groups: Array<{ algorithm: string; ours: Contender; peer?: Contender }> = 
   {
     algorithm: 'round robin',
     ours: ours('RoundRobin', () => new sy.RoundRobin()),
-    peer: peer('loadbalance RR', (n) => loadbalance.roundRobin(endpoints(n)), 'sink += target.pick().weight;'),
+    peer: peer('loadbalance RR', (n) => new loadbalance.RoundRobinEngine(endpoints(n)), 'sink += target.pick().weight;'),
   },
   {
     algorithm: 'weighted round robin',

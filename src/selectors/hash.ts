@@ -27,37 +27,67 @@ export function murmur3(text: string, seed = 0): number {
   let shift = 0;
   let length = 0;
   const n = text.length;
-  for (let i = 0; i < n; i++) {
+  let i = 0;
+  // Fast path: whole blocks of four ASCII characters (most keys are ASCII).
+  for (; i + 4 <= n; i += 4) {
+    const c0 = text.charCodeAt(i);
+    const c1 = text.charCodeAt(i + 1);
+    const c2 = text.charCodeAt(i + 2);
+    const c3 = text.charCodeAt(i + 3);
+    if ((c0 | c1 | c2 | c3) >= 0x80) break;
+    k = c0 | (c1 << 8) | (c2 << 16) | (c3 << 24);
+    k = Math.imul(k, C1);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, C2);
+    h ^= k;
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  }
+  length = i;
+  k = 0;
+  for (; i < n; i++) {
     let cp = text.charCodeAt(i);
+    if (cp < 0x80) {
+      k |= cp << shift;
+      shift += 8;
+      length++;
+      if (shift === 32) {
+        k = Math.imul(k, C1);
+        k = (k << 15) | (k >>> 17);
+        k = Math.imul(k, C2);
+        h ^= k;
+        h = (h << 13) | (h >>> 19);
+        h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+        k = 0;
+        shift = 0;
+      }
+      continue;
+    }
+    if (cp >= 0xd800 && cp <= 0xdfff) {
+      const next = i + 1 < n ? text.charCodeAt(i + 1) : 0;
+      if (cp <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+        cp = 0x10000 + ((cp - 0xd800) << 10) + (next - 0xdc00);
+        i++;
+      } else {
+        cp = 0xfffd;
+      }
+    }
     let enc: number;
     let bytes: number;
-    if (cp < 0x80) {
-      enc = cp;
-      bytes = 1;
+    if (cp < 0x800) {
+      enc = 0xc0 | (cp >> 6) | ((0x80 | (cp & 0x3f)) << 8);
+      bytes = 2;
+    } else if (cp < 0x10000) {
+      enc = 0xe0 | (cp >> 12) | ((0x80 | ((cp >> 6) & 0x3f)) << 8) | ((0x80 | (cp & 0x3f)) << 16);
+      bytes = 3;
     } else {
-      if (cp >= 0xd800 && cp <= 0xdfff) {
-        const next = i + 1 < n ? text.charCodeAt(i + 1) : 0;
-        if (cp <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
-          cp = 0x10000 + ((cp - 0xd800) << 10) + (next - 0xdc00);
-          i++;
-        } else {
-          cp = 0xfffd;
-        }
-      }
-      if (cp < 0x800) {
-        enc = (0xc0 | (cp >> 6)) | ((0x80 | (cp & 0x3f)) << 8);
-        bytes = 2;
-      } else if (cp < 0x10000) {
-        enc = (0xe0 | (cp >> 12)) | ((0x80 | ((cp >> 6) & 0x3f)) << 8) | ((0x80 | (cp & 0x3f)) << 16);
-        bytes = 3;
-      } else {
-        enc =
-          (0xf0 | (cp >> 18)) |
-          ((0x80 | ((cp >> 12) & 0x3f)) << 8) |
-          ((0x80 | ((cp >> 6) & 0x3f)) << 16) |
-          ((0x80 | (cp & 0x3f)) << 24);
-        bytes = 4;
-      }
+      enc =
+        0xf0 |
+        (cp >> 18) |
+        ((0x80 | ((cp >> 12) & 0x3f)) << 8) |
+        ((0x80 | ((cp >> 6) & 0x3f)) << 16) |
+        ((0x80 | (cp & 0x3f)) << 24);
+      bytes = 4;
     }
     for (let b = 0; b < bytes; b++) {
       k |= ((enc >>> (b << 3)) & 0xff) << shift;

@@ -5,7 +5,7 @@ import { allExcluded, idOrder, indexIds, randomPoint } from './hashing.js';
 import type { PickContext, Selector, SelectorEndpoint } from './selector.js';
 
 /**
- * Virtual nodes per endpoint of average weight, as in ketama.
+ * Virtual nodes per unit of weight, as in ketama and NGINX's `hash … consistent`.
  * @example
  * ```ts
  * new RingHash({ vnodes: 2 * DEFAULT_RING_VNODES }); // smoother spread, twice the memory
@@ -17,16 +17,19 @@ export const DEFAULT_RING_VNODES = 160;
 const MAX_VNODES = 65_536;
 /** Points are packed as `hash × 2^21 + rank` into a double, so ranks need 21 bits. */
 const RANK_SCALE = 2 ** 21;
-/** A ring this large takes 256 MiB while it is built: past that, lower `vnodes`. */
+/** A ring this large takes 256 MiB while it is built: past that, lower `vnodes` or the weights. */
 const MAX_POINTS = 2 ** 24;
 
 /** Options of {@link RingHash}. */
 export interface RingHashOptions {
   /**
-   * Virtual nodes (points on the ring) per endpoint of average weight. Endpoint i gets
-   * `max(1, round(vnodes × wᵢ × n / W))` points, W being the sum of the n weights. More
-   * points spread keys more evenly (the share of an endpoint varies by about
-   * `1 / √vnodes`) and cost memory (8 bytes per point, 16 while building) and build time.
+   * Virtual nodes (points on the ring) per unit of weight: endpoint i gets
+   * `max(1, round(vnodes × wᵢ))` points, as NGINX gives 160 × weight. The count depends on
+   * the endpoint's own weight only, so changing the set or another endpoint's weight
+   * never moves a point. More points spread keys more evenly (an endpoint's share varies
+   * by about `1 / √points`) and cost memory (8 bytes per point, 16 while building) and
+   * build time; the whole ring is limited to 2^24 points, so keep weights small (1 to a
+   * few dozen) or lower `vnodes` for large ones.
    * @default {@link DEFAULT_RING_VNODES} (160)
    */
   readonly vnodes?: number;
@@ -49,12 +52,14 @@ export interface RingHashOptions {
 /**
  * Consistent hashing on a ring of virtual nodes (Karger et al., STOC 1997), weighted by
  * the number of points, with optional bounded loads (Mirrokni, Thorup, Zadimoghaddam,
- * 2018). Removing an endpoint moves only the keys it held; adding it back restores them.
+ * 2018). Removing an endpoint moves only the keys it held and adding it back restores
+ * them; changing one endpoint's weight moves keys only to or from that endpoint.
  *
  * The mapping is stable across processes and independent of the order of the endpoint
  * list (see docs/guides/hashing.md):
- * - point j (j = 0, 1, …) of the endpoint with id `id` sits at `murmur3(id, j)`, the
- *   MurmurHash3_x86_32 of the id's UTF-8 bytes with seed j;
+ * - the endpoint with id `id` and weight w has `max(1, round(vnodes × w))` points;
+ * - its point j (j = 0, 1, …) sits at `murmur3(id, j)`, the MurmurHash3_x86_32 of the
+ *   id's UTF-8 bytes with seed j;
  * - points sort by hash, then by id in code point order;
  * - a key goes to the first point whose hash is ≥ `murmur3(key, 0)`, wrapping to the
  *   first point of the ring.
@@ -122,10 +127,10 @@ export class RingHash<E extends SelectorEndpoint = SelectorEndpoint> implements 
   }
 
   /**
-   * Rebuilds the ring: O(P log P) for P ≈ vnodes × n points.
+   * Rebuilds the ring: O(P log P) for P = Σ max(1, round(vnodes × wᵢ)) points.
    * @throws TypeError or RangeError for a bad endpoint list (see `Selector.update`), more
-   *   than 2^21 − 1 endpoints, weights summing past `Number.MAX_VALUE`, or a ring of more
-   *   than 2^24 points.
+   *   than 2^21 − 1 endpoints, or a ring of more than 2^24 points (vnodes × weights too
+   *   large).
    * @example
    * ```ts
    * ring.update([{ id: 'a', weight: 1, inflight: 0, latency: 0 }]);
@@ -139,28 +144,22 @@ export class RingHash<E extends SelectorEndpoint = SelectorEndpoint> implements 
     }
     const list = endpoints.slice();
     const order = idOrder(list);
-    // Summed in id order: float addition is not associative, and the point counts
-    // must not depend on the order of the list.
-    let total = 0;
-    for (let r = 0; r < n; r++) total += list[order[r]!]!.weight;
-    if (!Number.isFinite(total)) {
-      throw new RangeError(
-        `RingHash.update(): the sum of the weights must be finite, got ${total}`,
-      );
-    }
     const counts = new Uint32Array(n);
     const weights = new Float64Array(n);
+    let total = 0;
     let points = 0;
     for (let i = 0; i < n; i++) {
       const weight = list[i]!.weight;
       weights[i] = weight;
-      const count = Math.max(1, Math.round((this.#vnodes * weight * n) / total));
+      total += weight;
+      // Not relative to the other weights: a removed endpoint takes only its own points.
+      const count = Math.max(1, Math.round(this.#vnodes * weight));
       counts[i] = count;
       points += count;
     }
-    if (points > MAX_POINTS) {
+    if (!(points <= MAX_POINTS)) {
       throw new RangeError(
-        `RingHash.update(): the ring would have ${points} points, more than ${MAX_POINTS}; lower vnodes (${this.#vnodes})`,
+        `RingHash.update(): the ring would have ${points} points (vnodes × weight per endpoint), more than ${MAX_POINTS}; lower vnodes (${this.#vnodes}) or the weights`,
       );
     }
     // Sorting packed doubles (a typed-array numeric sort) is several times faster than

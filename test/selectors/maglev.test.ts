@@ -1,6 +1,7 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
 import { DEFAULT_MAGLEV_TABLE_SIZE, Maglev } from '../../src/selectors/maglev.js';
+import { checkSelectorLaws } from '../../src/testing/index.js';
 import {
   counts,
   endpointsOf,
@@ -72,6 +73,11 @@ describe('Maglev', () => {
     const selector = maglev(endpointsOf(TEN.slice(1)));
     selector.update(endpointsOf(TEN));
     expect(mapping(selector, KEYS)).toEqual(before);
+  });
+
+  test('keeps the consistent-selector laws of switchyard/testing', () => {
+    // Each run builds several 65 537-entry tables: fewer runs than the default.
+    checkSelectorLaws((random) => new Maglev({ random }), { kind: 'consistent', numRuns: 25 });
   });
 
   test('the table does not depend on the order of the endpoint list', () => {

@@ -2,6 +2,7 @@ import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
 import { fmix32, murmur3 } from '../../src/selectors/hash.js';
 import { Rendezvous } from '../../src/selectors/rendezvous.js';
+import { checkSelectorLaws } from '../../src/testing/index.js';
 import {
   COLLIDING_IDS,
   counts,
@@ -113,6 +114,10 @@ describe('Rendezvous', () => {
       }
     }
     expect(gained).toBeGreaterThan(0);
+  });
+
+  test('keeps the consistent-selector laws of switchyard/testing', () => {
+    checkSelectorLaws((random) => new Rendezvous({ random }), { kind: 'consistent' });
   });
 
   test('the mapping does not depend on the order of the endpoint list', () => {

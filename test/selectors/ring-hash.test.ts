@@ -1,6 +1,7 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
 import { DEFAULT_RING_VNODES, RingHash } from '../../src/selectors/ring-hash.js';
+import { checkSelectorLaws } from '../../src/testing/index.js';
 import {
   COLLIDING_IDS,
   counts,
@@ -77,6 +78,44 @@ describe('RingHash', () => {
     const selector = ring(endpointsOf(TEN.slice(1)));
     selector.update(endpointsOf(TEN));
     expect(mapping(selector, KEYS)).toEqual(before);
+  });
+
+  test('with unequal weights too, removing an endpoint moves only its keys', () => {
+    const endpoints = TEN.map((id, i) => ep(id, [1, 3, 0.5, 2, 7, 1, 1.5, 4, 1, 2][i]));
+    const before = mapping(ring(endpoints), KEYS);
+    for (const removed of TEN) {
+      const after = mapping(ring(endpoints.filter((e) => e.id !== removed)), KEYS);
+      let moved = 0;
+      for (let i = 0; i < KEYS.length; i++) {
+        if (before[i] !== removed && after[i] !== before[i]) moved++;
+      }
+      expect(moved).toBe(0);
+    }
+  });
+
+  test('changing one weight moves keys only to or from that endpoint', () => {
+    const endpoints = endpointsOf(TEN);
+    const before = mapping(ring(endpoints), KEYS);
+    for (const weight of [0.25, 3]) {
+      const changed = endpoints.map((e, i) => (i === 4 ? ep(e.id, weight) : e));
+      const after = mapping(ring(changed), KEYS);
+      let moved = 0;
+      for (let i = 0; i < KEYS.length; i++) {
+        if (after[i] !== before[i]) {
+          moved++;
+          expect(weight < 1 ? before[i] : after[i]).toBe(TEN[4]);
+        }
+      }
+      expect(moved).toBeGreaterThan(0);
+    }
+  });
+
+  test('keeps the consistent-selector laws of switchyard/testing', () => {
+    checkSelectorLaws((random) => new RingHash({ random }), { kind: 'consistent' });
+    checkSelectorLaws((random) => new RingHash({ random, loadFactor: 1.25 }), {
+      kind: 'consistent',
+      numRuns: 20,
+    });
   });
 
   test('the mapping does not depend on the order of the endpoint list', () => {
@@ -298,16 +337,19 @@ describe('RingHash', () => {
       expect(mapping(selector, KEYS.slice(0, 100))).toEqual(before);
     });
 
-    test('rejects weights whose sum is not finite', () => {
-      expect(() => new RingHash().update([ep('a', 1e308), ep('b', 1e308)])).toThrow(
-        /^RingHash.update\(\): the sum of the weights must be finite, got Infinity$/,
+    test('rejects weights that would need more than 2^24 points', () => {
+      expect(() => new RingHash().update([ep('a', 1e308), ep('b', 1)])).toThrow(
+        /^RingHash.update\(\): the ring would have Infinity points \(vnodes × weight per endpoint\), more than 16777216; lower vnodes \(160\) or the weights$/,
+      );
+      expect(() => new RingHash({ vnodes: 1 }).update([ep('a', 2 ** 24), ep('b', 1)])).toThrow(
+        /the ring would have 16777217 points/,
       );
     });
 
     test('rejects a ring of more than 2^24 points', () => {
       const selector = new RingHash({ vnodes: 65_536 });
       expect(() => selector.update(endpointsOf(loopbackIds(300)))).toThrow(
-        /RingHash.update\(\): the ring would have 19660800 points, more than 16777216; lower vnodes \(65536\)/,
+        /RingHash.update\(\): the ring would have 19660800 points .*lower vnodes \(65536\) or the weights/,
       );
     });
   });

@@ -154,14 +154,14 @@ export class Affinity {
       if (o.httpOnly === undefined ? true : checkBoolean('affinity.cookie.httpOnly', o.httpOnly)) {
         attributes += '; HttpOnly';
       }
-      const sameSite = o.sameSite ?? 'Lax';
+      const sameSite = o.sameSite === undefined ? 'Lax' : o.sameSite;
       if (typeof sameSite !== 'string' || !SAME_SITE.includes(sameSite)) {
         throw new TypeError(
           `affinity.cookie.sameSite must be "Strict", "Lax" or "None", got ${quote(sameSite)}`,
         );
       }
       attributes += `; SameSite=${sameSite}`;
-      const secure = o.secure ?? 'auto';
+      const secure = o.secure === undefined ? 'auto' : o.secure;
       if (secure !== 'auto' && typeof secure !== 'boolean') {
         throw new TypeError(
           `affinity.cookie.secure must be a boolean or "auto", got ${quote(secure)}`,

@@ -159,6 +159,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, RequestHeadFac
     }
     this.safeToRepeat =
       isIdempotentMethod(method) || this.idempotencyKey || engine.policy.nonIdempotent;
+    engine.policy.budget?.recordRequest();
     this.#opts = { method, path, headers, body: null };
     if (engine.requestMs > 0) {
       this.#timer = setTimeout(onDeadline, engine.requestMs, this);

@@ -150,16 +150,23 @@ export function resolveProxyOptions(options: ProxyOptions | undefined): Resolved
   const now = o.now === undefined ? Date.now : checkFunction<() => number>('now', o.now);
   const t = checkOptions('timeouts', o.timeouts, ['connectMs', 'headersMs', 'idleMs', 'requestMs']);
   const ms = (name: string, value: unknown, fallback: number) =>
-    checkNumber(`timeouts.${name}`, value ?? fallback, { min: 0, max: 2_147_483_647 });
-  const trustProxy = o.trustProxy ?? false;
+    checkNumber(`timeouts.${name}`, value === undefined ? fallback : value, {
+      min: 0,
+      max: 2_147_483_647,
+    });
+  const trustProxy = o.trustProxy === undefined ? false : o.trustProxy;
   if (typeof trustProxy !== 'boolean' && typeof trustProxy !== 'function') {
     throw new TypeError(`trustProxy must be a boolean or a function, got ${quote(trustProxy)}`);
   }
-  const connections = checkNumber('connections', o.connections ?? Number.POSITIVE_INFINITY, {
-    min: 1,
-    integer: true,
-    allowInfinity: true,
-  });
+  const connections = checkNumber(
+    'connections',
+    orDefault(o.connections, Number.POSITIVE_INFINITY),
+    {
+      min: 1,
+      integer: true,
+      allowInfinity: true,
+    },
+  );
   return {
     policy: new RetryPolicy(o.retry as RetryOptions | undefined, now),
     connectMs: ms('connectMs', t.connectMs, DEFAULT_CONNECT_TIMEOUT_MS),
@@ -168,17 +175,22 @@ export function resolveProxyOptions(options: ProxyOptions | undefined): Resolved
     requestMs: ms('requestMs', t.requestMs, 0),
     affinity: o.affinity === undefined ? undefined : new Affinity(o.affinity as AffinityOptions),
     trustProxy: trustProxy as boolean | ((address: string) => boolean),
-    changeOrigin: checkBoolean('changeOrigin', o.changeOrigin ?? false),
-    xForwarded: checkBoolean('xForwarded', o.xForwarded ?? true),
-    forwarded: checkBoolean('forwarded', o.forwarded ?? false),
+    changeOrigin: checkBoolean('changeOrigin', orDefault(o.changeOrigin, false)),
+    xForwarded: checkBoolean('xForwarded', orDefault(o.xForwarded, true)),
+    forwarded: checkBoolean('forwarded', orDefault(o.forwarded, false)),
     onError:
       o.onError === undefined ? undefined : checkFunction<ProxyErrorHandler>('onError', o.onError),
     connections: connections === Number.POSITIVE_INFINITY ? null : connections,
     keepAliveTimeoutMs: checkNumber(
       'keepAliveTimeoutMs',
-      o.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_TIMEOUT_MS,
+      orDefault(o.keepAliveTimeoutMs, DEFAULT_KEEP_ALIVE_TIMEOUT_MS),
       { min: 1 },
     ),
     now,
   };
+}
+
+/** `value`, or `fallback` when it is undefined (null is a value, and gets rejected). */
+function orDefault(value: unknown, fallback: unknown): unknown {
+  return value === undefined ? fallback : value;
 }

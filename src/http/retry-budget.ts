@@ -68,17 +68,21 @@ export class RetryBudget {
    */
   constructor(options?: RetryBudgetOptions) {
     const o = checkOptions('RetryBudget', options, KNOWN);
-    this.#ratio = checkNumber('retry.budget.ratio', o.ratio ?? DEFAULT_RETRY_BUDGET_RATIO, {
-      min: 0,
-    });
+    this.#ratio = checkNumber(
+      'retry.budget.ratio',
+      o.ratio === undefined ? DEFAULT_RETRY_BUDGET_RATIO : o.ratio,
+      {
+        min: 0,
+      },
+    );
     const minPerSecond = checkNumber(
       'retry.budget.minPerSecond',
-      o.minPerSecond ?? DEFAULT_RETRY_BUDGET_MIN_PER_SECOND,
+      o.minPerSecond === undefined ? DEFAULT_RETRY_BUDGET_MIN_PER_SECOND : o.minPerSecond,
       { min: 0 },
     );
     const windowMs = checkNumber(
       'retry.budget.windowMs',
-      o.windowMs ?? DEFAULT_RETRY_BUDGET_WINDOW_MS,
+      o.windowMs === undefined ? DEFAULT_RETRY_BUDGET_WINDOW_MS : o.windowMs,
       { min: 10 },
     );
     this.#now = o.now === undefined ? Date.now : checkFunction('retry.budget.now', o.now);

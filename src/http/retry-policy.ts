@@ -172,23 +172,30 @@ export class RetryPolicy {
    */
   constructor(options?: RetryOptions, now?: () => number) {
     const o = checkOptions('retry', options, KNOWN);
-    this.attempts = checkNumber('retry.attempts', o.attempts ?? DEFAULT_RETRY_ATTEMPTS, {
-      min: 1,
-      max: 100,
-      integer: true,
-    });
+    this.attempts = checkNumber(
+      'retry.attempts',
+      o.attempts === undefined ? DEFAULT_RETRY_ATTEMPTS : o.attempts,
+      {
+        min: 1,
+        max: 100,
+        integer: true,
+      },
+    );
     this.bodyBufferBytes = checkNumber(
       'retry.bodyBufferBytes',
-      o.bodyBufferBytes ?? DEFAULT_BODY_BUFFER_BYTES,
+      o.bodyBufferBytes === undefined ? DEFAULT_BODY_BUFFER_BYTES : o.bodyBufferBytes,
       { min: 0, integer: true },
     );
-    this.nonIdempotent = checkBoolean('retry.nonIdempotent', o.nonIdempotent ?? false);
+    this.nonIdempotent = checkBoolean(
+      'retry.nonIdempotent',
+      o.nonIdempotent === undefined ? false : o.nonIdempotent,
+    );
     this.maxRetryAfterMs = checkNumber(
       'retry.maxRetryAfterMs',
-      o.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS,
+      o.maxRetryAfterMs === undefined ? DEFAULT_MAX_RETRY_AFTER_MS : o.maxRetryAfterMs,
       { min: 0 },
     );
-    const statuses = o.statuses ?? DEFAULT_RETRY_STATUSES;
+    const statuses = o.statuses === undefined ? DEFAULT_RETRY_STATUSES : o.statuses;
     if (!Array.isArray(statuses)) {
       throw new TypeError(`retry.statuses must be an array of statuses, got ${quote(statuses)}`);
     }

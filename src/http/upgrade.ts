@@ -108,6 +108,7 @@ class UpgradeExchange implements Dispatcher.DispatchHandler, RequestHeadFacts, R
     else if (affinity?.mode === 'ip') this.#key = this.originalClient ?? ip;
     else if (affinity?.mode === 'key') this.#key = affinity.keyFn!(req) ?? undefined;
     this.#path = path;
+    engine.policy.budget?.recordRequest();
     this.#opts = { method: req.method ?? 'GET', path, headers, upgrade: this.upgrade, body: null };
     this.#attempt();
   }

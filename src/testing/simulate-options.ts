@@ -57,6 +57,12 @@ export interface SimulatedEndpoint {
   /** Latency of its answers. */
   readonly latency: LatencyDistribution;
   /**
+   * Requests it serves at once; more wait in its queue, first come first served, and
+   * their latency includes the wait. A server with 8 workers: `concurrency: 8`.
+   * @defaultValue `Infinity` (no queue: latency does not grow with load)
+   */
+  readonly concurrency?: number;
+  /**
    * Probability that a request fails (it still takes its latency), 0 to 1.
    * @defaultValue `0`
    */
@@ -196,6 +202,7 @@ function checkEndpoint(value: unknown, i: number, ids: Set<string>): Required<Si
     'id',
     'weight',
     'latency',
+    'concurrency',
     'failureRate',
     'slowPeriods',
     'outages',
@@ -212,6 +219,15 @@ function checkEndpoint(value: unknown, i: number, ids: Set<string>): Required<Si
         ? 1
         : checkNumber('weight', o.weight, { min: 0, minExclusive: true }, where),
     latency: checkLatency(o.latency, where),
+    concurrency:
+      o.concurrency === undefined
+        ? Number.POSITIVE_INFINITY
+        : checkNumber(
+            'concurrency',
+            o.concurrency,
+            { min: 1, integer: true, allowInfinity: true },
+            where,
+          ),
     failureRate:
       o.failureRate === undefined
         ? 0

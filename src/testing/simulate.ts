@@ -74,6 +74,11 @@ interface LiveEndpoint {
   /** Virtual time of the latest latency sample. */
   stamp: number;
   readonly index: number;
+  /** Requests being served (≤ the endpoint's concurrency). */
+  busy: number;
+  /** Requests waiting for a free slot, oldest first from `head`. */
+  readonly queue: number[];
+  head: number;
 }
 
 function sampleLatency(d: LatencyDistribution, u1: number, u2: number): number {
@@ -177,7 +182,9 @@ function available(
  * Requests arrive as a Poisson process at `workload.ratePerSecond`. Each goes to the
  * endpoint `selector.pick()` returns and takes a latency drawn from that endpoint's
  * distribution (times the factor of any slow period it arrives in); it fails with the
- * endpoint's `failureRate`. Meanwhile the simulation plays the pool's part on the
+ * endpoint's `failureRate`. An endpoint with a finite `concurrency` serves that many
+ * requests at once and queues the rest (first come, first served), so its latency grows
+ * with its load. Meanwhile the simulation plays the pool's part on the
  * endpoints the selector sees: `inflight` counts requests in progress, and `latency` is a
  * peak-EWMA of answers (Finagle's: a slower answer replaces it at once, faster ones pull
  * it down with decay time `latencyDecayMs`), so load- and latency-aware selectors behave
@@ -211,8 +218,13 @@ export function simulate(options: SimulationOptions): SimulationReport {
     latency: 0,
     stamp: 0,
     index,
+    busy: 0,
+    queue: [],
+    head: 0,
   }));
   const n = live.length;
+  const arrived = new Float64Array(requests);
+  const serviceMs = new Float64Array(requests);
   const ends = new Float64Array(requests);
   const took = new Float64Array(requests);
   const target = new Int32Array(requests);
@@ -229,11 +241,26 @@ export function simulate(options: SimulationOptions): SimulationReport {
   const decay = config.latencyDecayMs;
   const gapMean = 1000 / config.ratePerSecond;
 
+  const start = (request: number, time: number) => {
+    // The wait, then the service time: exact when there is no wait (no float round trip).
+    took[request] = time - arrived[request]! + serviceMs[request]!;
+    ends[request] = time + serviceMs[request]!;
+    completions.push(request);
+  };
   const complete = (request: number) => {
     const endpoint = live[target[request]!]!;
     const time = ends[request]!;
     const rtt = took[request]!;
     endpoint.inflight--;
+    if (endpoint.head < endpoint.queue.length) {
+      start(endpoint.queue[endpoint.head++]!, time);
+      if (endpoint.head === endpoint.queue.length) {
+        endpoint.queue.length = 0;
+        endpoint.head = 0;
+      }
+    } else {
+      endpoint.busy--;
+    }
     // Finagle's peak EWMA: jump up at once, decay down with the time since the last sample.
     if (endpoint.latency === 0 || rtt > endpoint.latency) {
       endpoint.latency = rtt;
@@ -286,14 +313,19 @@ export function simulate(options: SimulationOptions): SimulationReport {
     const latency = sampleLatency(spec.latency, u1, u2) * factorAt(spec, now);
     const i = endpoint.index;
     target[request] = i;
-    took[request] = latency;
-    ends[request] = now + latency;
+    arrived[request] = now;
+    serviceMs[request] = latency;
     failed[request] = u3 < spec.failureRate ? 1 : 0;
     picks[i]!++;
     served++;
     endpoint.inflight++;
     if (endpoint.inflight > peak[i]!) peak[i] = endpoint.inflight;
-    completions.push(request);
+    if (endpoint.busy < spec.concurrency) {
+      endpoint.busy++;
+      start(request, now);
+    } else {
+      endpoint.queue.push(request);
+    }
   }
   let durationMs = now;
   while (completions.size > 0) {

@@ -159,6 +159,37 @@ describe('simulate', () => {
     expect(report.overall.p50).toBe(40);
   });
 
+  it('queues requests past an endpoint’s concurrency (M/D/1: mean wait ρ S / 2(1 − ρ))', () => {
+    const report = simulate({
+      selector: new RoundRobin(),
+      endpoints: [{ id: 'a', latency: { kind: 'constant', ms: 10 }, concurrency: 1 }],
+      workload: { requests: 20_000, ratePerSecond: 50 },
+    });
+    // ρ = 50/s × 10 ms = 0.5: mean wait 5 ms, so 15 ms in all.
+    expect(report.overall.mean).toBeGreaterThan(13.5);
+    expect(report.overall.mean).toBeLessThan(16.5);
+    expect(report.overall.p50).toBeGreaterThanOrEqual(10);
+    expect(report.endpoints[0]!.peakInflight).toBeGreaterThan(1);
+  });
+
+  it('overloads a slow queueing endpoint under RoundRobin, not under LeastConnections', () => {
+    const endpoints: SimulatedEndpoint[] = [
+      { id: 'fast', latency: { kind: 'exponential', meanMs: 20 }, concurrency: 4 },
+      // 4 slots × 10 per second: 40 requests/s at most, less than round robin's half of 100.
+      { id: 'slow', latency: { kind: 'exponential', meanMs: 100 }, concurrency: 4 },
+    ];
+    const w = { requests: 10_000, ratePerSecond: 100 };
+    const rr = simulate({ selector: new RoundRobin(), endpoints, workload: w, seed: 3 });
+    const lc = simulate({
+      selector: new LeastConnections({ random: seededRandom(1) }),
+      endpoints,
+      workload: w,
+      seed: 3,
+    });
+    expect(rr.endpoints[1]!.peakInflight).toBeGreaterThan(100);
+    expect(lc.overall.p99).toBeLessThan(rr.overall.p99 / 5);
+  });
+
   it('shows the selector inflight, a peak-EWMA latency and keys', () => {
     const spy = new Spy();
     simulate({
@@ -282,6 +313,12 @@ describe('simulate options', () => {
     );
     expect(withEndpoint({ weight: -1 })).toThrow(
       /^weight must be a finite number > 0, got -1 \(endpoint "a"\)$/,
+    );
+    expect(withEndpoint({ concurrency: 0 })).toThrow(
+      /^concurrency must be an integer >= 1, got 0 \(endpoint "a"\)/,
+    );
+    expect(withEndpoint({ concurrency: 2.5 })).toThrow(
+      /^concurrency must be an integer >= 1, got 2.5/,
     );
     expect(withEndpoint({ failureRate: 1.5 })).toThrow(
       /^failureRate must be a finite number >= 0 and <= 1, got 1.5 \(endpoint "a"\)/,

@@ -21,7 +21,7 @@ export type SelectorScriptStep =
       readonly op: 'update';
       /** Indexes of the new set's members (duplicates after the modulo are dropped). */
       readonly members: readonly number[];
-      /** New weights, by position in `members`. */
+      /** New weights, by position in `members` (for a repeated member, the last wins). */
       readonly weights?: readonly number[];
     }
   | {
@@ -239,14 +239,11 @@ export function replaySelectorScript(
   if (universe.length === 0) return picks;
   script.steps.forEach((step, i) => {
     if (step.op === 'update') {
-      const next = members(universe, step.members);
-      if (step.weights !== undefined) {
-        next.forEach((endpoint, j) => {
-          const weight = step.weights?.[j];
-          if (weight !== undefined) endpoint.weight = weight;
-        });
-      }
-      current = next;
+      step.members.forEach((member, j) => {
+        const weight = step.weights?.[j];
+        if (weight !== undefined) universe[member % universe.length]!.weight = weight;
+      });
+      current = members(universe, step.members);
       selector.update(current);
     } else if (step.op === 'load') {
       const endpoint = universe[step.member % universe.length]!;

@@ -218,6 +218,8 @@ export class Pool implements PoolLike {
 
   #release(record: EndpointRecord, startedAt: number, outcome: ReleaseOutcome | undefined): void {
     const t = this.#now();
+    // Expiries first, so an outcome is judged against the current state.
+    if (t >= this.#nextCheckAt) this.#due(t);
     record.inflight--;
     this.#inflight--;
     if (outcome === undefined) {
@@ -245,8 +247,10 @@ export class Pool implements PoolLike {
         this.#ejectForRetryAfter(record, retryAfterMs, t);
     }
     if (record.draining && record.inflight === 0 && !record.removed) {
-      this.#due(t);
       this.#removeRecord(record, 'drained');
+      this.#capEjections(t);
+    }
+    if (this.#dirty || this.#pendingStates.length > 0 || this.#pendingRemoved.length > 0) {
       this.#settle();
     }
   }
@@ -297,6 +301,7 @@ export class Pool implements PoolLike {
     const t = this.#now();
     this.#due(t);
     this.#retire(record, drain, t);
+    this.#capEjections(t);
     this.#settle();
     return true;
   }
@@ -328,6 +333,7 @@ export class Pool implements PoolLike {
     for (const record of [...this.#byId.values()]) {
       if (!keep.has(record.id)) this.#retire(record, drain, t);
     }
+    this.#capEjections(t);
     for (const spec of specs) {
       const record = this.#byId.get(spec.id);
       if (record === undefined) this.#insert(spec, t);
@@ -657,7 +663,6 @@ export class Pool implements PoolLike {
   #ejectForFailures(record: EndpointRecord, t: number): void {
     const outlier = this.#outlier!;
     if (record.removed || record.draining) return;
-    this.#due(t);
     if (record.ejectedUntil > t) return; // a late failure of a lease taken before the ejection
     if (
       !mayEject(this.#ejected.size, this.#byId.size - this.#draining, outlier.maxEjectionPercent)
@@ -665,12 +670,10 @@ export class Pool implements PoolLike {
       return; // over the cap: keep counting, the next failure asks again
     }
     this.#eject(record, t + nextEjection(record, t, outlier), 'consecutive-failures', t);
-    this.#settle();
   }
 
   #ejectForRetryAfter(record: EndpointRecord, retryAfterMs: number, t: number): void {
     if (record.removed || record.draining || this.#maxRetryAfterMs === 0) return;
-    this.#due(t);
     const until = t + Math.min(retryAfterMs, this.#maxRetryAfterMs);
     if (record.ejectedUntil > t) {
       // Already out: stretch the ejection if asked for longer; the state does not change.
@@ -680,7 +683,6 @@ export class Pool implements PoolLike {
     const percent = this.#outlier?.maxEjectionPercent ?? 100;
     if (!mayEject(this.#ejected.size, this.#byId.size - this.#draining, percent)) return;
     this.#eject(record, until, 'retry-after', t);
-    this.#settle();
   }
 
   #eject(record: EndpointRecord, until: number, reason: string, t: number): void {
@@ -694,6 +696,26 @@ export class Pool implements PoolLike {
       this.#recheck();
     }
     this.#updateState(record, reason, t);
+  }
+
+  /**
+   * Keeps the ejected share within `maxEjectionPercent` when the pool shrinks: the
+   * ejections closest to their end finish early (reason `ejection-cap`). Ejections are only
+   * refused when they would exceed it, so this runs after removals only.
+   */
+  #capEjections(t: number): void {
+    const percent = this.#outlier?.maxEjectionPercent ?? 100;
+    const members = this.#byId.size - this.#draining;
+    while (this.#ejected.size > 0 && this.#ejected.size * 100 > percent * members) {
+      let first: EndpointRecord | undefined;
+      for (const r of this.#ejected)
+        if (first === undefined || r.ejectedUntil < first.ejectedUntil) first = r;
+      this.#ejected.delete(first!);
+      first!.ejectionEndedAt = t;
+      first!.ejectedUntil = NOT_SINCE;
+      first!.consecutiveFailures = 0;
+      this.#updateState(first!, 'ejection-cap', t);
+    }
   }
 
   /** Runs whatever time has made due (expiries, ramp steps, latency checks), no settling. */

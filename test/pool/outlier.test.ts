@@ -144,6 +144,23 @@ describe('outlier detection: consecutive failures', () => {
     expect(pool.get(C)!.state).toBe('ejected');
   });
 
+  it('ends the ejections closest to their end when the pool shrinks past the cap', () => {
+    const { pool, clock, events } = makePool({
+      endpoints: urls(4),
+      outlierDetection: { consecutiveFailures: 1, baseEjectionMs: 100 },
+    });
+    fail(pool, A, 1);
+    clock.advance(10);
+    fail(pool, B, 1); // 2 of 4 ejected: 50 %
+    events.length = 0;
+    pool.remove(D); // 2 of 3 would be 67 %: A, whose ejection ends first, comes back
+    expect(describeEvents(events)).toEqual([
+      `${D} healthy→∅ removed`,
+      `${A} ejected→healthy ejection-cap`,
+    ]);
+    expect(pool.get(B)!.state).toBe('ejected');
+  });
+
   it('ignores a late failure of a lease taken before the ejection', () => {
     const { pool } = makePool({ endpoints: urls(3), outlierDetection: { consecutiveFailures: 1 } });
     const early = acquireOn(pool, A);

@@ -1,0 +1,298 @@
+import { fc, test } from '@fast-check/vitest';
+import { expect } from 'vitest';
+import { Pool } from '../../src/pool/pool.js';
+import type { EndpointState, Lease, PoolEndpoint } from '../../src/pool/types.js';
+import { PowerOfTwoChoices } from '../../src/selectors/power-of-two-choices.js';
+import { seededRandom } from '../../src/testing/index.js';
+import { FakeClock } from './support.js';
+
+/**
+ * A model-based test of Pool: random sequences of add, remove, drain, acquire, release,
+ * health changes and clock ticks, each checked against a small model of membership,
+ * health, draining and outstanding leases, with these invariants after every step:
+ *
+ * - the pool's membership and in-flight counts match the model's;
+ * - an endpoint's state agrees with the facts the model knows (draining > unhealthy >
+ *   ejected|healthy), and an ejected endpoint's ejection is still in force;
+ * - an acquire never hands out an ineligible endpoint while an eligible one exists, and
+ *   fails only when none does;
+ * - the ejected share never exceeds maxEjectionPercent;
+ * - every state change is exactly one event with a reason: replaying the events gives the
+ *   current state of every endpoint, and no event is a non-change.
+ *
+ * At the end every lease is released and in-flight goes back to zero everywhere.
+ */
+
+const IDS = Array.from({ length: 6 }, (_, i) => `http://127.0.0.${i + 1}:9000`);
+const MAX_EJECTION_PERCENT = 50;
+
+interface Member {
+  gen: number;
+  priority: number;
+  unhealthy: boolean;
+  draining: boolean;
+}
+
+interface Model {
+  members: Map<string, Member>;
+  /** Outstanding leases: the endpoint id and the generation of its record. */
+  leases: Array<{ id: string; gen: number }>;
+  nextGen: number;
+}
+
+interface Real {
+  pool: Pool;
+  clock: FakeClock;
+  leases: Lease[];
+  panicThreshold: number;
+  /** The state each id has according to the events seen (undefined: not in the pool). */
+  replayed: Map<string, EndpointState | undefined>;
+  eventErrors: string[];
+}
+
+function outstanding(m: Model, id: string): number {
+  const gen = m.members.get(id)?.gen;
+  return m.leases.filter((l) => l.id === id && l.gen === gen).length;
+}
+
+/** The eligible set by the documented rule, from the states the pool shows. */
+function expectedEligible(endpoints: readonly PoolEndpoint[], panicThreshold: number): Set<string> {
+  const active = endpoints.filter((e) => e.state !== 'draining');
+  const tiers = [...new Set(active.map((e) => e.priority))].sort((a, b) => a - b);
+  for (const tier of tiers) {
+    const members = active.filter((e) => e.priority === tier);
+    const healthy = members.filter((e) => e.state === 'healthy');
+    if (healthy.length === 0) continue;
+    const panic = healthy.length < panicThreshold * members.length;
+    return new Set((panic ? members : healthy).map((e) => e.id));
+  }
+  if (panicThreshold === 0 || tiers.length === 0) return new Set();
+  return new Set(active.filter((e) => e.priority === tiers[0]).map((e) => e.id));
+}
+
+function checkInvariants(m: Model, r: Real): void {
+  const { pool } = r;
+  const endpoints = pool.endpoints;
+  expect(endpoints.map((e) => e.id).sort()).toEqual([...m.members.keys()].sort());
+  const snapshot = pool.snapshot();
+  for (const e of endpoints) {
+    const member = m.members.get(e.id)!;
+    expect(e.inflight).toBe(outstanding(m, e.id));
+    if (member.draining) expect(e.state).toBe('draining');
+    else if (member.unhealthy) expect(e.state).toBe('unhealthy');
+    else expect(['healthy', 'ejected']).toContain(e.state);
+    const s = snapshot.endpoints.find((x) => x.id === e.id)!;
+    if (e.state === 'ejected') expect(s.ejectedUntil).toBeGreaterThan(r.clock.now());
+    expect(r.replayed.get(e.id)).toBe(e.state);
+  }
+  for (const [id, state] of r.replayed) if (!m.members.has(id)) expect(state).toBeUndefined();
+  expect(r.eventErrors).toEqual([]);
+  expect(snapshot.totals.inflight).toBe(m.leases.length);
+  const members = endpoints.filter((e) => e.state !== 'draining').length;
+  const ejected = snapshot.endpoints.filter((e) => e.ejectedUntil !== null).length;
+  expect(ejected * 100).toBeLessThanOrEqual(MAX_EJECTION_PERCENT * members);
+}
+
+class AddCommand implements fc.Command<Model, Real> {
+  constructor(
+    readonly id: string,
+    readonly priority: number,
+  ) {}
+  check(m: Readonly<Model>): boolean {
+    return !m.members.has(this.id) || m.members.get(this.id)!.draining;
+  }
+  run(m: Model, r: Real): void {
+    r.pool.add({ url: this.id, priority: this.priority });
+    const member = m.members.get(this.id);
+    if (member) {
+      member.draining = false; // re-adding a draining endpoint cancels the drain
+      member.priority = this.priority;
+    } else {
+      m.members.set(this.id, {
+        gen: m.nextGen++,
+        priority: this.priority,
+        unhealthy: false,
+        draining: false,
+      });
+    }
+    checkInvariants(m, r);
+  }
+  toString(): string {
+    return `add(${this.id}, p${this.priority})`;
+  }
+}
+
+class RemoveCommand implements fc.Command<Model, Real> {
+  constructor(
+    readonly id: string,
+    readonly drain: boolean,
+  ) {}
+  check(m: Readonly<Model>): boolean {
+    return m.members.has(this.id);
+  }
+  run(m: Model, r: Real): void {
+    expect(r.pool.remove(this.id, { drain: this.drain })).toBe(true);
+    if (this.drain && outstanding(m, this.id) > 0) m.members.get(this.id)!.draining = true;
+    else m.members.delete(this.id);
+    checkInvariants(m, r);
+  }
+  toString(): string {
+    return `remove(${this.id}${this.drain ? ', drain' : ''})`;
+  }
+}
+
+class AcquireCommand implements fc.Command<Model, Real> {
+  check(): boolean {
+    return true;
+  }
+  run(m: Model, r: Real): void {
+    const lease = r.pool.tryAcquire();
+    const eligible = expectedEligible(r.pool.endpoints, r.panicThreshold);
+    if (lease === undefined) {
+      expect(eligible.size).toBe(0);
+    } else {
+      expect(eligible.has(lease.endpoint.id)).toBe(true);
+      r.leases.push(lease);
+      m.leases.push({ id: lease.endpoint.id, gen: m.members.get(lease.endpoint.id)!.gen });
+    }
+    checkInvariants(m, r);
+  }
+  toString(): string {
+    return 'acquire()';
+  }
+}
+
+class ReleaseCommand implements fc.Command<Model, Real> {
+  constructor(
+    readonly index: number,
+    readonly ok: boolean,
+    readonly retryAfterMs: number,
+  ) {}
+  check(m: Readonly<Model>): boolean {
+    return m.leases.length > 0;
+  }
+  run(m: Model, r: Real): void {
+    const i = this.index % m.leases.length;
+    const [lease] = r.leases.splice(i, 1);
+    const [entry] = m.leases.splice(i, 1);
+    lease!.release(
+      this.retryAfterMs > 0 ? { ok: this.ok, retryAfterMs: this.retryAfterMs } : { ok: this.ok },
+    );
+    lease!.release({ ok: false }); // idempotent
+    const member = m.members.get(entry!.id);
+    if (member?.gen === entry!.gen && member.draining && outstanding(m, entry!.id) === 0) {
+      m.members.delete(entry!.id);
+    }
+    checkInvariants(m, r);
+  }
+  toString(): string {
+    return `release(#${this.index}, ${this.ok ? 'ok' : 'failed'}${this.retryAfterMs ? `, retry-after ${this.retryAfterMs}` : ''})`;
+  }
+}
+
+class HealthCommand implements fc.Command<Model, Real> {
+  constructor(
+    readonly id: string,
+    readonly healthy: boolean,
+  ) {}
+  check(): boolean {
+    return true; // unknown ids are ignored by the pool
+  }
+  run(m: Model, r: Real): void {
+    r.pool.setHealth(this.id, this.healthy);
+    const member = m.members.get(this.id);
+    if (member) member.unhealthy = !this.healthy;
+    checkInvariants(m, r);
+  }
+  toString(): string {
+    return `setHealth(${this.id}, ${this.healthy})`;
+  }
+}
+
+class TickCommand implements fc.Command<Model, Real> {
+  constructor(readonly ms: number) {}
+  check(): boolean {
+    return true;
+  }
+  run(_m: Model, r: Real): void {
+    // No check here: reading the pool would bring it up to date, and the next command must
+    // find time-dependent state (expiries, ramps) brought up to date by itself.
+    r.clock.advance(this.ms);
+  }
+  toString(): string {
+    return `tick(${this.ms})`;
+  }
+}
+
+const id = fc.constantFrom(...IDS);
+const commands = fc.commands(
+  [
+    fc.tuple(id, fc.integer({ min: 0, max: 2 })).map(([i, p]) => new AddCommand(i, p)),
+    fc.tuple(id, fc.boolean()).map(([i, d]) => new RemoveCommand(i, d)),
+    fc.constant(new AcquireCommand()),
+    fc.constant(new AcquireCommand()),
+    fc
+      .tuple(fc.nat(), fc.boolean(), fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 300 })))
+      .map(([i, ok, ra]) => new ReleaseCommand(i, ok, ra)),
+    fc.tuple(fc.nat(), fc.boolean()).map(([i, ok]) => new ReleaseCommand(i, ok, 0)),
+    fc.tuple(id, fc.boolean()).map(([i, h]) => new HealthCommand(i, h)),
+    fc.integer({ min: 1, max: 150 }).map((ms) => new TickCommand(ms)),
+  ],
+  { maxCommands: 80, size: 'max' },
+);
+
+test.prop([commands, fc.constantFrom(0, 0.5, 0.8), fc.integer({ min: 0, max: 2 }), fc.integer()], {
+  numRuns: 150,
+})('Pool agrees with its model', (cmds, panicThreshold, initial, seed) => {
+  const clock = new FakeClock();
+  const pool = new Pool({
+    endpoints: IDS.slice(0, initial),
+    selector: new PowerOfTwoChoices({ random: seededRandom(seed) }),
+    now: clock.now,
+    panicThreshold,
+    slowStartMs: 100,
+    outlierDetection: {
+      consecutiveFailures: 2,
+      baseEjectionMs: 50,
+      maxEjectionMs: 200,
+      maxEjectionPercent: MAX_EJECTION_PERCENT,
+    },
+  });
+  const real: Real = {
+    pool,
+    clock,
+    leases: [],
+    panicThreshold,
+    replayed: new Map(),
+    eventErrors: [],
+  };
+  for (const e of pool.endpoints) real.replayed.set(e.id, e.state);
+  pool.onStateChange((event) => {
+    const id = event.endpoint.id;
+    const before = real.replayed.get(id);
+    if (typeof event.reason !== 'string' || event.reason === '')
+      real.eventErrors.push(`no reason: ${id}`);
+    if (event.from !== before)
+      real.eventErrors.push(`${id}: event from ${event.from}, last known ${before}`);
+    if (event.from === event.to)
+      real.eventErrors.push(`${id}: a non-change ${event.from}→${event.to}`);
+    real.replayed.set(id, event.to);
+  });
+  const model: Model = { members: new Map(), leases: [], nextGen: 0 };
+  for (const e of pool.endpoints) {
+    model.members.set(e.id, {
+      gen: model.nextGen++,
+      priority: 0,
+      unhealthy: false,
+      draining: false,
+    });
+  }
+  fc.modelRun(() => ({ model, real }), cmds);
+  // Release everything: in-flight returns to zero everywhere, and draining ones leave.
+  for (const lease of real.leases) lease.release({ ok: true });
+  for (const lease of real.leases) expect(lease.endpoint.inflight).toBe(0);
+  expect(pool.snapshot().totals.inflight).toBe(0);
+  expect(pool.endpoints.filter((e) => e.state === 'draining')).toEqual([]);
+  expect(real.eventErrors).toEqual([]);
+  void pool.close();
+});

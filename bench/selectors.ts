@@ -51,7 +51,11 @@ function endpoints(size: number, weighted = false) {
   }));
 }
 
-function ours(name: string, factory: () => sy.Selector, opts: { weighted?: boolean; keyed?: boolean } = {}): Contender {
+function ours(
+  name: string,
+  factory: () => sy.Selector,
+  opts: { weighted?: boolean; keyed?: boolean } = {},
+): Contender {
   const body = opts.keyed
     ? 'ctx.key = keys[i & 1023]; sink += target.pick(ctx).weight;'
     : 'sink += target.pick().weight;';
@@ -75,14 +79,19 @@ const groups: Array<{ algorithm: string; ours: Contender; peer?: Contender }> = 
   {
     algorithm: 'round robin',
     ours: ours('RoundRobin', () => new sy.RoundRobin()),
-    peer: peer('loadbalance RR', (n) => new loadbalance.RoundRobinEngine(endpoints(n)), 'sink += target.pick().weight;'),
+    peer: peer(
+      'loadbalance RR',
+      (n) => new loadbalance.RoundRobinEngine(endpoints(n)),
+      'sink += target.pick().weight;',
+    ),
   },
   {
     algorithm: 'weighted round robin',
     ours: ours('WeightedRoundRobin', () => new sy.WeightedRoundRobin(), { weighted: true }),
     peer: peer(
       'loadbalance WRR',
-      (n) => loadbalance.roundRobin(endpoints(n, true).map((e) => ({ object: e, weight: e.weight }))),
+      (n) =>
+        loadbalance.roundRobin(endpoints(n, true).map((e) => ({ object: e, weight: e.weight }))),
       'sink += target.pick().weight;',
     ),
   },
@@ -91,8 +100,14 @@ const groups: Array<{ algorithm: string; ours: Contender; peer?: Contender }> = 
     ours: ours('Random', () => new sy.Random()),
     peer: peer('load-balancers random', (n) => new RandomBalancer(n), 'sink += target.pick();'),
   },
-  { algorithm: 'weighted random', ours: ours('WeightedRandom', () => new sy.WeightedRandom(), { weighted: true }) },
-  { algorithm: 'least connections', ours: ours('LeastConnections', () => new sy.LeastConnections()) },
+  {
+    algorithm: 'weighted random',
+    ours: ours('WeightedRandom', () => new sy.WeightedRandom(), { weighted: true }),
+  },
+  {
+    algorithm: 'least connections',
+    ours: ours('LeastConnections', () => new sy.LeastConnections()),
+  },
   {
     algorithm: 'power of two choices',
     ours: ours('PowerOfTwoChoices', () => new sy.PowerOfTwoChoices()),
@@ -135,7 +150,9 @@ console.log(`# switchyard selector benchmark`);
 console.log(
   `node ${process.version}, ${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()}`,
 );
-console.log(`${PICKS} picks per round, ${ROUNDS} interleaved rounds, medians; ratio = ours / peer (< 1 is faster)\n`);
+console.log(
+  `${PICKS} picks per round, ${ROUNDS} interleaved rounds, medians; ratio = ours / peer (< 1 is faster)\n`,
+);
 console.log('| algorithm | selector | endpoints | ns/pick | peer | peer ns/pick | ratio |');
 console.log('|---|---|---:|---:|---|---:|---:|');
 
@@ -148,7 +165,7 @@ for (const size of SIZES) {
     for (const run of runs) run(Math.min(picks, 200_000)); // warm-up
     const samples: number[][] = contenders.map(() => []);
     for (let round = 0; round < ROUNDS; round++) {
-      runs.forEach((run, i) => samples[i]!.push(nsPerPick(run, picks)));
+      for (let i = 0; i < runs.length; i++) samples[i]!.push(nsPerPick(runs[i]!, picks));
     }
     const [mine, theirs] = samples.map(median);
     const line = group.peer
@@ -175,4 +192,6 @@ for (let round = 0; round < 5; round++) {
     buildSamples[i]!.push(Number(process.hrtime.bigint() - start) / 1e6);
   });
 }
-builds.forEach(([name], i) => console.log(`| ${name} | ${median(buildSamples[i]!).toFixed(1)} |`));
+for (let i = 0; i < builds.length; i++) {
+  console.log(`| ${builds[i]![0]} | ${median(buildSamples[i]!).toFixed(1)} |`);
+}

@@ -104,7 +104,8 @@ describe('core entry', () => {
       read.add(name);
       const text = readFileSync(join(root, 'dist', name), 'utf8');
       expect(text, name).not.toMatch(/(?:from |require\()['"](?:node:|undici)/);
-      for (const m of text.matchAll(/(?:from |require\()['"]\.\/([^'"]+)['"]/g)) pending.push(m[1]!);
+      for (const m of text.matchAll(/(?:from |require\()['"]\.\/([^'"]+)['"]/g))
+        pending.push(m[1]!);
     }
   });
 });

@@ -15,14 +15,20 @@ export function validateEndpoints(owner: string, endpoints: readonly SelectorEnd
   for (let i = 0; i < endpoints.length; i++) {
     const endpoint = endpoints[i] as SelectorEndpoint | undefined;
     if (typeof endpoint !== 'object' || endpoint === null) {
-      throw new TypeError(`${owner}.update(): endpoints[${i}] must be an object, got ${quote(endpoint)}`);
+      throw new TypeError(
+        `${owner}.update(): endpoints[${i}] must be an object, got ${quote(endpoint)}`,
+      );
     }
     const { id, weight } = endpoint;
     if (typeof id !== 'string' || id.length === 0) {
-      throw new TypeError(`${owner}.update(): endpoints[${i}].id must be a non-empty string, got ${quote(id)}`);
+      throw new TypeError(
+        `${owner}.update(): endpoints[${i}].id must be a non-empty string, got ${quote(id)}`,
+      );
     }
     if (seen.has(id)) {
-      throw new RangeError(`${owner}.update(): duplicate endpoint id ${quote(id)} at endpoints[${i}]`);
+      throw new RangeError(
+        `${owner}.update(): duplicate endpoint id ${quote(id)} at endpoints[${i}]`,
+      );
     }
     seen.add(id);
     if (typeof weight !== 'number') {
@@ -42,7 +48,9 @@ export function validateEndpoints(owner: string, endpoints: readonly SelectorEnd
 export function resolveRandom(owner: string, random: unknown): () => number {
   if (random === undefined) return Math.random;
   if (typeof random !== 'function') {
-    throw new TypeError(`${owner}: random must be a function returning [0, 1), got ${quote(random)}`);
+    throw new TypeError(
+      `${owner}: random must be a function returning [0, 1), got ${quote(random)}`,
+    );
   }
   return random as () => number;
 }

@@ -38,7 +38,7 @@ export class SwitchyardError extends Error {
   }
 
   /** Brand check, so `instanceof` holds across copies of the package. */
-  // biome-ignore lint/complexity/noThisInStatic: `this` is the subclass `instanceof` asks about.
+  // `this` is the class `instanceof` asks about: a subclass when called through one.
   static override [Symbol.hasInstance](value: unknown): boolean {
     return (
       typeof value === 'object' &&

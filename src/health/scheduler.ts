@@ -1,6 +1,12 @@
 /**
  * One timer for many deadlines: a binary min-heap of due times and a single timer armed
  * for the earliest. Monitoring 10 000 endpoints costs one timer, not 10 000.
+ *
+ * With a `slackMs`, the timer is aligned up to a multiple of it (as Linux `round_jiffies`
+ * and browsers' timer alignment do): entries due close together share one wake-up, none
+ * fires before its due time and none more than `slackMs` after. A wake-up costs tens of
+ * microseconds on a virtual machine; 2 000 checks a second spread at random would otherwise
+ * mean hundreds of wake-ups a second.
  * @internal
  */
 
@@ -43,6 +49,7 @@ export class Scheduler<E extends ScheduledEntry> {
   readonly #onDue: (entry: E) => void;
   readonly #timers: TimerApi;
   readonly #now: () => number;
+  readonly #slack: number;
   #handle: unknown;
   #armed = false;
   /** The due time the armed timer was set for. */
@@ -50,10 +57,11 @@ export class Scheduler<E extends ScheduledEntry> {
   /** Reused between firings: entries popped in one firing. */
   readonly #batch: E[] = [];
 
-  constructor(onDue: (entry: E) => void, timers: TimerApi, now: () => number) {
+  constructor(onDue: (entry: E) => void, timers: TimerApi, now: () => number, slackMs = 0) {
     this.#onDue = onDue;
     this.#timers = timers;
     this.#now = now;
+    this.#slack = slackMs;
   }
 
   /** Entries scheduled. */
@@ -108,10 +116,14 @@ export class Scheduler<E extends ScheduledEntry> {
       this.#disarm();
       return;
     }
-    if (this.#armed && top.due >= this.#armedFor) return;
+    const slack = this.#slack;
+    const target = slack > 0 ? Math.ceil(top.due / slack) * slack : top.due;
+    if (this.#armed && target >= this.#armedFor) return;
     if (this.#armed) this.#timers.clearTimeout(this.#handle);
-    const delay = Math.min(Math.max(Math.ceil(top.due - this.#now()), 0), MAX_TIMER_DELAY_MS);
-    this.#armedFor = top.due;
+    const now = this.#now();
+    const delay = Math.min(Math.max(Math.ceil(target - now), 0), MAX_TIMER_DELAY_MS);
+    // A target beyond the longest timer: wake up at the longest and arm again from there.
+    this.#armedFor = delay === MAX_TIMER_DELAY_MS ? now + delay : target;
     this.#armed = true;
     this.#handle = this.#timers.setTimeout(this.#fire, delay);
     // Never hold the process open for a health check (Node, Bun, Deno have unref).
@@ -127,12 +139,14 @@ export class Scheduler<E extends ScheduledEntry> {
   }
 
   readonly #fire = (): void => {
+    // Timers run off a loop clock that can lag the real one by a fraction of a millisecond:
+    // what the timer was armed for counts as due even if the clock reads a hair earlier.
+    const now = Math.max(this.#now(), this.#armedFor);
     this.#armed = false;
     this.#handle = undefined;
     this.#armedFor = Number.POSITIVE_INFINITY;
     const heap = this.#heap;
     const batch = this.#batch;
-    const now = this.#now();
     // Pop first, then call back: a callback that reschedules its entry at `now` waits for
     // the next firing instead of looping here.
     while (heap.length > 0 && heap[0]!.due <= now) batch.push(this.#pop());

@@ -112,6 +112,25 @@ describe('Scheduler', () => {
     expect(calls).toBe(3);
   });
 
+  it('with slack, entries due close together share one firing, none early and none later than the slack', () => {
+    const v = virtualTimers();
+    const fired: Array<[number, number]> = [];
+    let firings = 0;
+    const s = new Scheduler<Item>((e) => fired.push([e.name, v.now()]), v.timers, v.now, 10);
+    const wrap = v.timers.setTimeout;
+    v.timers.setTimeout = (callback, ms) =>
+      wrap(() => {
+        firings++;
+        callback();
+      }, ms);
+    const dues = [1, 3, 9, 10, 11, 25];
+    for (const [i, due] of dues.entries()) s.schedule(item(i), due);
+    v.advance(100);
+    expect(fired.map(([name]) => name)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(fired.map(([, at]) => at)).toEqual([10, 10, 10, 10, 20, 30]);
+    expect(firings).toBe(3);
+  });
+
   test.prop(
     [
       fc.array(
@@ -122,42 +141,51 @@ describe('Scheduler', () => {
         ),
         { maxLength: 80 },
       ),
+      fc.constantFrom(0, 7),
     ],
     { numRuns: 200 },
-  )('fires exactly the scheduled entries, each at or after its due time, in due order', (ops) => {
-    const v = virtualTimers();
-    const fired: Array<{ name: number; at: number; due: number }> = [];
-    const model = new Map<number, number>();
-    const s = new Scheduler<Item>(
-      (e) => {
-        fired.push({ name: e.name, at: v.now(), due: model.get(e.name)! });
-        model.delete(e.name);
-      },
-      v.timers,
-      v.now,
-    );
-    const items = Array.from({ length: 16 }, (_, i) => item(i));
-    for (const op of ops) {
-      if (op.op === 'schedule') {
-        const due = v.now() + op.due;
-        s.schedule(items[op.i]!, due);
-        model.set(op.i, due);
-      } else if (op.op === 'unschedule') {
-        s.unschedule(items[op.i]!);
-        model.delete(op.i);
-      } else {
-        const before = fired.length;
-        v.advance(op.ms);
-        const batch = fired.slice(before);
-        for (let k = 1; k < batch.length; k++) {
-          expect(batch[k]!.due).toBeGreaterThanOrEqual(batch[k - 1]!.due);
+  )(
+    'fires exactly the scheduled entries, in due order, never early and at most the slack late',
+    (ops, slack) => {
+      const v = virtualTimers();
+      const fired: Array<{ name: number; at: number; due: number }> = [];
+      const model = new Map<number, number>();
+      const s = new Scheduler<Item>(
+        (e) => {
+          fired.push({ name: e.name, at: v.now(), due: model.get(e.name)! });
+          model.delete(e.name);
+        },
+        v.timers,
+        v.now,
+        slack,
+      );
+      const items = Array.from({ length: 16 }, (_, i) => item(i));
+      for (const op of ops) {
+        if (op.op === 'schedule') {
+          const due = v.now() + op.due;
+          s.schedule(items[op.i]!, due);
+          model.set(op.i, due);
+        } else if (op.op === 'unschedule') {
+          s.unschedule(items[op.i]!);
+          model.delete(op.i);
+        } else {
+          const before = fired.length;
+          v.advance(op.ms);
+          const batch = fired.slice(before);
+          for (let k = 1; k < batch.length; k++) {
+            expect(batch[k]!.due).toBeGreaterThanOrEqual(batch[k - 1]!.due);
+          }
         }
+        expect(v.pending).toBe(model.size > 0 ? 1 : 0);
+        expect(s.size).toBe(model.size);
       }
-      expect(v.pending).toBe(model.size > 0 ? 1 : 0);
-      expect(s.size).toBe(model.size);
-    }
-    for (const f of fired) expect(f.at).toBeGreaterThanOrEqual(f.due);
-    v.advance(10_000);
-    expect(model.size).toBe(0);
-  });
+      for (const f of fired) {
+        expect(f.at).toBeGreaterThanOrEqual(f.due);
+        if (slack === 0) expect(f.at).toBe(f.due);
+        else expect(f.at - f.due).toBeLessThan(slack);
+      }
+      v.advance(10_000);
+      expect(model.size).toBe(0);
+    },
+  );
 });

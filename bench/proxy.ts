@@ -1,0 +1,562 @@
+/**
+ * Proxy throughput: switchyard's `createProxyHandler` against the Node proxies people use,
+ * in one run, in front of the same three backends on 127.0.0.1, method as in
+ * ../shared BENCHMARKS (docs/benchmarks.md has the write-up):
+ *
+ * - backends: one NGINX worker serving three loopback ports (78 B on `/`, 64 KiB on `/big`)
+ *   when `nginx` is installed, else a Node process doing the same (a lower ceiling);
+ * - each proxy in its own Node process, round robin over the three, default settings;
+ * - load: `wrk -t1 -c64 -d8s --latency` after a 2 s warm-up (autocannon when wrk is absent);
+ * - contenders interleaved (A B C D E, A B C D E, …) for 3 rounds; medians of req/s, p50 and
+ *   p99, and switchyard's ratio to each peer;
+ * - then 1 GiB streamed up and 1 GiB down through switchyard's proxy while its RSS is sampled.
+ *
+ * Run: npm run build && npm run bench:proxy
+ * Environment: DURATION (s, 8), WARMUP (s, 2), ROUNDS (3), CONNECTIONS (64),
+ * CONTENDERS (comma list), SIZES (small,big), MODE (all | throughput | rss),
+ * LOAD (wrk | autocannon), BACKEND (nginx | node), STREAM_MIB (1024).
+ */
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { Agent, request } from 'undici';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+const env = process.env;
+
+const DURATION = Number(env.DURATION ?? 8);
+const WARMUP = Number(env.WARMUP ?? 2);
+const ROUNDS = Number(env.ROUNDS ?? 3);
+const CONNECTIONS = Number(env.CONNECTIONS ?? 64);
+const MODE = env.MODE ?? 'all';
+const STREAM_BYTES = Number(env.STREAM_MIB ?? 1024) * 1024 * 1024;
+const SIZES = (env.SIZES ?? 'small,big').split(',') as Array<'small' | 'big'>;
+
+interface Contender {
+  readonly id: string;
+  readonly label: string;
+  /** Node peers are what switchyard is held to; `direct` is the set-up's ceiling. */
+  readonly peer: boolean;
+}
+const ALL_CONTENDERS: Contender[] = [
+  { id: 'direct', label: 'direct to one backend (no proxy)', peer: false },
+  { id: 'switchyard', label: 'switchyard createProxyHandler, RoundRobin', peer: false },
+  { id: 'node', label: 'bare Node: http.request + keep-alive Agent, pipe', peer: true },
+  { id: 'undici', label: 'undici BalancedPool + request() behind http.createServer', peer: true },
+  { id: 'http-proxy', label: 'http-proxy 1.18, keep-alive Agent', peer: true },
+  { id: 'fastify', label: 'fastify 5 + @fastify/reply-from over BalancedPool', peer: true },
+];
+const wanted = env.CONTENDERS?.split(',');
+const CONTENDERS = ALL_CONTENDERS.filter((c) => wanted === undefined || wanted.includes(c.id));
+
+function has(command: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+const LOAD = env.LOAD ?? (has('wrk') ? 'wrk' : 'autocannon');
+const BACKEND = env.BACKEND ?? (has('nginx') ? 'nginx' : 'node');
+
+// ---- process bookkeeping: everything started here is killed on exit, error or Ctrl-C ----
+
+const children = new Set<ChildProcess>();
+const tempDirs: string[] = [];
+function cleanup(): void {
+  // SIGTERM, not SIGKILL: an NGINX master killed outright leaves its worker behind.
+  for (const child of children) child.kill('SIGTERM');
+  children.clear();
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+/** Stops every child and waits (bounded) for them to exit before removing temp files. */
+async function shutdown(): Promise<void> {
+  const exits = [...children].map((child) =>
+    child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : once(child, 'exit'),
+  );
+  for (const child of children) child.kill('SIGTERM');
+  await Promise.race([Promise.all(exits), new Promise((r) => setTimeout(r, 5_000).unref())]);
+  cleanup();
+}
+process.on('exit', cleanup);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    console.error(`\n${signal}: stopping`);
+    cleanup();
+    process.exit(130);
+  });
+}
+
+function track(child: ChildProcess): ChildProcess {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+interface Server {
+  readonly ports: number[];
+  readonly child: ChildProcess;
+  rss(): Promise<number>;
+}
+
+/** Starts bench/proxy-server.ts in its own Node process; resolves once it listens. */
+async function startServer(role: string, origins: string[] = []): Promise<Server> {
+  const child = track(
+    spawn(
+      process.execPath,
+      ['--disable-warning=DEP0060', join(here, 'proxy-server.ts'), role, JSON.stringify(origins)],
+      {
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      },
+    ),
+  );
+  let timer: NodeJS.Timeout | undefined;
+  const ports = await new Promise<number[]>((resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`${role}: not listening after 20 s`)), 20_000);
+    child.on('message', (m: { type: string; ports?: number[]; message?: string }) => {
+      if (m.type === 'ready') resolve(m.ports!);
+      if (m.type === 'failed') reject(new Error(`${role} failed to start:\n${m.message}`));
+    });
+    child.once('exit', (code) => reject(new Error(`${role} exited with code ${code}`)));
+  }).finally(() => clearTimeout(timer));
+  return {
+    ports,
+    child,
+    rss: () =>
+      new Promise<number>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no RSS answer')), 2_000);
+        child.once('message', (m: { type: string; rss?: number }) => {
+          clearTimeout(timer);
+          resolve(m.rss ?? 0);
+        });
+        child.send({ type: 'rss' });
+      }),
+  };
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as net.AddressInfo;
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+async function waitForPort(port: number, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.once('connect', () => resolve(true)).once('error', () => resolve(false));
+      socket.setTimeout(500, () => socket.destroy());
+    }).then((r) => r);
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`port ${port} not open after ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** One NGINX worker on three loopback ports; the bodies match the Node backend's. */
+async function startNginx(): Promise<number[]> {
+  const dir = mkdtempSync(join(os.tmpdir(), 'switchyard-bench-'));
+  tempDirs.push(dir);
+  chmodSync(dir, 0o755); // NGINX workers run as `nobody` when started by root
+  writeFileSync(
+    join(dir, 'small.txt'),
+    'switchyard benchmark: a small response body of exactly seventy-eight bytes...\n',
+  );
+  writeFileSync(join(dir, 'big.bin'), Buffer.alloc(64 * 1024, 'x'));
+  const ports = [await freePort(), await freePort(), await freePort()];
+  const conf = `daemon off;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log stderr error;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+  keepalive_requests 1000000;
+  keepalive_timeout 65s;
+  sendfile on;
+  tcp_nopush on;
+  default_type text/plain;
+  server {
+    ${ports.map((p) => `listen 127.0.0.1:${p};`).join('\n    ')}
+    root ${dir};
+    add_header x-backend $server_port;
+    location = / { try_files /small.txt =404; }
+    location = /big { default_type application/octet-stream; try_files /big.bin =404; }
+  }
+}
+`;
+  writeFileSync(join(dir, 'nginx.conf'), conf);
+  const child = track(
+    spawn('nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir, '-e', 'stderr'], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+    }),
+  );
+  child.once('exit', (code) => {
+    if (code !== null && code !== 0) console.error(`nginx exited with code ${code}`);
+  });
+  for (const port of ports) await waitForPort(port, 5_000);
+  return ports;
+}
+
+// ---- load ----
+
+interface Measure {
+  readonly rps: number;
+  /** Milliseconds. */
+  readonly p50: number;
+  readonly p99: number;
+  /** Socket errors, timeouts and non-2xx/3xx answers. */
+  readonly errors: number;
+}
+
+function run(command: string, args: string[], limitMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = track(spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] }));
+    let out = '';
+    child.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
+    const timer = setTimeout(() => child.kill('SIGKILL'), limitMs);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(out);
+      else reject(new Error(`${command} ended with ${signal ?? code}:\n${out}`));
+    });
+  });
+}
+
+function wrkMs(text: string): number {
+  const m = /^([\d.]+)(us|ms|s|m)$/.exec(text);
+  if (m === null) return Number.NaN;
+  const scale = { us: 0.001, ms: 1, s: 1000, m: 60_000 }[m[2] as 'us'];
+  return Number(m[1]) * scale;
+}
+
+async function load(url: string, seconds: number): Promise<Measure> {
+  const limit = (seconds + 20) * 1000;
+  if (LOAD === 'wrk') {
+    const out = await run(
+      'wrk',
+      ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', url],
+      limit,
+    );
+    const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? 0);
+    const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+    const socketErrors = socket ? socket.slice(1).reduce((a, b) => a + Number(b), 0) : 0;
+    return {
+      rps: num(/Requests\/sec:\s+([\d.]+)/),
+      p50: wrkMs(/^\s+50%\s+(\S+)/m.exec(out)?.[1] ?? ''),
+      p99: wrkMs(/^\s+99%\s+(\S+)/m.exec(out)?.[1] ?? ''),
+      errors: socketErrors + num(/Non-2xx or 3xx responses: (\d+)/),
+    };
+  }
+  const cli = join(root, 'node_modules/autocannon/autocannon.js');
+  const out = await run(
+    process.execPath,
+    [cli, '-c', String(CONNECTIONS), '-d', String(seconds), '-j', url],
+    limit,
+  );
+  const r = JSON.parse(out);
+  return {
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    errors: r.errors + r.timeouts + r.non2xx,
+  };
+}
+
+// ---- helpers ----
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+const int = (n: number): string =>
+  Number.isFinite(n)
+    ? Math.round(n)
+        .toString()
+        .replace(/\B(?=(\d{3})+(?!\d))/g, ' ')
+    : '–';
+const ms = (n: number): string =>
+  Number.isFinite(n) ? `${n < 10 ? n.toFixed(2) : n.toFixed(1)} ms` : '–';
+const mib = (n: number): string => `${(n / 1024 / 1024).toFixed(1)} MiB`;
+const ratio = (a: number, b: number): string =>
+  Number.isFinite(a / b) && b > 0 ? `${(a / b).toFixed(2)}×` : '–';
+const pad = (s: string, n: number): string => s.padEnd(n);
+const lpad = (s: string, n: number): string => s.padStart(n);
+
+function versionOf(name: string): string {
+  try {
+    return JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8'))
+      .version;
+  } catch {
+    return '?';
+  }
+}
+
+function machine(): string {
+  const cpus = os.cpus();
+  const nginx =
+    BACKEND === 'nginx' ? spawnSync('nginx', ['-v'], { encoding: 'utf8' }).stderr.trim() : '';
+  return [
+    `date      ${new Date().toISOString()}`,
+    `machine   ${os.type()} ${os.release()} ${os.arch()}, ${cpus.length} × ${cpus[0]?.model ?? '?'}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
+    `node      ${process.version}; undici ${versionOf('undici')}, http-proxy ${versionOf('http-proxy')}, fastify ${versionOf('fastify')}, @fastify/reply-from ${versionOf('@fastify/reply-from')}`,
+    `backends  ${BACKEND === 'nginx' ? `one NGINX worker (${nginx}), three loopback ports` : 'one Node process, three loopback ports (a lower ceiling than NGINX)'}`,
+    `load      ${LOAD === 'wrk' ? `wrk -t1 -c${CONNECTIONS} -d${DURATION}s --latency` : `autocannon -c ${CONNECTIONS} -d ${DURATION} (a Node process: lower ceiling than wrk)`}, ${WARMUP} s warm-up, ${ROUNDS} interleaved rounds`,
+  ].join('\n');
+}
+
+// ---- correctness check before timing: right bodies, and all three backends used ----
+
+async function verify(port: number, contender: string): Promise<string | undefined> {
+  const dispatcher = new Agent({ connections: 4 });
+  try {
+    for (const [path, size] of [
+      ['/', 78],
+      ['/big', 64 * 1024],
+    ] as const) {
+      const seen = new Set<string>();
+      for (let i = 0; i < 9; i++) {
+        const res = await request(`http://127.0.0.1:${port}${path}`, {
+          dispatcher,
+          signal: AbortSignal.timeout(5_000),
+        });
+        const body = Buffer.from(await res.body.arrayBuffer());
+        if (res.statusCode !== 200) return `${path}: status ${res.statusCode}`;
+        if (body.length !== size) return `${path}: ${body.length} bytes, expected ${size}`;
+        seen.add(String(res.headers['x-backend']));
+      }
+      if (contender !== 'direct' && seen.size !== 3) {
+        return `${path}: 9 requests reached ${seen.size} backend(s), expected 3`;
+      }
+    }
+    return undefined;
+  } catch (error) {
+    return String(error);
+  } finally {
+    await dispatcher.close();
+  }
+}
+
+// ---- throughput ----
+
+async function throughput(): Promise<void> {
+  const backendPorts =
+    BACKEND === 'nginx' ? await startNginx() : (await startServer('backend')).ports;
+  const origins = backendPorts.map((p) => `http://127.0.0.1:${p}`);
+  console.log(`backends  ${origins.join(' ')}\n`);
+
+  const ports = new Map<string, number>();
+  for (const c of CONTENDERS) {
+    try {
+      const port =
+        c.id === 'direct' ? backendPorts[0]! : (await startServer(c.id, origins)).ports[0]!;
+      const problem = await verify(port, c.id);
+      if (problem === undefined) ports.set(c.id, port);
+      else console.log(`skipped   ${c.id}: ${problem}`);
+    } catch (error) {
+      console.log(`skipped   ${c.id}: ${(error as Error).message}`);
+    }
+  }
+  const active = CONTENDERS.filter((c) => ports.has(c.id));
+  const results = new Map<string, Measure[]>();
+  const key = (id: string, size: string) => `${id}/${size}`;
+
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const size of SIZES) {
+      for (const c of active) {
+        const url = `http://127.0.0.1:${ports.get(c.id)}${size === 'big' ? '/big' : '/'}`;
+        if (WARMUP > 0) await load(url, WARMUP);
+        const m = await load(url, DURATION);
+        const list = results.get(key(c.id, size)) ?? [];
+        list.push(m);
+        results.set(key(c.id, size), list);
+        console.log(
+          `round ${round}/${ROUNDS} ${pad(size === 'big' ? '64 KiB' : '78 B', 6)} ${pad(c.id, 11)} ${lpad(int(m.rps), 7)} req/s  p50 ${lpad(ms(m.p50), 9)}  p99 ${lpad(ms(m.p99), 9)}${m.errors ? `  errors ${m.errors}` : ''}`,
+        );
+      }
+    }
+  }
+
+  const med = (id: string, size: string, field: keyof Measure): number => {
+    const list = results.get(key(id, size));
+    return list === undefined ? Number.NaN : median(list.map((m) => m[field]));
+  };
+  const sizeLabel = (size: string) => (size === 'big' ? '64 KiB' : '78 B');
+
+  console.log(`\nMedians of ${ROUNDS} interleaved rounds\n`);
+  const head = [
+    'contender',
+    ...SIZES.flatMap((s) => [
+      `req/s ${sizeLabel(s)}`,
+      `p50 ${sizeLabel(s)}`,
+      `p99 ${sizeLabel(s)}`,
+    ]),
+    'errors',
+  ];
+  const rows = active.map((c) => [
+    c.label,
+    ...SIZES.flatMap((s) => [
+      int(med(c.id, s, 'rps')),
+      ms(med(c.id, s, 'p50')),
+      ms(med(c.id, s, 'p99')),
+    ]),
+    String(
+      SIZES.reduce(
+        (sum, s) => sum + (results.get(key(c.id, s)) ?? []).reduce((a, m) => a + m.errors, 0),
+        0,
+      ),
+    ),
+  ]);
+  console.log(`| ${head.join(' | ')} |\n|${head.map(() => '---').join('|')}|`);
+  for (const row of rows) console.log(`| ${row.join(' | ')} |`);
+
+  if (!ports.has('switchyard')) return;
+  const peers = active.filter((c) => c.peer);
+  console.log('\nswitchyard ÷ peer (req/s: above 1× is better; p99: below 1× is better)\n');
+  const rhead = ['peer', ...SIZES.flatMap((s) => [`req/s ${sizeLabel(s)}`, `p99 ${sizeLabel(s)}`])];
+  console.log(`| ${rhead.join(' | ')} |\n|${rhead.map(() => '---').join('|')}|`);
+  for (const p of peers) {
+    const cells = SIZES.flatMap((s) => [
+      ratio(med('switchyard', s, 'rps'), med(p.id, s, 'rps')),
+      ratio(med('switchyard', s, 'p99'), med(p.id, s, 'p99')),
+    ]);
+    console.log(`| ${p.id} | ${cells.join(' | ')} |`);
+  }
+
+  if (peers.length === 0) return;
+  console.log('\nTargets');
+  for (const s of SIZES) {
+    const best = peers.reduce((a, b) => (med(b.id, s, 'rps') > med(a.id, s, 'rps') ? b : a));
+    const lowestP99 = Math.min(...peers.map((p) => med(p.id, s, 'p99')));
+    const mine = med('switchyard', s, 'rps');
+    const want = s === 'big' ? 1.1 : 1.25;
+    const got = mine / med(best.id, s, 'rps');
+    console.log(
+      `  ${pad(sizeLabel(s), 6)} req/s ≥ ${want}× best Node peer (${best.id}): ${got.toFixed(2)}× ${got >= want ? 'met' : 'NOT met'}`,
+    );
+    if (s === 'small' && ports.has('http-proxy')) {
+      const hp = mine / med('http-proxy', s, 'rps');
+      console.log(
+        `  78 B   req/s ≥ 2× http-proxy: ${hp.toFixed(2)}× ${hp >= 2 ? 'met' : 'NOT met'}`,
+      );
+    }
+    const p99 = med('switchyard', s, 'p99');
+    console.log(
+      `  ${pad(sizeLabel(s), 6)} p99 ≤ lowest Node peer p99 (${ms(lowestP99)}): ${ms(p99)} ${p99 <= lowestP99 ? 'met' : 'NOT met'}`,
+    );
+  }
+}
+
+// ---- RSS while 1 GiB streams through in each direction ----
+
+const STREAM_CONTENDERS = (env.STREAM_CONTENDERS ?? 'switchyard,node').split(',');
+
+/**
+ * Streams STREAM_BYTES up (POST to a discarding backend) and down (GET from a generating
+ * backend) through one proxy process, sampling its RSS every 100 ms: start, the maximum in
+ * each quarter of the bytes, and end. Flat means the later quarters do not climb.
+ */
+async function rssSection(): Promise<void> {
+  const backend = await startServer('backend');
+  const origins = backend.ports.map((p) => `http://127.0.0.1:${p}`);
+  const limitMs = Number(env.STREAM_LIMIT_S ?? 120) * 1000;
+  console.log(
+    `\nProxy process RSS while ${mib(STREAM_BYTES)} streams through in each direction` +
+      ` (Node backend on three ports; one client connection)\n`,
+  );
+  console.log(
+    '| proxy | direction | time | MB/s | RSS start | max by quarter of the bytes | end |',
+  );
+  console.log('|---|---|---|---|---|---|---|');
+  for (const id of STREAM_CONTENDERS) {
+    const proxy = await startServer(id, origins);
+    const base = `http://127.0.0.1:${proxy.ports[0]}`;
+    const dispatcher = new Agent({ connections: 1 });
+    // Warm up first, so the start figure is a proxy with its code loaded and pools open.
+    for (let i = 0; i < 30; i++) await (await request(`${base}/`, { dispatcher })).body.dump();
+
+    let moved = 0;
+    async function sampled(label: string, transfer: () => Promise<number>): Promise<void> {
+      moved = 0;
+      const start = await proxy.rss();
+      const quarters = [start, start, start, start];
+      let sampling = true;
+      const sampler = (async () => {
+        while (sampling) {
+          const rss = await proxy.rss();
+          const q = Math.min(3, Math.floor((moved / STREAM_BYTES) * 4));
+          quarters[q] = Math.max(quarters[q]!, rss);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      })();
+      const t0 = performance.now();
+      let bytes = 0;
+      try {
+        bytes = await transfer();
+      } finally {
+        sampling = false;
+        await sampler;
+      }
+      const seconds = (performance.now() - t0) / 1000;
+      const end = await proxy.rss();
+      const short = bytes === STREAM_BYTES ? '' : ` (moved ${bytes} of ${STREAM_BYTES} bytes)`;
+      console.log(
+        `| ${id} | ${label}${short} | ${seconds.toFixed(1)} s | ${(bytes / seconds / 1e6).toFixed(0)} | ${mib(start)} | ${quarters.map((q) => (q / 2 ** 20).toFixed(0)).join(' / ')} MiB | ${mib(end)} |`,
+      );
+    }
+
+    await sampled('upload', async () => {
+      const chunk = Buffer.alloc(64 * 1024, 'u');
+      async function* body() {
+        for (let left = STREAM_BYTES; left > 0; left -= chunk.length) {
+          const piece = left >= chunk.length ? chunk : chunk.subarray(0, left);
+          moved += piece.length;
+          yield piece;
+        }
+      }
+      const res = await request(`${base}/sink`, {
+        method: 'POST',
+        body: Readable.from(body(), { objectMode: false }),
+        dispatcher,
+        signal: AbortSignal.timeout(limitMs),
+      });
+      return Number(await res.body.text());
+    });
+
+    await sampled('download', async () => {
+      const res = await request(`${base}/source?bytes=${STREAM_BYTES}`, {
+        dispatcher,
+        signal: AbortSignal.timeout(limitMs),
+      });
+      for await (const chunk of res.body) moved += (chunk as Buffer).length;
+      return moved;
+    });
+    await dispatcher.close();
+    proxy.child.kill('SIGTERM');
+  }
+}
+
+console.log(`switchyard proxy benchmark\n${machine()}\n`);
+try {
+  if (MODE === 'all' || MODE === 'throughput') await throughput();
+  if (MODE === 'all' || MODE === 'rss') await rssSection();
+} catch (error) {
+  console.error(error);
+  process.exitCode = 1;
+} finally {
+  await shutdown();
+}

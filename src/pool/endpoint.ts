@@ -198,12 +198,21 @@ export class EndpointRecord implements PoolEndpoint {
     if (sample > current) {
       this.latency = sample;
     } else {
-      const w = Math.exp(-elapsed / tau);
+      const w = decay(elapsed / tau);
       this.latency = current * w + sample * (1 - w);
     }
     if (meanTau > 0) {
-      const w = Math.exp(-elapsed / meanTau);
+      const w = decay(elapsed / meanTau);
       this.latencyMean = this.latencyMean * w + sample * (1 - w);
     }
   }
+}
+
+/**
+ * `exp(−x)` for x ≥ 0. Under load, samples come microseconds apart and x (Δt/τ) is tiny:
+ * there the series `1 − x + x²/2` is exact to 2·10⁻¹⁰ and several times cheaper than
+ * `Math.exp` on the release path.
+ */
+function decay(x: number): number {
+  return x < 1e-3 ? 1 - x + 0.5 * x * x : Math.exp(-x);
 }

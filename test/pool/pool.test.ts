@@ -103,6 +103,24 @@ describe('Pool: leases', () => {
     expect(take(1, true)).toBe(before); // skipLatency leaves it alone
   });
 
+  it('decays exactly under load too (tiny Δt/τ)', () => {
+    const { pool, clock } = makePool({ endpoints: urls(1), latencyDecayMs: 10_000 });
+    const take = (ms: number) => {
+      const lease = pool.acquire();
+      clock.advance(ms);
+      lease.release({ ok: true });
+      return lease.endpoint.latency;
+    };
+    take(5);
+    // Δt = 0.001 ms: x = 1e-7, far below where the series replaces Math.exp.
+    const w = Math.exp(-0.001 / 10_000);
+    expect(take(0.001)).toBeCloseTo(5 * w + 0.001 * (1 - w), 12);
+    clock.advance(10); // Δt/τ = 1e-3: Math.exp again
+    const before = pool.get(urls(1)[0]!)!.latency;
+    const w2 = Math.exp(-10 / 10_000);
+    expect(take(0)).toBeCloseTo(before * w2, 12);
+  });
+
   it('throws NoEndpointError when nothing is eligible, with the reason in the message', () => {
     const { pool } = makePool();
     expect(() => pool.acquire()).toThrow(NoEndpointError);

@@ -1,0 +1,115 @@
+/**
+ * Pool hot-path cost: `acquire()` + `release()` per operation at 10, 1 000 and 10 000
+ * endpoints, against the bare selector pick (PowerOfTwoChoices, the pool's default) in the
+ * same run, interleaved (A B C D A B C D …), medians of the rounds, as ratios to the bare
+ * pick.
+ *
+ * Contenders:
+ * - `bare pick`: `selector.pick()` alone, on the same kind of endpoint set.
+ * - `bare pick + 2 clock reads`: the pick plus the two `performance.now()` calls any
+ *   latency measurement needs (one at acquire, one at release) — the floor for a pool that
+ *   measures latency.
+ * - `pool, real clock`: `pool.acquire()` then `lease.release({ ok: true })`, default clock.
+ * - `pool, constant clock`: the same with `now: () => 0`, which isolates the pool's own
+ *   work (accounting, lease object, EWMA) from the cost of reading the clock.
+ *
+ * Run: npm run build && npm run bench:pool   (imports the built package)
+ */
+import os from 'node:os';
+import * as sy from '../dist/index.js';
+
+const SIZES = (process.env.SIZES ?? '10,1000,10000').split(',').map(Number);
+const ROUNDS = Number(process.env.ROUNDS ?? 7);
+const OPS = Number(process.env.OPS ?? 1_000_000);
+
+/** `size` loopback URLs: http://127.x.y.z:8080. */
+function urls(size: number): string[] {
+  return Array.from(
+    { length: size },
+    (_, i) =>
+      `http://127.${Math.floor(i / 62_500) % 250}.${Math.floor(i / 250) % 250}.${(i % 250) + 1}:8080`,
+  );
+}
+
+interface Contender {
+  readonly name: string;
+  /** Returns a function that runs `n` operations and returns a checksum. */
+  readonly make: (size: number) => (n: number) => number;
+}
+
+// One compiled loop per contender keeps each call site monomorphic (see bench/selectors.ts).
+function loop(name: string, body: string): (target: unknown) => (n: number) => number {
+  return new Function(
+    'target',
+    `/* ${name} */ const OK = { ok: true }; const clock = globalThis.performance; return function run(n) { let sink = 0; for (let i = 0; i < n; i++) { ${body} } return sink; }`,
+  ) as never;
+}
+
+function bare(name: string, body: string): Contender {
+  const compiled = loop(name, body);
+  return {
+    name,
+    make(size) {
+      const selector = new sy.PowerOfTwoChoices();
+      // The pool's own endpoint objects, so both sides read the same shapes.
+      selector.update(new sy.Pool({ endpoints: urls(size) }).endpoints);
+      return compiled(selector);
+    },
+  };
+}
+
+function pooled(name: string, options: sy.PoolOptions): Contender {
+  const compiled = loop(
+    name,
+    'const lease = target.acquire(); sink += lease.endpoint.inflight; lease.release(OK);',
+  );
+  return { name, make: (size) => compiled(new sy.Pool({ endpoints: urls(size), ...options })) };
+}
+
+const contenders: Contender[] = [
+  bare('bare pick', 'sink += target.pick().inflight;'),
+  bare(
+    'bare pick + 2 clock reads',
+    'const t = clock.now(); sink += target.pick().inflight; sink += clock.now() - t;',
+  ),
+  pooled('pool, real clock', {}),
+  pooled('pool, constant clock', { now: () => 0 }),
+];
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function nsPerOp(run: (n: number) => number, ops: number): number {
+  const start = process.hrtime.bigint();
+  const sink = run(ops);
+  const ns = Number(process.hrtime.bigint() - start) / ops;
+  if (Number.isNaN(sink)) throw new Error('unreachable');
+  return ns;
+}
+
+console.log('# switchyard pool benchmark: acquire + release');
+console.log(
+  `node ${process.version}, ${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()}`,
+);
+console.log(
+  `${OPS} operations per round, ${ROUNDS} interleaved rounds, medians; ratio = contender / bare pick\n`,
+);
+console.log('| endpoints | contender | ns/op | ratio |');
+console.log('|---:|---|---:|---:|');
+
+for (const size of SIZES) {
+  const runs = contenders.map((c) => c.make(size));
+  for (const run of runs) run(Math.min(OPS, 200_000)); // warm-up
+  const samples: number[][] = contenders.map(() => []);
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let i = 0; i < runs.length; i++) samples[i]!.push(nsPerOp(runs[i]!, OPS));
+  }
+  const medians = samples.map(median);
+  contenders.forEach((c, i) => {
+    const ns = medians[i]!;
+    console.log(`| ${size} | ${c.name} | ${ns.toFixed(1)} | ${(ns / medians[0]!).toFixed(2)} |`);
+  });
+}

@@ -164,11 +164,15 @@ class UpgradeExchange implements Dispatcher.DispatchHandler, RequestHeadFacts, R
     if (this.#head.length > 0) upstream.write(this.#head);
     upstream.pipe(socket);
     socket.pipe(upstream);
+    // As NGINX: when either side has ended and its data was flushed to the other, the
+    // tunnel is over; a close or error on either side ends both at once.
     const finish = (): void => {
       upstream.destroy();
       socket.destroy();
       lease.release(NOT_THEIRS);
     };
+    upstream.once('finish', finish);
+    socket.once('finish', finish);
     upstream.once('close', finish);
     socket.once('close', finish);
   }

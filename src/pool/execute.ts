@@ -187,6 +187,7 @@ function resolve(options: ExecuteOptions | undefined): Resolved {
  * signal aborts, leaving `fn`'s promise to settle unobserved.
  *
  * @throws TypeError or RangeError for bad options, synchronously.
+ * @internal Exposed as `pool.execute()`.
  * @example
  * ```ts
  * const reply = await pool.execute(

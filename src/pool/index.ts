@@ -3,6 +3,7 @@
  * @module
  */
 
+export type { Disposable } from '../events.js';
 export {
   type BackoffOptions,
   DEFAULT_BACKOFF_BASE_MS,

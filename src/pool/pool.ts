@@ -512,8 +512,27 @@ export class Pool implements PoolLike {
   }
 
   /**
-   * Failover for any protocol: runs `fn` on an endpoint and, when it fails, again on
-   * another one — see {@link execute}.
+   * Failover for any protocol: calls `fn` with an endpoint and, when it fails, again on an
+   * endpoint not tried yet (repeats only once every eligible one was tried), with
+   * full-jitter backoff between attempts, until it succeeds or `attempts` run out. Each
+   * attempt gets its own `AbortSignal` (aborted at `perAttemptTimeoutMs`, at `deadlineMs`
+   * or when the caller's `signal` aborts) and its outcome is released into the pool, so
+   * outlier detection learns from it.
+   *
+   * How it ends:
+   * - `fn` succeeds: its value.
+   * - `retryOn(error)` returns false: that error, unwrapped.
+   * - Every attempt failed: `AttemptsExhaustedError` (`ERR_ATTEMPTS_EXHAUSTED`), `cause`
+   *   the last error, `errors` all of them; also when the pool runs out of eligible
+   *   endpoints after at least one attempt.
+   * - No eligible endpoint for the first attempt: `NoEndpointError` (`ERR_NO_ENDPOINT`).
+   * - The deadline passed: `TimeoutError` (`ERR_TIMEOUT`), `cause` the last error.
+   * - The caller's signal aborted: its reason (as `fetch`), not counted as a failure.
+   * - The pool is closed: `PoolClosedError` (`ERR_POOL_CLOSED`).
+   *
+   * `fn` should honour its signal; when it does not, `execute` still moves on when the
+   * signal aborts, leaving `fn`'s promise to settle unobserved.
+   * @throws TypeError or RangeError for bad options, synchronously.
    * @example
    * ```ts
    * const reply = await pool.execute((endpoint, { signal }) => redis(endpoint.url, 'PING', { signal }));

@@ -170,16 +170,23 @@ export interface PoolSnapshot {
     readonly endpoints: number;
     /** Endpoints in the eligible set. */
     readonly eligible: number;
+    /** Endpoints in state `healthy`. */
     readonly healthy: number;
+    /** Endpoints in state `unhealthy`. */
     readonly unhealthy: number;
+    /** Endpoints in state `ejected`. */
     readonly ejected: number;
+    /** Endpoints in state `draining`. */
     readonly draining: number;
     /** Leases not yet released, including those on endpoints already removed. */
     readonly inflight: number;
     /** Leases handed out since the pool was created. */
     readonly requests: number;
+    /** Leases released with `ok: true`. */
     readonly successes: number;
+    /** Leases released with `ok: false`. */
     readonly failures: number;
+    /** Ejections since the pool was created. */
     readonly ejections: number;
   };
   /** Every endpoint, whatever its state, in the order they joined. */

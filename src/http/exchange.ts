@@ -313,8 +313,10 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, RequestHeadFac
     try {
       if (res.headersSent) throw new Error('response headers were already sent');
       const out = buildResponseHeaders(headers, setCookie);
-      if (statusMessage) res.writeHead(statusCode, statusMessage, out);
-      else res.writeHead(statusCode, out);
+      // The reason phrase is HTTP/1 only.
+      if (statusMessage && this.#req.httpVersionMajor === 1) {
+        res.writeHead(statusCode, statusMessage, out);
+      } else res.writeHead(statusCode, out);
     } catch (cause) {
       // An upstream header Node refuses (or headers sent by someone else): not forwardable.
       const error = new UpstreamUnavailableError('upstream sent an invalid response', { cause });
@@ -358,6 +360,13 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, RequestHeadFac
     if (this.#state !== S_STREAMING) return;
     this.#state = S_DONE;
     this.#res.end();
+    const body = this.#body;
+    if (body instanceof RequestBodyStream && !this.#req.complete) {
+      // The endpoint answered without reading the whole upload: drain the rest so the
+      // client connection stays usable.
+      body.destroy();
+      this.#req.resume();
+    }
     const status = this.#status;
     if (status >= 500) {
       this.#release({
@@ -384,7 +393,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, RequestHeadFac
       this.#state = S_DONE;
       this.#release({ ok: false, error });
       this.#publishError(error);
-      this.#res.destroy(error);
+      resetClient(this.#res);
       return;
     }
     const kind = classifyError(error);
@@ -419,6 +428,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, RequestHeadFac
     const failed = this.#lease!;
     failed.release(retryAfterMs > 0 ? { ok: false, error, retryAfterMs } : { ok: false, error });
     this.#lease = next;
+    this.#state = S_START;
     if (proxyChannels.retry.hasSubscribers) {
       proxyChannels.retry.publish({
         request: this.#req,
@@ -534,6 +544,13 @@ function upstreamError(kind: FailureKind, cause: Error, attempts: number): Error
         ? 'upstream connection broke'
         : 'upstream request failed';
   return new UpstreamUnavailableError(`${what}${detail} after ${tries}`, { cause, attempts });
+}
+
+/** Ends the client connection with a reset, so no client mistakes it for a complete response. */
+function resetClient(res: ServerResponse): void {
+  const socket = res.socket;
+  if (socket !== null && typeof socket.resetAndDestroy === 'function') socket.resetAndDestroy();
+  else res.destroy();
 }
 
 function retryTick(exchange: ProxyExchange): void {

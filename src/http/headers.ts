@@ -108,13 +108,23 @@ export function buildRequestHeaders(
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const value = raw[i + 1]!;
+    if (name.charCodeAt(0) === 58) {
+      // An HTTP/2 pseudo-header (Node's compatibility API): `:authority` stands for Host.
+      if (name === ':authority' && facts.host === undefined) {
+        facts.host = value;
+        if (!rules.changeOrigin) out.push('host', value);
+      }
+      continue;
+    }
     switch (name.length) {
       case 2: // te
         if (eqi(name, 'te')) continue;
         break;
       case 4:
         if (eqi(name, 'host')) {
-          facts.host ??= value;
+          // One Host only (undici refuses two); the first wins.
+          if (facts.host !== undefined) continue;
+          facts.host = value;
           if (rules.changeOrigin) continue;
         }
         break;

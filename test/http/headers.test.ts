@@ -203,6 +203,42 @@ describe('buildRequestHeaders', () => {
   });
 });
 
+describe('buildRequestHeaders: unusual input', () => {
+  it('keeps the first Host only', () => {
+    const f = facts();
+    const out = buildRequestHeaders(
+      ['Host', 'a.test', 'host', 'b.test'],
+      { ...RULES, xForwarded: false },
+      CLIENT,
+      f,
+    );
+    expect(pairs(out)).toEqual([['Host', 'a.test']]);
+    expect(f.host).toBe('a.test');
+  });
+
+  it('drops HTTP/2 pseudo-headers, turning :authority into Host', () => {
+    const raw = [
+      ':method',
+      'GET',
+      ':path',
+      '/x',
+      ':scheme',
+      'https',
+      ':authority',
+      'a.test',
+      'accept',
+      '*/*',
+    ];
+    const f = facts();
+    const out = buildRequestHeaders(raw, { ...RULES, xForwarded: false }, CLIENT, f);
+    expect(pairs(out)).toEqual([
+      ['host', 'a.test'],
+      ['accept', '*/*'],
+    ]);
+    expect(f.host).toBe('a.test');
+  });
+});
+
 describe('buildResponseHeaders', () => {
   it('removes hop-by-hop headers and those Connection names; keeps repeated values', () => {
     const out = buildResponseHeaders(

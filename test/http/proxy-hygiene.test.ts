@@ -293,15 +293,17 @@ describe('response streaming', () => {
     const pool = makePool([backend.url]);
     const { url } = await startProxy(pool);
     const outcome = await new Promise<string>((resolve) => {
-      http.get(url, { agent: false }, (res) => {
-        let bytes = 0;
-        res.on('data', (c: Buffer) => {
-          bytes += c.length;
-        });
-        res.on('end', () => resolve(`clean end after ${bytes}`));
-        res.on('error', (e) => resolve(`error ${(e as { code?: string }).code ?? e.message}`));
-        res.on('aborted', () => resolve('aborted'));
-      });
+      http
+        .get(url, { agent: false }, (res) => {
+          let bytes = 0;
+          res.on('data', (c: Buffer) => {
+            bytes += c.length;
+          });
+          res.on('end', () => resolve(`clean end after ${bytes}`));
+          res.on('error', (e) => resolve(`error ${(e as { code?: string }).code ?? e.message}`));
+          res.on('aborted', () => resolve('aborted'));
+        })
+        .on('error', (e) => resolve(`error ${(e as { code?: string }).code ?? e.message}`));
     });
     expect(outcome).not.toMatch(/clean end/);
     await eventually(() => pool.get(backend.url)?.inflight === 0);
@@ -316,11 +318,13 @@ describe('response streaming', () => {
     });
     const { url } = await startProxy(makePool([backend.url]));
     const outcome = await new Promise<string>((resolve) => {
-      http.get(url, { agent: false }, (res) => {
-        res.resume();
-        res.on('end', () => resolve('clean end'));
-        res.on('error', () => resolve('error'));
-      });
+      http
+        .get(url, { agent: false }, (res) => {
+          res.resume();
+          res.on('end', () => resolve('clean end'));
+          res.on('error', () => resolve('error'));
+        })
+        .on('error', () => resolve('error'));
     });
     expect(outcome).toBe('error');
   });

@@ -111,37 +111,10 @@ async function measure(
   };
 }
 
-/** A pool the monitor can watch: the real Pool when the build exports it. */
-type PoolLike = ConstructorParameters<typeof sy.HealthMonitor>[0];
-
-function makePool(list: string[]): PoolLike & { close?: () => Promise<void> } {
-  const PoolClass = (sy as unknown as { Pool?: new (o: { endpoints: string[] }) => PoolLike }).Pool;
-  if (PoolClass) return new PoolClass({ endpoints: list });
-  const disposable = { dispose() {}, [Symbol.dispose]() {} };
-  const endpoints = list.map((url) => ({
-    id: url,
-    url,
-    parsedUrl: new URL(url),
-    weight: 1,
-    configuredWeight: 1,
-    priority: 0,
-    metadata: {},
-    state: 'healthy' as const,
-    inflight: 0,
-    latency: 0,
-  }));
-  return {
-    endpoints,
-    setHealth() {},
-    onMembershipChange: () => disposable,
-    onStateChange: () => disposable,
-  };
-}
-
 type Design = Parameters<typeof measure>;
 
 const list = urls();
-const pool = makePool(list);
+const pool = new sy.Pool({ endpoints: list });
 const check = () => Promise.resolve();
 
 const designs: Design[] = [
@@ -226,7 +199,7 @@ const rows: Row[] = [...results.values()].map((runs) => {
   };
 });
 
-await pool.close?.();
+await pool.close();
 
 console.log(
   `\nHealth checking at rest — ${ENDPOINTS} endpoints, intervalMs ${INTERVAL_MS}, jitter ${JITTER}, ` +

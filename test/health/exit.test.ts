@@ -33,15 +33,6 @@ function runChild(
   });
 }
 
-// A pool written out in the child: the monitor needs only PoolLike.
-const childPool = `
-const endpoint = (url) => ({ id: url, url, parsedUrl: new URL(url), weight: 1, configuredWeight: 1,
-  priority: 0, metadata: {}, state: 'healthy', inflight: 0, latency: 0 });
-const disposable = { dispose() {}, [Symbol.dispose]() {} };
-const makePool = (urls) => ({ endpoints: urls.map(endpoint), setHealth() {},
-  onMembershipChange: () => disposable, onStateChange: () => disposable });
-`;
-
 // Waits for N checks, holding the process open with its own timer meanwhile, then returns.
 const waitForChecks = (n: number) => `
 const keepAlive = setTimeout(() => { console.log('timed out waiting for checks'); process.exit(3); }, 10_000);
@@ -54,10 +45,9 @@ console.log('checked', seen);
 describe('a process running a HealthMonitor', () => {
   it('exits on its own when the monitor is started and never stopped', async () => {
     const result = await runChild(`
-import { HealthMonitor } from ${JSON.stringify(core)};
-${childPool}
-const urls = Array.from({ length: 100 }, (_, i) => 'http://127.0.9.' + i + ':80');
-const monitor = new HealthMonitor(makePool(urls), { check: () => Promise.resolve(), intervalMs: 20, jitter: 0.5 });
+import { HealthMonitor, Pool } from ${JSON.stringify(core)};
+const endpoints = Array.from({ length: 100 }, (_, i) => 'http://127.0.9.' + i + ':80');
+const monitor = new HealthMonitor(new Pool({ endpoints }), { check: () => Promise.resolve(), intervalMs: 20, jitter: 0.5 });
 monitor.start();
 ${waitForChecks(300)}
 `);
@@ -68,15 +58,16 @@ ${waitForChecks(300)}
 
   it('exits on its own after stop()', async () => {
     const result = await runChild(`
-import { HealthMonitor } from ${JSON.stringify(core)};
-${childPool}
-const monitor = new HealthMonitor(makePool(['http://127.0.9.1:80']), {
+import { HealthMonitor, Pool } from ${JSON.stringify(core)};
+const pool = new Pool({ endpoints: ['http://127.0.9.1:80'] });
+const monitor = new HealthMonitor(pool, {
   check: (_e, signal) => new Promise((_r, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
   intervalMs: 10, timeoutMs: 60_000, jitter: 0,
 });
 monitor.start();
 await new Promise((resolve) => setTimeout(resolve, 50));
 await monitor.stop();
+await pool.close();
 console.log('stopped');
 `);
     expect(result.stderr).toBe('');
@@ -93,10 +84,10 @@ console.log('stopped');
     });
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const result = await runChild(`
-import { HealthMonitor } from ${JSON.stringify(core)};
+import { HealthMonitor, Pool } from ${JSON.stringify(core)};
 import { httpCheck } from ${JSON.stringify(http)};
-${childPool}
-const monitor = new HealthMonitor(makePool([${JSON.stringify(url)}]), { check: httpCheck(), intervalMs: 20 });
+const pool = new Pool({ endpoints: [${JSON.stringify(url)}] });
+const monitor = new HealthMonitor(pool, { check: httpCheck(), intervalMs: 20 });
 monitor.start();
 ${waitForChecks(5)}
 `);

@@ -8,8 +8,10 @@ import {
   type HealthCheckEvent,
   HealthMonitor,
   type HealthMonitorOptions,
+  Pool,
+  type PoolOptions,
+  type StateChangeEvent,
 } from '../../src/index.js';
-import { Pool, type PoolOptions, type StateChangeEvent } from '../../src/pool/index.js';
 import { waitFor } from './fake-pool.js';
 
 interface Backend {

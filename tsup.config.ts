@@ -3,15 +3,34 @@ import { defineConfig } from 'tsup';
 // (test/packaging.test.ts checks that package.json agrees).
 import entries from './scripts/entries.json' with { type: 'json' };
 
-export default defineConfig({
-  entry: entries,
-  format: ['esm', 'cjs'],
-  dts: true,
-  clean: true,
-  target: 'node22',
-  platform: 'neutral',
-  sourcemap: true,
-  splitting: true,
-  treeshake: true,
-  external: [/^node:/, 'undici', 'fast-check'],
-});
+// The `switchyard` executable (package.json `bin`): not a public subpath, so it is not in
+// entries.json. Built alone into dist/cli.js (ESM, shebang kept from src/cli/bin.ts).
+const CLI = ['cli.js', 'cli.js.map'];
+
+export default defineConfig([
+  {
+    entry: entries,
+    format: ['esm', 'cjs'],
+    dts: true,
+    // The two builds run side by side: this one must not remove the executable.
+    clean: CLI.map((file) => `!${file}`),
+    target: 'node22',
+    platform: 'neutral',
+    sourcemap: true,
+    splitting: true,
+    treeshake: true,
+    external: [/^node:/, 'undici', 'fast-check'],
+  },
+  {
+    entry: { cli: 'src/cli/bin.ts' },
+    format: ['esm'],
+    dts: false,
+    clean: false,
+    target: 'node22',
+    platform: 'node',
+    sourcemap: true,
+    splitting: false,
+    treeshake: true,
+    external: [/^node:/, 'undici', 'fast-check'],
+  },
+]);

@@ -1,5 +1,5 @@
 import { SwitchyardError, TimeoutError } from '../errors.js';
-import { type Disposable, EventEmitter, type Subscribe } from '../events.js';
+import { type Disposable, EventEmitter } from '../events.js';
 import type {
   MembershipChangeEvent,
   PoolEndpoint,
@@ -88,13 +88,6 @@ export class HealthMonitor {
   #started = false;
 
   /**
-   * Subscribe to every finished check (for dashboards and logs). Listeners run synchronously
-   * after the pool has been told of any health change the check caused.
-   * @returns a disposable that unsubscribes
-   */
-  readonly onCheck: Subscribe<HealthCheckEvent> = this.#checks.subscribe;
-
-  /**
    * @param pool the pool whose endpoints to check (a `Pool`, or anything `PoolLike`)
    * @param options see {@link HealthMonitorOptions}
    * @throws TypeError or RangeError for a bad option, naming it and quoting the value
@@ -115,6 +108,20 @@ export class HealthMonitor {
     this.#scheduler = new Scheduler<Probe>(this.#onDue, o.timers, o.now, slack);
   }
 
+  /**
+   * Subscribes to every finished check (for dashboards and logs). Listeners run
+   * synchronously, after the pool has been told of any health change the check caused.
+   * @returns a disposable that unsubscribes
+   * @example
+   * ```ts
+   * using sub = monitor.onCheck(({ endpoint, ok, error, durationMs }) =>
+   *   ok || console.warn(`${endpoint.id} failed its check in ${durationMs} ms`, error));
+   * ```
+   */
+  onCheck(listener: (event: HealthCheckEvent) => void): Disposable {
+    return this.#checks.subscribe(listener);
+  }
+
   /** True between `start()` and `stop()`. */
   get started(): boolean {
     return this.#started;
@@ -123,6 +130,10 @@ export class HealthMonitor {
   /**
    * Starts checking every endpoint of the pool, each first within `jitter × intervalMs`.
    * Idempotent. The monitor's timer never keeps the process alive.
+   * @example
+   * ```ts
+   * monitor.start();
+   * ```
    */
   start(): void {
     if (this.#started) return;
@@ -138,6 +149,10 @@ export class HealthMonitor {
    * An endpoint whose check is already queued or running is not checked twice: this waits for
    * that check. Works without `start()`, for one-off checks; call `stop()` afterwards to
    * unsubscribe from the pool.
+   * @example
+   * ```ts
+   * await monitor.checkNow(); // every endpoint checked once, the pool updated
+   * ```
    */
   async checkNow(): Promise<void> {
     this.#attach();
@@ -158,6 +173,10 @@ export class HealthMonitor {
    * Stops checking: aborts running checks (their results are ignored), clears the timer and
    * unsubscribes from the pool; resolves once no check is left running. Idempotent; the
    * monitor can be started again. A custom check that ignores its signal delays this.
+   * @example
+   * ```ts
+   * await monitor.stop();
+   * ```
    */
   async stop(): Promise<void> {
     this.#started = false;

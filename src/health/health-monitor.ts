@@ -57,7 +57,8 @@ interface Probe extends ScheduledEntry {
  * `concurrency` checks run at once, and a check never overlaps itself: the next check of an
  * endpoint is scheduled when the previous one ends. Endpoints added to the pool are checked
  * within `jitter × intervalMs`; removed ones are dropped, their running check aborted and its
- * result ignored. `draining` endpoints are not checked (no new work goes to them).
+ * result ignored. `draining` endpoints are not checked (no new work goes to them). The monitor
+ * stops by itself at its next check once the pool is closed.
  *
  * @example
  * ```ts
@@ -316,6 +317,11 @@ export class HealthMonitor {
   #launch(probe: Probe): void {
     const o = this.#o;
     probe.phase = 'idle';
+    if ((this.#pool as { readonly closed?: unknown }).closed === true) {
+      // A closed pool no longer listens: checking it further would be work for nothing.
+      void this.stop();
+      return;
+    }
     if (probe.endpoint.state === 'draining') {
       this.#release(probe);
       this.#scheduleNext(probe);

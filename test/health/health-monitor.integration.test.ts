@@ -214,4 +214,16 @@ describe('HealthMonitor following a real Pool', () => {
     await monitor.checkNow();
     expect(pool.get(a.url)?.state).toBe('ejected'); // healthy again, still serving its ejection
   });
+
+  it('stops by itself once the pool is closed', async () => {
+    const a = await backend();
+    const { pool, monitor } = setup([a.url], { intervalMs: 10, jitter: 0 });
+    monitor.start();
+    await waitFor(() => a.requests >= 1);
+    await pool.close();
+    await waitFor(() => !monitor.started);
+    const requests = a.requests;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(a.requests).toBe(requests);
+  });
 });

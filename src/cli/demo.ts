@@ -5,79 +5,15 @@ import { createProxyHandler, httpCheck } from '../http/index.js';
 import { HealthMonitor, PeakEwma, Pool } from '../index.js';
 import { checkNumber, checkOptions, quote } from '../validate.js';
 import { DemoBackend } from './demo-backend.js';
+import {
+  DEFAULT_DEMO_DURATION_MS,
+  DEFAULT_DEMO_RATE,
+  type DemoOptions,
+  type DemoOutput,
+  type DemoSummary,
+} from './demo-options.js';
+import { COLUMN, fresh, median, printSummary, seconds, type Window } from './demo-report.js';
 import { type DemoResponse, DemoTraffic } from './demo-traffic.js';
-
-/** Default {@link DemoOptions.durationMs}: 20 s of traffic. */
-export const DEFAULT_DEMO_DURATION_MS = 20_000;
-/** Default {@link DemoOptions.rate}: 200 requests per second. */
-export const DEFAULT_DEMO_RATE = 200;
-
-/** Where the demo writes its text: `process.stdout`, a file stream, or a test buffer. */
-export interface DemoOutput {
-  write(text: string): unknown;
-}
-
-/** Options of {@link runDemo}. */
-export interface DemoOptions {
-  /** How long the traffic runs, in ms (1 s to 1 h). @default 20000 ({@link DEFAULT_DEMO_DURATION_MS}) */
-  readonly durationMs?: number;
-  /** Requests per second sent through the proxy (1 to 5 000). @default 200 ({@link DEFAULT_DEMO_RATE}) */
-  readonly rate?: number;
-  /** When the fast backend is killed, in ms after the traffic starts. @default 30 % of `durationMs` */
-  readonly killAtMs?: number;
-  /** When it is started again on the same port; after `killAtMs`. @default 60 % of `durationMs` */
-  readonly restoreAtMs?: number;
-  /** Where the dashboard table and the summary go. @default process.stdout */
-  readonly output?: DemoOutput;
-  /** Ends the demo early (the command line wires Ctrl-C to it); the summary is still printed. */
-  readonly signal?: AbortSignal;
-}
-
-/** Requests served by one demo backend, in total and by when they were sent. */
-export interface DemoBackendSummary {
-  /** `fast`, `medium` or `slow`. */
-  readonly name: string;
-  /** Where it listened. */
-  readonly url: string;
-  /** Its typical answer delay in ms. */
-  readonly delayMs: number;
-  /** Successful answers it served. */
-  readonly requests: number;
-  /** Requests sent before the kill that it served. */
-  readonly before: number;
-  /** Requests sent while the killed backend was down that it served. */
-  readonly down: number;
-  /** Requests sent after the restore that it served. */
-  readonly after: number;
-}
-
-/** What {@link runDemo} resolves to: the figures of the printed summary. */
-export interface DemoSummary {
-  /** The load balancer's URL. */
-  readonly proxyUrl: string;
-  /** The backend that was killed and restored. */
-  readonly killed: string;
-  /** Requests sent. */
-  readonly requests: number;
-  /** 2xx answers. */
-  readonly successes: number;
-  /** Errors and non-2xx answers. */
-  readonly failures: number;
-  /** Requests still unanswered when the demo ended (only after an early stop). */
-  readonly unanswered: number;
-  /** Failures by cause (`status 502`, `ECONNRESET`, …). */
-  readonly failureCauses: Readonly<Record<string, number>>;
-  /** Per backend, in order fast, medium, slow. */
-  readonly backends: readonly DemoBackendSummary[];
-  /** How long the traffic ran, in ms. */
-  readonly elapsedMs: number;
-  /** When the killed backend went down, ms after the traffic started; `null` if it did not. */
-  readonly killedAtMs: number | null;
-  /** When it was started again; `null` if it was not. */
-  readonly restoredAtMs: number | null;
-  /** True when `signal` ended it early. */
-  readonly aborted: boolean;
-}
 
 const SPEEDS: ReadonlyArray<readonly [string, number]> = [
   ['fast', 5],
@@ -85,12 +21,6 @@ const SPEEDS: ReadonlyArray<readonly [string, number]> = [
   ['slow', 60],
 ];
 const HEALTH_INTERVAL_MS = 500;
-const COLUMN = 32;
-
-interface Window {
-  count: number;
-  latencies: number[];
-}
 
 /**
  * `switchyard demo`: three local backends of different speed (about 5, 20 and 60 ms) behind
@@ -324,38 +254,4 @@ export async function runDemo(options?: DemoOptions): Promise<DemoSummary> {
     await check.close();
     for (const backend of backends) backend.close();
   }
-}
-
-function printSummary(print: (line?: string) => void, s: DemoSummary): void {
-  const sum = s.successes || 1;
-  print();
-  print(
-    `summary  ${s.requests} requests in ${seconds(s.elapsedMs, 1)}${s.aborted ? ' (stopped early)' : ''}: ` +
-      `${s.successes} succeeded, ${s.failures} failed${s.unanswered ? `, ${s.unanswered} unanswered` : ''}`,
-  );
-  for (const b of s.backends) {
-    let phases = '';
-    if (s.killedAtMs !== null)
-      phases += `   sent before the kill ${b.before}, while ${s.killed} was down ${b.down}`;
-    if (s.restoredAtMs !== null) phases += `, after its restart ${b.after}`;
-    print(
-      `  ${b.name.padEnd(7)}${String(b.requests).padStart(7)}  ${`${Math.round((100 * b.requests) / sum)}%`.padStart(4)}${phases}`,
-    );
-  }
-  for (const [cause, count] of Object.entries(s.failureCauses))
-    print(`  failed: ${count} × ${cause}`);
-  print();
-}
-
-function fresh(): Window {
-  return { count: 0, latencies: [] };
-}
-
-function median(values: number[]): number {
-  values.sort((a, b) => a - b);
-  return values[values.length >> 1] ?? 0;
-}
-
-function seconds(ms: number, digits = 0): string {
-  return `${(ms / 1000).toFixed(digits)}s`;
 }

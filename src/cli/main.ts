@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { checkNumber } from '../validate.js';
-import { type DemoOutput, runDemo } from './demo.js';
+import { runDemo } from './demo.js';
+import type { DemoOutput } from './demo-options.js';
 
 /** Where the command line reads its environment from; the defaults are the process's. */
 export interface CliIo {

@@ -1,6 +1,7 @@
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { type DemoSummary, runDemo } from '../../src/cli/demo.js';
+import { runDemo } from '../../src/cli/demo.js';
+import type { DemoSummary } from '../../src/cli/demo-options.js';
 
 function buffer() {
   let text = '';

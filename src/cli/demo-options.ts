@@ -1,0 +1,71 @@
+/** Default {@link DemoOptions.durationMs}: 20 s of traffic. */
+export const DEFAULT_DEMO_DURATION_MS = 20_000;
+/** Default {@link DemoOptions.rate}: 200 requests per second. */
+export const DEFAULT_DEMO_RATE = 200;
+
+/** Where the demo writes its text: `process.stdout`, a file stream, or a test buffer. */
+export interface DemoOutput {
+  write(text: string): unknown;
+}
+
+/** Options of {@link runDemo}. */
+export interface DemoOptions {
+  /** How long the traffic runs, in ms (1 s to 1 h). @default 20000 ({@link DEFAULT_DEMO_DURATION_MS}) */
+  readonly durationMs?: number;
+  /** Requests per second sent through the proxy (1 to 5 000). @default 200 ({@link DEFAULT_DEMO_RATE}) */
+  readonly rate?: number;
+  /** When the fast backend is killed, in ms after the traffic starts. @default 30 % of `durationMs` */
+  readonly killAtMs?: number;
+  /** When it is started again on the same port; after `killAtMs`. @default 60 % of `durationMs` */
+  readonly restoreAtMs?: number;
+  /** Where the dashboard table and the summary go. @default process.stdout */
+  readonly output?: DemoOutput;
+  /** Ends the demo early (the command line wires Ctrl-C to it); the summary is still printed. */
+  readonly signal?: AbortSignal;
+}
+
+/** Requests served by one demo backend, in total and by when they were sent. */
+export interface DemoBackendSummary {
+  /** `fast`, `medium` or `slow`. */
+  readonly name: string;
+  /** Where it listened. */
+  readonly url: string;
+  /** Its typical answer delay in ms. */
+  readonly delayMs: number;
+  /** Successful answers it served. */
+  readonly requests: number;
+  /** Requests sent before the kill that it served. */
+  readonly before: number;
+  /** Requests sent while the killed backend was down that it served. */
+  readonly down: number;
+  /** Requests sent after the restore that it served. */
+  readonly after: number;
+}
+
+/** What {@link runDemo} resolves to: the figures of the printed summary. */
+export interface DemoSummary {
+  /** The load balancer's URL. */
+  readonly proxyUrl: string;
+  /** The backend that was killed and restored. */
+  readonly killed: string;
+  /** Requests sent. */
+  readonly requests: number;
+  /** 2xx answers. */
+  readonly successes: number;
+  /** Errors and non-2xx answers. */
+  readonly failures: number;
+  /** Requests still unanswered when the demo ended (only after an early stop). */
+  readonly unanswered: number;
+  /** Failures by cause (`status 502`, `ECONNRESET`, …). */
+  readonly failureCauses: Readonly<Record<string, number>>;
+  /** Per backend, in order fast, medium, slow. */
+  readonly backends: readonly DemoBackendSummary[];
+  /** How long the traffic ran, in ms. */
+  readonly elapsedMs: number;
+  /** When the killed backend went down, ms after the traffic started; `null` if it did not. */
+  readonly killedAtMs: number | null;
+  /** When it was started again; `null` if it was not. */
+  readonly restoredAtMs: number | null;
+  /** True when `signal` ended it early. */
+  readonly aborted: boolean;
+}

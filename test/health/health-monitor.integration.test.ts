@@ -132,20 +132,25 @@ describe.each(checks)('HealthMonitor with a real Pool and %s', (_name, makeCheck
       healthyThreshold: 2,
       timeoutMs: 1_000,
     });
+    // The check that causes a change is reported right after it: it ends at length + 1.
+    const endsAt: number[] = [];
+    pool.onStateChange(() => endsAt.push(checks.length + 1));
     monitor.start();
     await waitFor(() => checks.length >= 2);
     a.mode = 503;
     const failedFrom = checks.length;
     await waitFor(() => changes.length === 1);
-    // Checks that began before the switch may still pass; count the failures.
-    const fails = checks.slice(failedFrom).filter((c) => !c.ok);
+    // A check that began before the switch may still pass; count the failures.
+    const fails = checks.slice(failedFrom, endsAt[0]).filter((c) => !c.ok);
     expect(fails).toHaveLength(3);
+    expect(checks[endsAt[0]! - 1]?.ok).toBe(false);
     expect(isHealthCheckError(fails[0]!.error)).toBe(true);
     expect(pool.get(a.url)?.state).toBe('unhealthy');
     a.mode = 200;
     const passFrom = checks.length;
     await waitFor(() => changes.length === 2);
-    expect(checks.slice(passFrom).filter((c) => c.ok)).toHaveLength(2);
+    expect(checks.slice(passFrom, endsAt[1]).filter((c) => c.ok)).toHaveLength(2);
+    expect(checks[endsAt[1]! - 1]?.ok).toBe(true);
     expect(changes.map((c) => c.to)).toEqual(['unhealthy', 'healthy']);
   });
 

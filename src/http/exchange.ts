@@ -44,6 +44,9 @@ const S_DONE = 4;
 const kExchange = Symbol('switchyard.exchange');
 type Tagged = { [kExchange]?: ProxyExchange | undefined };
 
+/** Response bytes held for a slow client before undici is paused. */
+const RESPONSE_BUFFER_BYTES = 128 * 1024;
+
 const OK: ReleaseOutcome = Object.freeze({ ok: true });
 const NOT_THEIRS: ReleaseOutcome = Object.freeze({ ok: true, skipLatency: true });
 const CLIENT_GONE = new SwitchyardError('ERR_ABORTED', 'the client went away');
@@ -342,7 +345,10 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, RequestHeadFac
   onResponseData(controller: Controller, chunk: Buffer): void {
     if (this.#state !== S_STREAMING) return;
     const res = this.#res;
-    if (!res.write(chunk)) {
+    // Pause undici only past a small buffer, not at each `false`: a 64 KiB chunk alone
+    // fills the socket's high-water mark, and pausing and resuming the parser for every
+    // chunk costs more than holding one more chunk per client.
+    if (!res.write(chunk) && res.writableLength >= RESPONSE_BUFFER_BYTES) {
       controller.pause();
       if (!this.#drainHooked) {
         this.#drainHooked = true;

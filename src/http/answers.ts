@@ -61,12 +61,22 @@ export function sendAnswer(
   if (!complete) req.resume();
 }
 
+/**
+ * The text an answer shows for `error`: the cause, without the pool's details (the pool's
+ * "no endpoint is eligible: 3 endpoints (2 unhealthy, 1 ejected)" loses everything after
+ * the colon) and without the message of errors the proxy did not make.
+ */
+export function publicMessage(error: unknown): string {
+  if (!isSwitchyardError(error)) return 'proxy error';
+  const message = error.message;
+  if (error.code === 'ERR_NO_ENDPOINT') {
+    const colon = message.indexOf(':');
+    return colon === -1 ? message : message.slice(0, colon);
+  }
+  return message;
+}
+
 /** Sends the built-in answer for `error`. */
 export function sendErrorAnswer(req: IncomingMessage, res: ServerResponse, error: unknown): void {
-  const status = statusForError(error);
-  const text =
-    status === 500 && !isSwitchyardError(error)
-      ? 'proxy error'
-      : ((error as Error | undefined)?.message ?? 'proxy error');
-  sendAnswer(req, res, status, text);
+  sendAnswer(req, res, statusForError(error), publicMessage(error));
 }

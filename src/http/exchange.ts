@@ -11,7 +11,7 @@ import type { TLSSocket } from 'node:tls';
 import type { Dispatcher } from 'undici';
 import {
   BodyConsumedError,
-  isNoEndpointError,
+  isSwitchyardError,
   NoEndpointError,
   SwitchyardError,
   UpstreamTimeoutError,
@@ -240,7 +240,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, RequestHeadFac
         lease = this.#engine.acquire(this.#key, this.#cookieToken);
       } catch (error) {
         this.#fail(
-          isNoEndpointError(error) ? error : new NoEndpointError(String(error), { cause: error }),
+          isSwitchyardError(error) ? error : new NoEndpointError(String(error), { cause: error }),
         );
         return;
       }

@@ -9,9 +9,9 @@ import { type IncomingMessage, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Dispatcher } from 'undici';
-import { isNoEndpointError, SwitchyardError } from '../errors.js';
+import { SwitchyardError } from '../errors.js';
 import type { Lease, ReleaseOutcome } from '../pool/types.js';
-import { statusForError } from './answers.js';
+import { publicMessage, statusForError } from './answers.js';
 import { targetPath } from './exchange.js';
 import { buildRequestHeaders, buildResponseHeaders, type RequestHeadFacts } from './headers.js';
 import type { ProxyEngine } from './proxy-engine.js';
@@ -119,8 +119,7 @@ class UpgradeExchange implements Dispatcher.DispatchHandler, RequestHeadFacts, R
       try {
         this.#lease = this.#engine.acquire(this.#key, this.#cookieToken);
       } catch (error) {
-        const status = isNoEndpointError(error) ? 503 : statusForError(error);
-        this.#answer(status, (error as Error).message ?? 'no endpoint');
+        this.#answer(statusForError(error), publicMessage(error));
         return;
       }
     }

@@ -313,15 +313,22 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, RequestHeadFac
       if (affinity.tokenFor(id) !== this.#cookieToken)
         setCookie = affinity.setCookieFor(id, this.#tls);
     }
+    if (res.headersSent) {
+      // Someone else answered meanwhile: not the endpoint's fault, nothing to forward to.
+      this.#discarding = true;
+      controller.abort(CLIENT_GONE);
+      this.#discarding = false;
+      this.#fail(new UpstreamUnavailableError('the response was already started elsewhere'));
+      return;
+    }
     try {
-      if (res.headersSent) throw new Error('response headers were already sent');
       const out = buildResponseHeaders(headers, setCookie);
       // The reason phrase is HTTP/1 only.
       if (statusMessage && this.#req.httpVersionMajor === 1) {
         res.writeHead(statusCode, statusMessage, out);
       } else res.writeHead(statusCode, out);
     } catch (cause) {
-      // An upstream header Node refuses (or headers sent by someone else): not forwardable.
+      // An upstream header Node refuses: not forwardable.
       const error = new UpstreamUnavailableError('upstream sent an invalid response', { cause });
       this.#discarding = true;
       controller.abort(DISCARDED);

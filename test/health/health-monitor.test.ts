@@ -219,7 +219,7 @@ describe('HealthMonitor timeouts', () => {
 describe('HealthMonitor scheduling', () => {
   it('runs checks on its own after start(), faster while unhealthy, and restores the endpoint', async () => {
     const pool = new FakePool(['http://127.0.0.1:1']);
-    const { check, failing, calls } = switchable();
+    const { check, failing } = switchable();
     const a = 'http://127.0.0.1:1';
     failing.add(a);
     const m = monitor(pool, {

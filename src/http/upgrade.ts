@@ -157,7 +157,7 @@ class UpgradeExchange implements Dispatcher.DispatchHandler, RequestHeadFacts, R
     // Hop-by-hop headers are rebuilt for this hop: the upgrade itself.
     lines.push('connection: Upgrade', `upgrade: ${String(headers.upgrade ?? this.upgrade)}`);
     pushHeaderLines(lines, buildResponseHeaders(headers, this.#setCookie()));
-    socket.write(`${lines.join('\r\n')}\r\n\r\n`);
+    socket.write(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
     const lease = this.#lease!;
     upstream.on('error', noop);
     if (this.#head.length > 0) upstream.write(this.#head);
@@ -202,7 +202,7 @@ class UpgradeExchange implements Dispatcher.DispatchHandler, RequestHeadFacts, R
     this.#responding = true;
     const lines = [`HTTP/1.1 ${statusCode} ${STATUS_CODES[statusCode] ?? ''}`, 'connection: close'];
     pushHeaderLines(lines, buildResponseHeaders(headers, this.#setCookie()));
-    this.#socket.write(`${lines.join('\r\n')}\r\n\r\n`);
+    this.#socket.write(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
     this.#status = statusCode;
   }
 

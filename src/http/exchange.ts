@@ -20,7 +20,12 @@ import {
 import type { Lease, ReleaseOutcome } from '../pool/types.js';
 import { sendAnswer, sendErrorAnswer } from './answers.js';
 import { proxyChannels } from './diagnostics.js';
-import { buildRequestHeaders, buildResponseHeaders, type RequestHeadFacts } from './headers.js';
+import {
+  buildRequestHeaders,
+  buildResponseHeaders,
+  type ClientInfo,
+  type RequestHeadFacts,
+} from './headers.js';
 import { replaceBody } from './parsed-body.js';
 import type { ProxyEngine } from './proxy-engine.js';
 import { RequestBodyStream } from './request-body.js';
@@ -72,7 +77,9 @@ export function targetPath(url: string | undefined): string | undefined {
 }
 
 /** @internal */
-export class ProxyExchange implements Dispatcher.DispatchHandler, RequestHeadFacts, RetryFacts {
+export class ProxyExchange
+  implements Dispatcher.DispatchHandler, RequestHeadFacts, RetryFacts, ClientInfo
+{
   contentLength = -1;
   chunked = false;
   idempotencyKey = false;
@@ -83,6 +90,9 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, RequestHeadFac
   forwardedProto: string | undefined = undefined;
   safeToRepeat = false;
   replayable = true;
+  ip: string | undefined = undefined;
+  proto = 'http';
+  trusted = false;
 
   readonly #engine: ProxyEngine;
   readonly #req: IncomingMessage;
@@ -143,10 +153,12 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, RequestHeadFac
     this.#path = path;
     const socket = req.socket as TLSSocket | undefined;
     const ip = socket?.remoteAddress;
-    const trusted = engine.trusts(ip);
-    const proto = socket?.encrypted === true ? 'https' : 'http';
-    const headers = buildRequestHeaders(req.rawHeaders, engine.rules, { ip, proto, trusted }, this);
-    this.#tls = proto === 'https' || this.forwardedProto === 'https';
+    this.ip = ip;
+    this.trusted = engine.trusts(ip);
+    if (socket?.encrypted === true) this.proto = 'https';
+    // The exchange is both the client description and the facts sink: no extra objects.
+    const headers = buildRequestHeaders(req.rawHeaders, engine.rules, this, this);
+    this.#tls = this.proto === 'https' || this.forwardedProto === 'https';
     const affinity = engine.affinity;
     if (affinity !== undefined) {
       if (affinity.mode === 'cookie') this.#cookieToken = affinity.readCookie(this.cookie);

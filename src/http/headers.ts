@@ -236,6 +236,13 @@ function removeConnectionNamed(out: string[], connection: string): void {
 
 /** The header names a `Connection` value lists, lower case, or undefined when it lists none. */
 export function connectionTokens(connection: string | readonly string[]): Set<string> | undefined {
+  // The usual values name no header: answer without splitting.
+  if (
+    typeof connection === 'string' &&
+    (eqi(connection, 'keep-alive') || eqi(connection, 'close'))
+  ) {
+    return undefined;
+  }
   let named: Set<string> | undefined;
   const values = typeof connection === 'string' ? [connection] : connection;
   for (const value of values) {

@@ -18,6 +18,7 @@
  */
 
 export type { AffinityOptions, CookieAffinityOptions } from './affinity.js';
+export type { BalancedDispatcherPool, BalancedInterceptorPool } from './balancer.js';
 export {
   type ProxyErrorMessage,
   type ProxyRequestMessage,
@@ -25,6 +26,18 @@ export {
   type ProxyRetryMessage,
   proxyChannels,
 } from './diagnostics.js';
+export {
+  BalancedDispatcher,
+  balancedInterceptor,
+  createBalancedDispatcher,
+} from './dispatcher.js';
+export type {
+  BalancedDispatcherOptions,
+  BalancedDispatcherTimeouts,
+  BalancedInterceptorOptions,
+  BalancedInterceptorTimeouts,
+  DispatchKey,
+} from './dispatcher-options.js';
 export { HOP_BY_HOP_HEADERS } from './headers.js';
 export {
   DEFAULT_EXPECT_STATUS,

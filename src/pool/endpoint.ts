@@ -185,10 +185,14 @@ export class EndpointRecord implements PoolEndpoint {
    *   at once.
    * - `latencyMean`, symmetric (time constant `meanTau`, skipped when 0): what latency
    *   ejection judges, so that one slow response cannot eject an endpoint.
+   *
+   * `now` is when the sample was taken. A caller's sample may be reported late (the time
+   * to headers of a long stream); one older than the last sample moves the averages as a
+   * sample taken at the same moment (Δt = 0) and does not move the stamp back.
    */
   observeLatency(sample: number, now: number, tau: number, meanTau: number): void {
     const elapsed = Math.max(now - this.latencyStamp, 0);
-    this.latencyStamp = now;
+    if (elapsed > 0) this.latencyStamp = now;
     if (this.latencySamples++ === 0) {
       this.latency = sample;
       this.latencyMean = sample;

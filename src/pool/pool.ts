@@ -138,6 +138,7 @@ export class Pool implements PoolLike {
   #flushing = false;
   readonly #owner: LeaseOwner = {
     release: (record, startedAt, outcome) => this.#release(record, startedAt, outcome),
+    now: () => this.#now(),
   };
 
   /**
@@ -179,13 +180,16 @@ export class Pool implements PoolLike {
 
   /**
    * Picks an endpoint and claims it for one call: in-flight goes up until the lease is
-   * released. The hot path: one selector pick, one small lease object.
-   * @param options - `key` for hashing selectors; `exclude` ids already tried.
+   * released. The hot path: one clock read, one selector pick, one small lease object.
+   * @param options - `key` for hashing selectors; `exclude` ids already tried; `prefer` an
+   *   endpoint to take when it is eligible and not excluded (then the selector is not
+   *   asked).
    * @throws NoEndpointError (`ERR_NO_ENDPOINT`) when no endpoint is eligible (or all are
    *   excluded); PoolClosedError (`ERR_POOL_CLOSED`) after `close()`.
    * @example
    * ```ts
    * const lease = pool.acquire({ key: userId });
+   * const sticky = pool.acquire({ prefer: lastEndpointId }); // the same one while it can serve
    * ```
    */
   acquire(options?: AcquireOptions): Lease {
@@ -207,7 +211,16 @@ export class Pool implements PoolLike {
     if (this.#closed) return undefined;
     const t = this.#now();
     if (t >= this.#nextCheckAt) this.#tick(t);
-    const record = this.#selector.pick(options) as EndpointRecord | undefined;
+    let record: EndpointRecord | undefined;
+    const prefer = options?.prefer;
+    if (prefer !== undefined) {
+      // `eligible` is kept by #rebuild for exactly the set the selector was given.
+      const preferred = this.#byId.get(prefer);
+      if (preferred?.eligible === true && options!.exclude?.has(prefer) !== true) {
+        record = preferred;
+      }
+    }
+    record ??= this.#selector.pick(options) as EndpointRecord | undefined;
     if (record === undefined) return undefined;
     record.inflight++;
     record.requests++;
@@ -217,38 +230,67 @@ export class Pool implements PoolLike {
   }
 
   #release(record: EndpointRecord, startedAt: number, outcome: ReleaseOutcome | undefined): void {
+    if (outcome === undefined) {
+      const t = this.#now();
+      if (t >= this.#nextCheckAt) this.#due(t);
+      record.inflight--;
+      this.#inflight--;
+      record.observeLatency(t - startedAt, t, this.#latencyDecayMs, this.#latencyMeanMs);
+      this.#succeeded(record);
+      this.#afterRelease(record);
+      return;
+    }
+    const latencyMs = outcome.latencyMs;
+    if (latencyMs !== undefined && outcome.ok && (outcome.retryAfterMs ?? 0) <= 0) {
+      // A success with the caller's sample changes no state, so it reads no clock: time-driven
+      // work waits for the next acquire, which reads it anyway. The sample is placed when it
+      // was taken (`startedAt + latencyMs` on the pool's clock, via `lease.elapsedMs()`).
+      record.inflight--;
+      this.#inflight--;
+      if (outcome.skipLatency !== true) {
+        const at = startedAt + latencyMs;
+        record.observeLatency(latencyMs, at, this.#latencyDecayMs, this.#latencyMeanMs);
+      }
+      this.#succeeded(record);
+      this.#afterRelease(record);
+      return;
+    }
     const t = this.#now();
     // Expiries first, so an outcome is judged against the current state.
     if (t >= this.#nextCheckAt) this.#due(t);
     record.inflight--;
     this.#inflight--;
-    if (outcome === undefined) {
-      record.observeLatency(t - startedAt, t, this.#latencyDecayMs, this.#latencyMeanMs);
-      record.successes++;
-      this.#successes++;
-      record.consecutiveFailures = 0;
-    } else {
-      if (outcome.skipLatency !== true)
-        record.observeLatency(t - startedAt, t, this.#latencyDecayMs, this.#latencyMeanMs);
-      if (outcome.ok) {
-        record.successes++;
-        this.#successes++;
-        record.consecutiveFailures = 0;
-      } else {
-        record.failures++;
-        this.#failures++;
-        const outlier = this.#outlier;
-        if (++record.consecutiveFailures >= (outlier?.consecutiveFailures ?? NEVER)) {
-          this.#ejectForFailures(record, t);
-        }
-      }
-      const retryAfterMs = outcome.retryAfterMs;
-      if (retryAfterMs !== undefined && retryAfterMs > 0)
-        this.#ejectForRetryAfter(record, retryAfterMs, t);
+    if (outcome.skipLatency !== true) {
+      const sample = latencyMs ?? t - startedAt;
+      record.observeLatency(sample, t, this.#latencyDecayMs, this.#latencyMeanMs);
     }
+    if (outcome.ok) {
+      this.#succeeded(record);
+    } else {
+      record.failures++;
+      this.#failures++;
+      const outlier = this.#outlier;
+      if (++record.consecutiveFailures >= (outlier?.consecutiveFailures ?? NEVER)) {
+        this.#ejectForFailures(record, t);
+      }
+    }
+    const retryAfterMs = outcome.retryAfterMs;
+    if (retryAfterMs !== undefined && retryAfterMs > 0)
+      this.#ejectForRetryAfter(record, retryAfterMs, t);
+    this.#afterRelease(record);
+  }
+
+  #succeeded(record: EndpointRecord): void {
+    record.successes++;
+    this.#successes++;
+    record.consecutiveFailures = 0;
+  }
+
+  /** A drained endpoint leaves with its last lease; then the pool settles if anything changed. */
+  #afterRelease(record: EndpointRecord): void {
     if (record.draining && record.inflight === 0 && !record.removed) {
       this.#removeRecord(record, 'drained');
-      this.#capEjections(t);
+      this.#capEjections(this.#now());
     }
     if (this.#dirty || this.#pendingStates.length > 0 || this.#pendingRemoved.length > 0) {
       this.#settle();

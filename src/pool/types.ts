@@ -50,8 +50,27 @@ export interface PoolEndpoint extends SelectorEndpoint {
   readonly latency: number;
 }
 
-/** Options of `pool.acquire()`: same as a selector's pick context. */
-export type AcquireOptions = PickContext<PoolEndpoint>;
+/**
+ * Options of `pool.acquire()` and `pool.tryAcquire()`: a selector's pick context (`key`,
+ * `exclude`), plus `prefer`, which the pool handles before the selector is asked.
+ *
+ * @example
+ * ```ts
+ * const lease = pool.acquire({ prefer: stickyId });  // that endpoint if it is eligible
+ * ```
+ */
+export interface AcquireOptions extends PickContext<PoolEndpoint> {
+  /**
+   * The id of an endpoint to use when it can serve: when it is in the eligible set (the
+   * very set the selector picks from, so priority tiers and panic apply) and not in
+   * `exclude`, the lease is on it and the selector is not asked (nor are its load bounds
+   * consulted). Otherwise — an unknown id, an endpoint unhealthy, ejected, draining or in a
+   * tier not serving, or excluded — the selector picks as if `prefer` were not given. For
+   * session affinity: the proxy's `affinity: { cookie }` uses it. O(1).
+   * @default undefined (the selector picks)
+   */
+  prefer?: string;
+}
 
 /** How a leased call ended, given to `lease.release()`. */
 export interface ReleaseOutcome {
@@ -66,19 +85,44 @@ export interface ReleaseOutcome {
   readonly retryAfterMs?: number;
   /**
    * Leave latency out of the EWMA (an aborted or streamed call whose duration says nothing
-   * about the endpoint). @default false
+   * about the endpoint). Wins over `latencyMs`. @default false
    */
   readonly skipLatency?: boolean;
+  /**
+   * The latency sample to record, measured by the caller, in ms: a finite number ≥ 0. Use
+   * it when the whole call is the wrong measure — the HTTP proxy gives the time to response
+   * headers, so a long download or an event stream does not make an endpoint look slow.
+   * `lease.elapsedMs()` measures on the pool's clock. A successful release with
+   * `latencyMs` does not read the clock.
+   * @default undefined (the pool measures from acquire to release)
+   * @throws RangeError from `release()` (TypeError when not a number) for a value that is
+   *   not a finite number ≥ 0; the lease is then left unreleased.
+   */
+  readonly latencyMs?: number;
 }
 
 /** A claim on an endpoint for one call: in-flight until released. */
 export interface Lease {
   /** The chosen endpoint. */
   readonly endpoint: PoolEndpoint;
+  /** When the lease was acquired, on the pool's clock (its `now` option). */
+  readonly startedAt: number;
   /**
-   * Ends the call: decrements in-flight, records latency (measured since acquire) and the
-   * outcome. Idempotent: only the first call counts.
+   * Milliseconds since the lease was acquired, on the pool's clock: one clock read. For a
+   * caller that reports its own latency sample (`release({ ok, latencyMs })`) taken at a
+   * moment other than the end of the call.
+   * @example
+   * ```ts
+   * const latencyMs = lease.elapsedMs(); // at response headers
+   * ```
+   */
+  elapsedMs(): number;
+  /**
+   * Ends the call: decrements in-flight, records latency (measured since acquire, or the
+   * caller's `latencyMs`) and the outcome. Idempotent: only the first call counts.
    * @default outcome `{ ok: true }`
+   * @throws TypeError or RangeError when `outcome.latencyMs` is given but not a finite
+   *   number ≥ 0 (the lease stays unreleased).
    */
   release(outcome?: ReleaseOutcome): void;
 }

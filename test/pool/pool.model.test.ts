@@ -15,7 +15,8 @@ import { FakeClock } from './support.js';
  * - an endpoint's state agrees with the facts the model knows (draining > unhealthy >
  *   ejected|healthy), and an ejected endpoint's ejection is still in force;
  * - an acquire never hands out an ineligible endpoint while an eligible one exists, and
- *   fails only when none does;
+ *   fails only when none does; with `prefer`, it hands out the preferred endpoint exactly
+ *   when that one is eligible and not excluded;
  * - the ejected share never exceeds maxEjectionPercent;
  * - every state change is exactly one event with a reason: replaying the events gives the
  *   current state of every endpoint, and no event is a non-change.
@@ -162,11 +163,43 @@ class AcquireCommand implements fc.Command<Model, Real> {
   }
 }
 
+class PreferCommand implements fc.Command<Model, Real> {
+  constructor(
+    readonly id: string,
+    readonly excluded: boolean,
+  ) {}
+  check(): boolean {
+    return true; // unknown ids fall through to the selector
+  }
+  run(m: Model, r: Real): void {
+    const exclude = this.excluded ? new Set([this.id]) : undefined;
+    const lease = r.pool.tryAcquire(exclude ? { prefer: this.id, exclude } : { prefer: this.id });
+    const eligible = expectedEligible(r.pool.endpoints, r.panicThreshold);
+    if (exclude) eligible.delete(this.id);
+    if (eligible.has(this.id)) {
+      expect(lease?.endpoint.id).toBe(this.id);
+    } else if (lease === undefined) {
+      expect(eligible.size).toBe(0);
+    } else {
+      expect(eligible.has(lease.endpoint.id)).toBe(true);
+    }
+    if (lease !== undefined) {
+      r.leases.push(lease);
+      m.leases.push({ id: lease.endpoint.id, gen: m.members.get(lease.endpoint.id)!.gen });
+    }
+    checkInvariants(m, r);
+  }
+  toString(): string {
+    return `acquire({ prefer: ${this.id}${this.excluded ? ', excluded' : ''} })`;
+  }
+}
+
 class ReleaseCommand implements fc.Command<Model, Real> {
   constructor(
     readonly index: number,
     readonly ok: boolean,
     readonly retryAfterMs: number,
+    readonly latencyMs?: number,
   ) {}
   check(m: Readonly<Model>): boolean {
     return m.leases.length > 0;
@@ -175,9 +208,11 @@ class ReleaseCommand implements fc.Command<Model, Real> {
     const i = this.index % m.leases.length;
     const [lease] = r.leases.splice(i, 1);
     const [entry] = m.leases.splice(i, 1);
-    lease!.release(
-      this.retryAfterMs > 0 ? { ok: this.ok, retryAfterMs: this.retryAfterMs } : { ok: this.ok },
-    );
+    lease!.release({
+      ok: this.ok,
+      ...(this.retryAfterMs > 0 ? { retryAfterMs: this.retryAfterMs } : {}),
+      ...(this.latencyMs === undefined ? {} : { latencyMs: this.latencyMs }),
+    });
     lease!.release({ ok: false }); // idempotent
     const member = m.members.get(entry!.id);
     if (member?.gen === entry!.gen && member.draining && outstanding(m, entry!.id) === 0) {
@@ -186,7 +221,7 @@ class ReleaseCommand implements fc.Command<Model, Real> {
     checkInvariants(m, r);
   }
   toString(): string {
-    return `release(#${this.index}, ${this.ok ? 'ok' : 'failed'}${this.retryAfterMs ? `, retry-after ${this.retryAfterMs}` : ''})`;
+    return `release(#${this.index}, ${this.ok ? 'ok' : 'failed'}${this.retryAfterMs ? `, retry-after ${this.retryAfterMs}` : ''}${this.latencyMs === undefined ? '' : `, latency ${this.latencyMs}`})`;
   }
 }
 
@@ -235,6 +270,10 @@ const commands = fc.commands(
       .tuple(fc.nat(), fc.boolean(), fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 300 })))
       .map(([i, ok, ra]) => new ReleaseCommand(i, ok, ra)),
     fc.tuple(fc.nat(), fc.boolean()).map(([i, ok]) => new ReleaseCommand(i, ok, 0)),
+    fc
+      .tuple(fc.nat(), fc.boolean(), fc.integer({ min: 0, max: 200 }))
+      .map(([i, ok, ms]) => new ReleaseCommand(i, ok, 0, ms)),
+    fc.tuple(id, fc.boolean()).map(([i, x]) => new PreferCommand(i, x)),
     fc.tuple(id, fc.boolean()).map(([i, h]) => new HealthCommand(i, h)),
     fc.integer({ min: 1, max: 150 }).map((ms) => new TickCommand(ms)),
   ],

@@ -52,7 +52,6 @@ type Tagged = { [kExchange]?: ProxyExchange | undefined };
 /** Response bytes held for a slow client before undici is paused. */
 const RESPONSE_BUFFER_BYTES = 128 * 1024;
 
-const OK: ReleaseOutcome = Object.freeze({ ok: true });
 const NOT_THEIRS: ReleaseOutcome = Object.freeze({ ok: true, skipLatency: true });
 const CLIENT_GONE = new SwitchyardError('ERR_ABORTED', 'the client went away');
 const DISCARDED = new SwitchyardError('ERR_ABORTED', 'response discarded for a retry');
@@ -116,6 +115,8 @@ export class ProxyExchange
   #timer: NodeJS.Timeout | undefined;
   #status = 0;
   #retryAfterMs = 0;
+  /** Time to response headers of the forwarded try: its latency sample for the pool. */
+  #latencyMs = 0;
 
   constructor(engine: ProxyEngine, req: IncomingMessage, res: ServerResponse) {
     this.#engine = engine;
@@ -315,6 +316,9 @@ export class ProxyExchange
     }
     const res = this.#res;
     const lease = this.#lease!;
+    // Latency is time to headers, so a long download or an event stream does not make the
+    // endpoint look slow. One clock read, the pool's, which started the lease.
+    this.#latencyMs = lease.elapsedMs();
     this.#status = statusCode;
     this.#retryAfterMs = retryAfterMs;
     this.#clearTimer();
@@ -345,7 +349,7 @@ export class ProxyExchange
       this.#discarding = true;
       controller.abort(DISCARDED);
       this.#discarding = false;
-      this.#release({ ok: false, error });
+      this.#release({ ok: false, error, latencyMs: this.#latencyMs });
       this.#fail(error);
       return;
     }
@@ -393,6 +397,7 @@ export class ProxyExchange
       this.#req.resume();
     }
     const status = this.#status;
+    const latencyMs = this.#latencyMs;
     if (status >= 500) {
       this.#release({
         ok: false,
@@ -400,12 +405,14 @@ export class ProxyExchange
           attempts: this.#attempts,
           upstreamStatus: status,
         }),
+        latencyMs,
         ...(this.#retryAfterMs > 0 ? { retryAfterMs: this.#retryAfterMs } : {}),
       });
     } else if (this.#retryAfterMs > 0) {
-      this.#release({ ok: true, retryAfterMs: this.#retryAfterMs });
+      this.#release({ ok: true, retryAfterMs: this.#retryAfterMs, latencyMs });
     } else {
-      this.#release(OK);
+      // The pool reads no clock for a success that carries its latency.
+      this.#release({ ok: true, latencyMs });
     }
   }
 
@@ -416,7 +423,7 @@ export class ProxyExchange
     if (state === S_STREAMING) {
       // Mid-body: the client must see a broken response, never a clean short one.
       this.#state = S_DONE;
-      this.#release({ ok: false, error });
+      this.#release({ ok: false, error, latencyMs: this.#latencyMs });
       this.#publishError(error);
       resetClient(this.#res);
       return;

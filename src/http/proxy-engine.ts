@@ -13,17 +13,16 @@ import type { RetryPolicy } from './retry-policy.js';
 import { Upstreams } from './upstreams.js';
 
 /**
- * What the proxy needs of a pool; switchyard's `Pool` has it all.
+ * What the proxy needs of a pool; switchyard's `Pool` has it all. Cookie affinity relies on
+ * `acquire({ prefer })` taking the preferred endpoint whenever it is eligible.
  */
 export interface ProxyPool {
-  /** Claims an endpoint; throws `NoEndpointError` when none is eligible. */
+  /** Claims an endpoint (`options.prefer` when eligible); throws `NoEndpointError` when none is. */
   acquire(options?: AcquireOptions): Lease;
   /** Claims an endpoint, or returns `undefined` when none is eligible. */
   tryAcquire(options?: AcquireOptions): Lease | undefined;
   /** Every endpoint, whatever its state. */
   readonly endpoints: readonly PoolEndpoint[];
-  /** The endpoint with this id. */
-  get(id: string): PoolEndpoint | undefined;
   /** Membership changes: endpoints added and removed. */
   onMembershipChange(listener: (event: MembershipChangeEvent) => void): Disposable;
 }
@@ -83,16 +82,15 @@ export class ProxyEngine {
 
   /**
    * The first lease of a request: the endpoint its affinity cookie names when that one is
-   * eligible, else the selector's pick (with the hash key, if any).
+   * eligible (the pool's `prefer`, O(1)), else the selector's pick (with the hash key, if
+   * any).
    * @throws NoEndpointError or PoolClosedError.
    */
   acquire(key: string | undefined, cookieToken: string | undefined): Lease {
     if (cookieToken !== undefined) {
-      const id = this.affinity?.idForToken(cookieToken);
-      if (id !== undefined) {
-        const lease = this.#acquireExactly(id);
-        if (lease !== undefined) return lease;
-      }
+      // The token → id index is rebuilt on membership changes, not per request.
+      const prefer = this.affinity?.idForToken(cookieToken);
+      if (prefer !== undefined) return this.pool.acquire({ prefer });
     }
     return key === undefined ? this.pool.acquire() : this.pool.acquire({ key });
   }
@@ -104,19 +102,6 @@ export class ProxyEngine {
     } catch {
       return undefined;
     }
-  }
-
-  /**
-   * A lease on the endpoint `id` if it is eligible. The pool has no "this one" pick, so
-   * every other endpoint is excluded: O(n), only for requests carrying a sticky cookie.
-   */
-  #acquireExactly(id: string): Lease | undefined {
-    const pool = this.pool;
-    const endpoint = pool.get(id);
-    if (endpoint === undefined || endpoint.state !== 'healthy') return undefined;
-    const exclude = new Set<string>();
-    for (const e of pool.endpoints) if (e.id !== id) exclude.add(e.id);
-    return pool.tryAcquire({ exclude });
   }
 
   /** Stops taking requests and closes the upstream connection pools. */

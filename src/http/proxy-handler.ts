@@ -93,7 +93,6 @@ function checkPool(pool: unknown): void {
     p === null ||
     typeof p.acquire !== 'function' ||
     typeof p.tryAcquire !== 'function' ||
-    typeof p.get !== 'function' ||
     typeof p.onMembershipChange !== 'function'
   ) {
     throw new TypeError('createProxyHandler needs a Pool as its first argument');

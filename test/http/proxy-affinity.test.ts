@@ -54,6 +54,78 @@ describe('cookie affinity', () => {
     expect(cookiePair(moved.headers['set-cookie'])).toBe(`sy=${endpointToken(b.url)}`);
   });
 
+  it('goes elsewhere and rewrites the cookie while the sticky endpoint is ejected', async () => {
+    const a = await namedBackend('a');
+    const b = await namedBackend('b');
+    const pool = makePool([a.url, b.url]);
+    const { url } = await startProxy(pool, { affinity: { cookie: 'sy' } });
+    const cookie = `sy=${endpointToken(a.url)}`;
+    pool.acquire({ prefer: a.url }).release({ ok: false, retryAfterMs: 60_000 });
+    expect(pool.get(a.url)?.state).toBe('ejected');
+    const moved = await send(url, { headers: { cookie } });
+    expect(moved.body).toBe('b');
+    expect(cookiePair(moved.headers['set-cookie'])).toBe(`sy=${endpointToken(b.url)}`);
+  });
+
+  it('goes elsewhere and rewrites the cookie while the sticky endpoint drains', async () => {
+    const a = await namedBackend('a');
+    const b = await namedBackend('b');
+    const pool = makePool([a.url, b.url]);
+    const { url } = await startProxy(pool, { affinity: { cookie: 'sy' } });
+    const held = pool.acquire({ prefer: a.url });
+    pool.remove(a.url, { drain: true });
+    const cookie = `sy=${endpointToken(a.url)}`;
+    const moved = await send(url, { headers: { cookie } });
+    expect(moved.body).toBe('b');
+    expect(cookiePair(moved.headers['set-cookie'])).toBe(`sy=${endpointToken(b.url)}`);
+    held.release();
+  });
+
+  it('follows priority tiers: a backup endpoint is sticky only while its tier serves', async () => {
+    const primary = await namedBackend('primary');
+    const backup = await namedBackend('backup');
+    const pool = makePool([], {
+      endpoints: [primary.url, { url: backup.url, priority: 1 }],
+      panicThreshold: 0,
+    });
+    const { url } = await startProxy(pool, { affinity: { cookie: 'sy' } });
+    const cookie = `sy=${endpointToken(backup.url)}`;
+    const moved = await send(url, { headers: { cookie } });
+    expect(moved.body).toBe('primary');
+    expect(cookiePair(moved.headers['set-cookie'])).toBe(`sy=${endpointToken(primary.url)}`);
+    pool.setHealth(primary.url, false);
+    const kept = await send(url, { headers: { cookie } });
+    expect(kept.body).toBe('backup');
+    expect(kept.headers['set-cookie']).toBeUndefined();
+  });
+
+  it('stays on an unhealthy sticky endpoint while its tier is in panic (it is eligible)', async () => {
+    const a = await namedBackend('a');
+    const b = await namedBackend('b');
+    const pool = makePool([a.url, b.url], { panicThreshold: 0.5 });
+    const { url } = await startProxy(pool, { affinity: { cookie: 'sy' } });
+    pool.setHealth(a.url, false);
+    pool.setHealth(b.url, false);
+    expect(pool.snapshot().panic).toBe(true);
+    const cookie = `sy=${endpointToken(a.url)}`;
+    for (let i = 0; i < 3; i++) {
+      const reply = await send(url, { headers: { cookie } });
+      expect(reply.body).toBe('a');
+      expect(reply.headers['set-cookie']).toBeUndefined();
+    }
+  });
+
+  it('sticks to an endpoint added later, once the pool knows it', async () => {
+    const a = await namedBackend('a');
+    const b = await namedBackend('b');
+    const pool = makePool([a.url]);
+    const { url } = await startProxy(pool, { affinity: { cookie: 'sy' } });
+    const cookie = `sy=${endpointToken(b.url)}`;
+    expect((await send(url, { headers: { cookie } })).body).toBe('a');
+    pool.add(b.url);
+    for (let i = 0; i < 3; i++) expect((await send(url, { headers: { cookie } })).body).toBe('b');
+  });
+
   it('rewrites the cookie to the endpoint that answered after a failover', async () => {
     const dead = await refusedUrl();
     const b = await namedBackend('b');

@@ -88,6 +88,7 @@ export class BalancedExchange implements Handler, RetryFacts, DispatchHeadFacts 
   #callerThrew = false;
   #status = 0;
   #retryAfterMs = 0;
+  #latencyMs = 0;
 
   constructor(balancer: Balancer, opts: Dispatcher.DispatchOptions, handler: Handler) {
     this.#balancer = balancer;
@@ -298,6 +299,9 @@ export class BalancedExchange implements Handler, RetryFacts, DispatchHeadFacts 
       }
     }
     this.#state = S_STREAMING;
+    // Latency is time to headers, as the proxy's: a long download says nothing about how
+    // fast the endpoint answers.
+    this.#latencyMs = this.#lease!.elapsedMs();
     this.#status = statusCode;
     this.#retryAfterMs = retryAfterMs;
     this.#callHandler(0, statusCode, headers, statusMessage);
@@ -312,14 +316,22 @@ export class BalancedExchange implements Handler, RetryFacts, DispatchHeadFacts 
     this.#end();
     const status = this.#status;
     const retryAfterMs = this.#retryAfterMs;
+    const latencyMs = this.#latencyMs;
     if (status >= 500) {
       const error = new UpstreamUnavailableError(`upstream answered ${status}`, {
         attempts: this.#attempts,
         upstreamStatus: status,
       });
-      this.#release(retryAfterMs > 0 ? { ok: false, error, retryAfterMs } : { ok: false, error });
+      this.#release(
+        retryAfterMs > 0
+          ? { ok: false, error, retryAfterMs, latencyMs }
+          : { ok: false, error, latencyMs },
+      );
     } else {
-      this.#release(retryAfterMs > 0 ? { ok: true, retryAfterMs } : OK);
+      // The pool reads no clock for a success that carries its latency.
+      this.#release(
+        retryAfterMs > 0 ? { ok: true, retryAfterMs, latencyMs } : { ok: true, latencyMs },
+      );
     }
     try {
       this.#handler.onResponseEnd?.(this.#controller, trailers);
@@ -339,7 +351,7 @@ export class BalancedExchange implements Handler, RetryFacts, DispatchHeadFacts 
     }
     if (state === S_STREAMING) {
       // Mid-body: the caller has the response, so its body fails with undici's error.
-      this.#finish({ ok: false, error }, error);
+      this.#finish({ ok: false, error, latencyMs: this.#latencyMs }, error);
       return;
     }
     const kind = classifyError(error);

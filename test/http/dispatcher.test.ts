@@ -11,6 +11,7 @@ import {
   RetryBudget,
 } from '../../src/http/index.js';
 import type { Pool } from '../../src/pool/pool.js';
+import { FakeClock } from '../pool/support.js';
 import {
   closeServer,
   eventually,
@@ -394,6 +395,31 @@ describe('outcomes and the response', () => {
       [1, 0],
       [0, 1],
     ]);
+  });
+
+  it('reports the time to response headers as latency, not the time to the end of the body', async () => {
+    // The pool runs on a clock the backend moves: 5 ms to headers, then 1 s of body.
+    const clock = new FakeClock();
+    let finish: (() => void) | undefined;
+    const a = await startBackend((_req, res) => {
+      clock.advance(5);
+      res.writeHead(200);
+      res.write('first');
+      finish = () => {
+        clock.advance(1_000);
+        res.end(', last');
+      };
+    });
+    const pool = makePool([a.url], { now: clock.now });
+    const dispatcher = balanced(pool);
+    const res = await request(`${SERVICE}/`, { dispatcher });
+    const reader = res.body[Symbol.asyncIterator]();
+    await reader.next();
+    finish!();
+    for (let step = await reader.next(); step.done !== true; step = await reader.next()) {}
+    const endpoint = pool.snapshot().endpoints[0]!;
+    expect(endpoint.latency).toBe(5);
+    expect(endpoint.successes).toBe(1);
   });
 
   it('never retries once the response started: a mid-body failure reaches the caller', async () => {

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { Agent, type Dispatcher, fetch, request } from 'undici';
@@ -469,6 +470,27 @@ describe('outcomes and the response', () => {
   });
 });
 
+describe('upgrades', () => {
+  it('hands a 101 and its socket to the caller', async () => {
+    const a = await namedBackend('a');
+    a.server.on('upgrade', (req, socket) => {
+      socket.write(
+        `HTTP/1.1 101 Switching Protocols\r\nconnection: upgrade\r\nupgrade: echo\r\nx-path: ${req.url}\r\n\r\n`,
+      );
+      socket.pipe(socket);
+    });
+    const pool = makePool([a.url]);
+    const dispatcher = balanced(pool);
+    const { headers, socket } = await dispatcher.upgrade({ path: '/tunnel', protocol: 'echo' });
+    expect(headers['x-path']).toBe('/tunnel');
+    socket.write('ping');
+    const [echoed] = await once(socket, 'data');
+    expect(String(echoed)).toBe('ping');
+    socket.destroy();
+    expect(pool.snapshot().endpoints[0]?.successes).toBe(1);
+  });
+});
+
 describe('abort', () => {
   it("aborting the caller's signal before the response aborts the upstream request", async () => {
     const closed: boolean[] = [];
@@ -530,6 +552,33 @@ describe('abort', () => {
     expect((await rejection(pending)).message).toBe('too slow');
     await eventually(() => body.destroyed);
     expect(a.requests).toHaveLength(0);
+  });
+
+  it('200 requests aborted at assorted moments leave no lease held and no socket open', async () => {
+    const a = await startBackend((_req, res) => {
+      res.writeHead(200);
+      res.write('part');
+      setTimeout(() => res.end('rest'), 5);
+    });
+    const b = await resettingBackend();
+    const pool = makePool([a.url, b.url, await refusedUrl()]);
+    const dispatcher = balanced(pool);
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 200 }, async (_, i) => {
+        const controller = new AbortController();
+        setTimeout(() => controller.abort(), i % 7);
+        const res = await request(`${SERVICE}/${i}`, { dispatcher, signal: controller.signal });
+        return res.body.text();
+      }),
+    );
+    expect(outcomes).toHaveLength(200);
+    await eventually(() => pool.snapshot().totals.inflight === 0);
+    await dispatcher.close();
+    // Closing the dispatcher closed every connection to the backends.
+    const open = () =>
+      new Promise<number>((resolve) => a.server.getConnections((_e, n) => resolve(n)));
+    for (let i = 0; i < 100 && (await open()) > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(await open()).toBe(0);
   });
 
   it('an abort before the request went out ends it without a try', async () => {

@@ -360,10 +360,12 @@ async function throughput(): Promise<void> {
   console.log(`backends  ${origins.join(' ')}\n`);
 
   const ports = new Map<string, number>();
+  const servers = new Map<string, Server>();
   for (const c of CONTENDERS) {
     try {
-      const port =
-        c.id === 'direct' ? backendPorts[0]! : (await startServer(c.id, origins)).ports[0]!;
+      const server = c.id === 'direct' ? undefined : await startServer(c.id, origins);
+      if (server !== undefined) servers.set(c.id, server);
+      const port = server?.ports[0] ?? backendPorts[0]!;
       const problem = await verify(port, c.id);
       if (problem === undefined) ports.set(c.id, port);
       else console.log(`skipped   ${c.id}: ${problem}`);
@@ -396,6 +398,14 @@ async function throughput(): Promise<void> {
     return list === undefined ? Number.NaN : median(list.map((m) => m[field]));
   };
   const sizeLabel = (size: string) => (size === 'big' ? '64 KiB' : '78 B');
+
+  // A proxy whose memory keeps growing under load shows here (and in falling req/s by round).
+  const rss: string[] = [];
+  for (const c of active) {
+    const server = servers.get(c.id);
+    if (server !== undefined) rss.push(`${c.id} ${mib(await server.rss())}`);
+  }
+  console.log(`\nRSS after the rounds: ${rss.join(', ')}`);
 
   console.log(`\nMedians of ${ROUNDS} interleaved rounds\n`);
   const head = [

@@ -8,6 +8,7 @@ import type { IncomingMessage } from 'node:http';
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 const FORM_TYPE = /^application\/x-www-form-urlencoded\s*(?:;|$)/i;
+const CHARSET = /;\s*charset\s*=\s*("[^"]*"|[^;\s]*)/i;
 
 /**
  * The bytes to send for a request whose stream was already consumed, from `req.body`:
@@ -16,6 +17,11 @@ const FORM_TYPE = /^application\/x-www-form-urlencoded\s*(?:;|$)/i;
  * `application/x-www-form-urlencoded` and every value is a string. `headers` (the flat
  * outgoing array) gets a matching `content-length` (and a `content-type` when there was
  * none). Returns `undefined` when the body cannot be rebuilt faithfully.
+ *
+ * The bytes are the parser's decoded result, so the headers must describe them, not the
+ * bytes the client sent: `content-encoding` is dropped (body parsers inflate gzip, deflate
+ * and br), and when the body was encoded here as UTF-8 (a string or an object), a
+ * `charset` other than UTF-8 in the content type becomes `utf-8`.
  */
 export function replaceBody(req: IncomingMessage, headers: string[]): Buffer | undefined {
   const parsed = (req as { body?: unknown }).body;
@@ -28,9 +34,13 @@ export function replaceBody(req: IncomingMessage, headers: string[]): Buffer | u
   }
   let bytes: Buffer | undefined;
   let setType: string | undefined;
-  if (Buffer.isBuffer(parsed)) bytes = parsed;
-  else if (parsed instanceof Uint8Array) {
+  let utf8 = true;
+  if (Buffer.isBuffer(parsed)) {
+    bytes = parsed;
+    utf8 = false;
+  } else if (parsed instanceof Uint8Array) {
     bytes = Buffer.from(parsed.buffer, parsed.byteOffset, parsed.byteLength);
+    utf8 = false;
   } else if (typeof parsed === 'string') bytes = Buffer.from(parsed);
   else if (parsed !== null && typeof parsed === 'object') {
     if (contentType === undefined || JSON_TYPE.test(contentType)) {
@@ -44,14 +54,23 @@ export function replaceBody(req: IncomingMessage, headers: string[]): Buffer | u
   if (bytes === undefined) return undefined;
   let w = 0;
   for (let r = 0; r < headers.length; r += 2) {
-    if (headers[r]!.toLowerCase() === 'content-length') continue;
+    const name = headers[r]!.toLowerCase();
+    if (name === 'content-length' || name === 'content-encoding') continue;
+    const value = headers[r + 1]!;
     headers[w++] = headers[r]!;
-    headers[w++] = headers[r + 1]!;
+    headers[w++] = utf8 && name === 'content-type' ? withUtf8Charset(value) : value;
   }
   headers.length = w;
   headers.push('content-length', String(bytes.length));
   if (setType !== undefined) headers.push('content-type', setType);
   return bytes;
+}
+
+/** `text/plain; charset=iso-8859-1` → `text/plain; charset=utf-8`; no charset, no change. */
+function withUtf8Charset(contentType: string): string {
+  return contentType.replace(CHARSET, (match, value: string) =>
+    /^"?utf-8"?$/i.test(value) ? match : match.slice(0, match.length - value.length) + 'utf-8',
+  );
 }
 
 function toForm(value: Record<string, unknown>): string | undefined {

@@ -52,8 +52,11 @@ export function switchyardProxy(
   // Leaves the body unread: the proxy streams it from request.raw.
   instance.addContentTypeParser('*', (_request, _payload, parsed) => parsed(null));
   const forward = (request: FastifyRequest, reply: FastifyReply): void => {
-    const raw = request.raw;
-    raw.url = stripPrefix(raw.url ?? '/', prefix);
+    const raw = request.raw as typeof request.raw & { originalUrl?: string };
+    const url = raw.url ?? '/';
+    // As Express does: request.originalUrl keeps the full URL.
+    raw.originalUrl ??= url;
+    raw.url = stripPrefix(url, prefix);
     reply.hijack();
     proxy(raw, reply.raw);
   };

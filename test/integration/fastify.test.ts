@@ -165,13 +165,17 @@ describe('Fastify 5 (the plugin of examples/fastify.ts)', () => {
     });
   });
 
-  it('runs the hooks before proxying: a preHandler can refuse the request', async () => {
+  it('runs the hooks: a preHandler can refuse the request, onResponse sees the answer', async () => {
     const a = await describingBackend('a');
+    const responses: string[] = [];
     const { url } = await fastifyApp([a.url], (app) => {
       app.addHook('preHandler', async (request, reply) => {
         if (request.headers.authorization !== 'Bearer ok') {
           await reply.code(401).send({ error: 'unauthorized' });
         }
+      });
+      app.addHook('onResponse', async (request, reply) => {
+        responses.push(`${reply.statusCode} ${request.originalUrl} ${request.url}`);
       });
     });
     expect((await send(url, { method: 'POST', path: '/api/x', body: 'secret' })).status).toBe(401);
@@ -184,6 +188,8 @@ describe('Fastify 5 (the plugin of examples/fastify.ts)', () => {
     });
     expect(allowed.status).toBe(200);
     expect(a.requests[0]!.body.toString()).toBe('secret');
+    await eventually(() => responses.length === 2);
+    expect(responses).toEqual(['401 /api/x /api/x', '200 /api/x /x']);
   });
 
   it('answers 502 through Fastify when the endpoint is down, 503 when none is eligible', async () => {

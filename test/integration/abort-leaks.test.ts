@@ -90,12 +90,14 @@ async function leakBackend(arrivals: Arrivals): Promise<LeakBackend> {
   };
 }
 
-type Kind = 'early' | 'hold' | 'stream' | 'upload';
-const KINDS: readonly Kind[] = ['early', 'hold', 'stream', 'upload'];
+type Kind = 'early' | 'buffering' | 'hold' | 'stream' | 'upload';
+const KINDS: readonly Kind[] = ['early', 'buffering', 'hold', 'stream', 'upload'];
 
 /**
  * One request abandoned by the client (`req.destroy()`):
  * - early: right after sending it, before the proxy may even have read it;
+ * - buffering: in the middle of a 32 KiB body, which the proxy buffers (it is replayable)
+ *   before choosing an endpoint;
  * - hold: once the backend has it, before any response header;
  * - stream: after the first chunk of a streamed response body;
  * - upload: in the middle of a 1 MiB request body the backend is reading.
@@ -103,15 +105,16 @@ const KINDS: readonly Kind[] = ['early', 'hold', 'stream', 'upload'];
  */
 function abandoned(url: string, kind: Kind, id: string, arrivals: Arrivals): Promise<boolean> {
   return new Promise((resolve) => {
-    let onPoint = kind === 'early';
-    const path = kind === 'early' ? '/hold' : `/${kind}`;
+    let onPoint = kind === 'early' || kind === 'buffering';
+    const path = kind === 'early' || kind === 'buffering' ? '/hold' : `/${kind}`;
     const headers: http.OutgoingHttpHeaders = { 'x-id': id };
-    if (kind === 'upload') {
-      headers['content-length'] = UPLOAD_BYTES;
+    const uploading = kind === 'upload' || kind === 'buffering';
+    if (uploading) {
+      headers['content-length'] = kind === 'upload' ? UPLOAD_BYTES : 32 * 1024;
       headers['content-type'] = 'application/octet-stream';
     }
     const req = http.request(`${url}${path}`, {
-      method: kind === 'upload' ? 'POST' : 'GET',
+      method: uploading ? 'POST' : 'GET',
       agent: false,
       headers,
     });
@@ -136,6 +139,7 @@ function abandoned(url: string, kind: Kind, id: string, arrivals: Arrivals): Pro
       arrivals.set(id, abort);
     }
     if (kind === 'upload') req.write(Buffer.alloc(128 * 1024));
+    else if (kind === 'buffering') req.write(Buffer.alloc(8 * 1024), () => req.destroy());
     else req.end();
     if (kind === 'early') setImmediate(() => req.destroy());
   });
@@ -170,6 +174,8 @@ it(`${TOTAL} requests aborted mid-flight leave no upstream request, socket or le
   for (const kind of KINDS) expect(onPoint.get(kind), kind).toBe(TOTAL / KINDS.length);
   const reached = backends.reduce((n, b) => n + b.requests(), 0);
   expect(reached).toBeGreaterThanOrEqual((TOTAL * 3) / KINDS.length);
+  // A body being buffered never reaches an endpoint: those requests stopped at the proxy.
+  expect(reached).toBeLessThanOrEqual((TOTAL * 4) / KINDS.length);
 
   // No request is still open on any backend: each aborted one was torn down upstream.
   await eventually(() => backends.every((b) => b.inProgress() === 0), 10_000);

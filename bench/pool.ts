@@ -12,6 +12,10 @@
  * - `pool, real clock`: `pool.acquire()` then `lease.release({ ok: true })`, default clock.
  * - `pool, constant clock`: the same with `now: () => 0`, which isolates the pool's own
  *   work (accounting, lease object, EWMA) from the cost of reading the clock.
+ * - `pool, caller latency`: `lease.release({ ok: true, latencyMs })`, default clock: the
+ *   caller supplies the sample, so release reads no clock (one read per operation).
+ * - `pool, prefer`: `pool.acquire({ prefer })` on an eligible endpoint (the sticky-session
+ *   path: no selector pick), released with `{ ok: true }`, default clock.
  *
  * Run: npm run build && npm run bench:pool   (imports the built package)
  */
@@ -31,17 +35,23 @@ function urls(size: number): string[] {
   );
 }
 
+type Package = typeof sy;
+
 interface Contender {
   readonly name: string;
-  /** Returns a function that runs `n` operations and returns a checksum. */
-  readonly make: (size: number) => (n: number) => number;
+  /**
+   * Returns a function that runs `n` operations and returns a checksum. `own` is the
+   * contender's own instance of the package, so the shapes one contender passes (acquire
+   * options, outcomes) do not make another's call sites inside the pool polymorphic.
+   */
+  readonly make: (size: number, own: Package) => (n: number) => number;
 }
 
 // One compiled loop per contender keeps each call site monomorphic (see bench/selectors.ts).
 function loop(name: string, body: string): (target: unknown) => (n: number) => number {
   return new Function(
     'target',
-    `/* ${name} */ const OK = { ok: true }; const clock = globalThis.performance; return function run(n) { let sink = 0; for (let i = 0; i < n; i++) { ${body} } return sink; }`,
+    `/* ${name} */ const OK = { ok: true }; const TIMED = { ok: true, latencyMs: 1 }; const clock = globalThis.performance; return function run(n) { let sink = 0; for (let i = 0; i < n; i++) { ${body} } return sink; }`,
   ) as never;
 }
 
@@ -58,12 +68,33 @@ function bare(name: string, body: string): Contender {
   };
 }
 
-function pooled(name: string, options: sy.PoolOptions): Contender {
+function pooled(
+  name: string,
+  options: sy.PoolOptions,
+  body = 'const lease = target.acquire(); sink += lease.endpoint.inflight; lease.release(OK);',
+): Contender {
+  const compiled = loop(name, body);
+  return {
+    name,
+    make: (size, own) => compiled(new own.Pool({ endpoints: urls(size), ...options })),
+  };
+}
+
+/** Like `pooled`, but `target` is `{ pool, prefer }` with one acquire-options object reused. */
+function preferred(name: string): Contender {
   const compiled = loop(
     name,
-    'const lease = target.acquire(); sink += lease.endpoint.inflight; lease.release(OK);',
+    'const lease = target.pool.acquire(target.prefer); sink += lease.endpoint.inflight; lease.release(OK);',
   );
-  return { name, make: (size) => compiled(new sy.Pool({ endpoints: urls(size), ...options })) };
+  return {
+    name,
+    make(size, own) {
+      const pool = new own.Pool({ endpoints: urls(size) });
+      // The endpoint's own id string, as the proxy passes it: an equal string built
+      // elsewhere costs a character comparison in the map lookup (~20 ns here).
+      return compiled({ pool, prefer: { prefer: pool.endpoints[size >> 1]!.id } });
+    },
+  };
 }
 
 const contenders: Contender[] = [
@@ -74,6 +105,12 @@ const contenders: Contender[] = [
   ),
   pooled('pool, real clock', {}),
   pooled('pool, constant clock', { now: () => 0 }),
+  pooled(
+    'pool, caller latency',
+    {},
+    'const lease = target.acquire(); sink += lease.endpoint.inflight; lease.release(TIMED);',
+  ),
+  preferred('pool, prefer'),
 ];
 
 function median(values: number[]): number {
@@ -100,8 +137,12 @@ console.log(
 console.log('| endpoints | contender | ns/op | ratio |');
 console.log('|---:|---|---:|---:|');
 
+const instances = (await Promise.all(
+  contenders.map((c) => import(`../dist/index.js?${encodeURIComponent(c.name)}`)),
+)) as Package[];
+
 for (const size of SIZES) {
-  const runs = contenders.map((c) => c.make(size));
+  const runs = contenders.map((c, i) => c.make(size, instances[i]!));
   for (const run of runs) run(Math.min(OPS, 200_000)); // warm-up
   const samples: number[][] = contenders.map(() => []);
   for (let round = 0; round < ROUNDS; round++) {

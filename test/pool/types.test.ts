@@ -1,16 +1,19 @@
 import { describe, expectTypeOf, it } from 'vitest';
 import {
+  type AcquireOptions,
   type AttemptsExhaustedError,
   type Disposable,
   type EndpointState,
   type Lease,
   Maglev,
   PeakEwma,
+  type PickContext,
   Pool,
   type PoolEndpoint,
   type PoolLike,
   type PoolSnapshot,
   PowerOfTwoChoices,
+  type ReleaseOutcome,
   RoundRobin,
   type StateChangeEvent,
 } from '../../src/index.js';
@@ -30,6 +33,14 @@ describe('Pool: public types', () => {
     expectTypeOf(pool.acquire).returns.toEqualTypeOf<Lease>();
     expectTypeOf(pool.tryAcquire).returns.toEqualTypeOf<Lease | undefined>();
     expectTypeOf<Lease['endpoint']>().toEqualTypeOf<PoolEndpoint>();
+    expectTypeOf<Lease['startedAt']>().toEqualTypeOf<number>();
+    expectTypeOf<Lease['elapsedMs']>().toEqualTypeOf<() => number>();
+    expectTypeOf<ReleaseOutcome['latencyMs']>().toEqualTypeOf<number | undefined>();
+    // `prefer` is the pool's: acquire options are a pick context, not the other way round.
+    expectTypeOf<AcquireOptions['prefer']>().toEqualTypeOf<string | undefined>();
+    expectTypeOf<AcquireOptions>().toExtend<PickContext<PoolEndpoint>>();
+    expectTypeOf<PickContext<PoolEndpoint>>().not.toHaveProperty('prefer');
+    expectTypeOf(pool.acquire).parameter(0).toEqualTypeOf<AcquireOptions | undefined>();
     expectTypeOf<PoolEndpoint['state']>().toEqualTypeOf<EndpointState>();
     expectTypeOf(pool.onStateChange).parameter(0).parameter(0).toEqualTypeOf<StateChangeEvent>();
     expectTypeOf(pool.onStateChange).returns.toEqualTypeOf<Disposable>();

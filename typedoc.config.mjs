@@ -9,5 +9,8 @@ export default {
   readme: 'README.md',
   excludePrivate: true,
   excludeInternal: true,
+  // No public repository URL yet: no source links rather than broken ones.
+  disableSources: true,
+  treatWarningsAsErrors: true,
   validation: { notExported: true, invalidLink: true, notDocumented: true },
 };

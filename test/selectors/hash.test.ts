@@ -85,6 +85,50 @@ describe('murmur3', () => {
   });
 });
 
+describe('murmur3 on the boundaries of its ASCII fast path', () => {
+  const ascii = fc.string({
+    unit: fc.integer({ min: 0, max: 0x7f }).map((c) => String.fromCharCode(c)),
+  });
+
+  test.prop(
+    [ascii, fc.string({ unit, maxLength: 6 }), ascii, fc.integer({ min: 0, max: 0xffffffff })],
+    {
+      numRuns: 1000,
+    },
+  )(
+    'matches the reference whatever the ASCII prefix before other characters',
+    (head, middle, tail, seed) => {
+      const text = head + middle + tail;
+      expect(murmur3(text, seed)).toBe(reference(text, seed));
+    },
+  );
+
+  test('a character outside ASCII at every position of a block or of the tail', () => {
+    for (let length = 1; length <= 13; length++) {
+      for (let at = 0; at < length; at++) {
+        for (const other of ['é', '€', '\ud83d\ude80', '\ud800']) {
+          const text = 'a'.repeat(at) + other + 'b'.repeat(length - at - 1);
+          expect(murmur3(text, 7)).toBe(reference(text, 7));
+        }
+      }
+    }
+  });
+
+  test('hashes every string representation alike (flat, cons, sliced, internalised)', () => {
+    const long = `${'x'.repeat(40)}0123456789abcdefghij`;
+    const texts = [
+      'literal-key-1234',
+      `tenant-${long.length}:` + 'abcdefghijklmnop',
+      `ténant-${long.length}:` + 'abcdefghijklmnop',
+      long.slice(3, 31),
+      String.fromCharCode(...Array.from({ length: 30 }, (_, i) => 97 + (i % 26))),
+    ];
+    for (let round = 0; round < 3; round++) {
+      for (const text of texts) expect(murmur3(text, round)).toBe(reference(text, round));
+    }
+  });
+});
+
 describe('fmix32', () => {
   test('is the MurmurHash3 finaliser', () => {
     expect(fmix32(0)).toBe(0);

@@ -65,6 +65,19 @@ export function allExcluded(
   return present >= n;
 }
 
+/**
+ * `hash mod size` for an unsigned 32-bit `hash` and an integer `size` in [1, 2^24],
+ * exactly, without the floating-point `%` (which V8 compiles to a slow instruction
+ * sequence once the hash exceeds the small-integer range): the double quotient
+ * `hash / size` is never rounded across an integer (its fractional part, when there is
+ * one, is at least 1 / size, far more than half an ulp), so its floor is the integer
+ * quotient, and the product and difference are exact below 2^53.
+ * @internal
+ */
+export function modulo(hash: number, size: number): number {
+  return hash - Math.floor(hash / size) * size;
+}
+
 /** A uniformly random unsigned 32-bit point, for picks without a key. @internal */
 export function randomPoint(random: () => number): number {
   return Math.floor(random() * TWO_POW_32) >>> 0;

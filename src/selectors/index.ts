@@ -1,4 +1,5 @@
 export { fmix32, murmur3 } from './hash.js';
+export { DEFAULT_KEY_CACHE_SIZE } from './key-cache.js';
 export { LeastConnections, type LeastConnectionsOptions } from './least-connections.js';
 export { DEFAULT_MAGLEV_TABLE_SIZE, Maglev, type MaglevOptions } from './maglev.js';
 export { PeakEwma, type PeakEwmaOptions } from './peak-ewma.js';

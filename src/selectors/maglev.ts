@@ -1,7 +1,8 @@
 import { checkNumber, checkOptions } from '../validate.js';
 import { resolveRandom, validateEndpoints } from './endpoints.js';
 import { murmur3 } from './hash.js';
-import { allExcluded, idOrder, indexIds } from './hashing.js';
+import { allExcluded, idOrder, indexIds, modulo } from './hashing.js';
+import { type KeyCache, LOOKUP_HITS_PER_MISS, resolveKeyCache } from './key-cache.js';
 import type { PickContext, Selector, SelectorEndpoint } from './selector.js';
 
 /**
@@ -32,6 +33,15 @@ export interface MaglevOptions {
    */
   readonly tableSize?: number;
   /**
+   * Keys remembered with their endpoint, so a repeated key skips hashing: an integer from
+   * 0 (no cache) to 2^20. Used only by picks with a key and no `exclude`, whose answer
+   * depends on the key and the table alone, so it changes no mapping. Emptied by
+   * `update()`, and when full before a new key goes in; turns itself off for a while when
+   * keys rarely repeat (docs/guides/hashing.md). Holds on to the key strings.
+   * @default {@link DEFAULT_KEY_CACHE_SIZE} (4 096)
+   */
+  readonly keyCacheSize?: number;
+  /**
    * Source of uniform numbers in [0, 1), used only for picks without a key.
    * @default `Math.random`
    */
@@ -57,7 +67,9 @@ export interface MaglevOptions {
  *
  * Without a key a hashing selector spreads requests at random: the slot is drawn from
  * `random`. With `exclude`, the key walks the table forward from its slot to the first
- * endpoint not excluded, so retries of one key are stable.
+ * endpoint not excluded, so retries of one key are stable. Recent keys are remembered
+ * with their endpoint (`keyCacheSize`), which skips hashing a repeated key and changes no
+ * mapping.
  *
  * @example
  * ```ts
@@ -73,18 +85,22 @@ export class Maglev<E extends SelectorEndpoint = SelectorEndpoint> implements Se
   #indexById: ReadonlyMap<string, number> = new Map();
   /** Endpoint index per slot. */
   #table: Uint16Array | Uint32Array = new Uint16Array(0);
+  /** `undefined` when `keyCacheSize` is 0. */
+  readonly #keyCache: KeyCache | undefined;
 
   /**
    * @param options - see {@link MaglevOptions}
-   * @throws TypeError for an unknown option or a `random` that is not a function.
-   * @throws RangeError when `tableSize` is not a prime integer in [2, 2^24].
+   * @throws TypeError for an unknown option, a `random` that is not a function or a
+   *   `keyCacheSize` that is not a number.
+   * @throws RangeError when `tableSize` is not a prime integer in [2, 2^24], or
+   *   `keyCacheSize` not an integer in [0, 2^20].
    * @example
    * ```ts
    * new Maglev({ tableSize: 655_373 });
    * ```
    */
   constructor(options?: MaglevOptions) {
-    const opts = checkOptions('Maglev', options, ['tableSize', 'random']);
+    const opts = checkOptions('Maglev', options, ['tableSize', 'keyCacheSize', 'random']);
     if (opts.tableSize === undefined) {
       this.#tableSize = DEFAULT_MAGLEV_TABLE_SIZE;
     } else {
@@ -101,6 +117,7 @@ export class Maglev<E extends SelectorEndpoint = SelectorEndpoint> implements Se
       }
       this.#tableSize = size;
     }
+    this.#keyCache = resolveKeyCache('Maglev', opts.keyCacheSize);
     this.#random = resolveRandom('Maglev', opts.random);
   }
 
@@ -128,6 +145,7 @@ export class Maglev<E extends SelectorEndpoint = SelectorEndpoint> implements Se
     this.#endpoints = list;
     this.#indexById = indexIds(list);
     this.#table = table;
+    this.#keyCache?.reset(LOOKUP_HITS_PER_MISS);
   }
 
   /**
@@ -141,15 +159,29 @@ export class Maglev<E extends SelectorEndpoint = SelectorEndpoint> implements Se
    */
   pick(context?: PickContext<E>): E | undefined {
     const endpoints = this.#endpoints;
-    const n = endpoints.length;
-    if (n === 0) return undefined;
-    const size = this.#tableSize;
+    if (endpoints.length === 0) return undefined;
     const key = context?.key;
     const exclude = context?.exclude;
-    let slot = key === undefined ? Math.floor(this.#random() * size) : murmur3(key) % size;
+    if (exclude !== undefined && exclude.size !== 0) return this.#pickExcluding(key, exclude);
     const table = this.#table;
-    if (exclude === undefined || exclude.size === 0) return endpoints[table[slot]!];
-    if (allExcluded(exclude, this.#indexById, n)) return undefined;
+    if (key === undefined) return endpoints[table[Math.floor(this.#random() * this.#tableSize)]!];
+    const cache = this.#keyCache;
+    if (cache === undefined) return endpoints[table[slotOf(key, this.#tableSize)]!];
+    let index = cache.get(key);
+    if (index < 0) {
+      index = table[slotOf(key, this.#tableSize)]!;
+      cache.set(key, index);
+    }
+    return endpoints[index];
+  }
+
+  /** Walks the table forward from the key's slot to the first endpoint not excluded. */
+  #pickExcluding(key: string | undefined, exclude: ReadonlySet<string>): E | undefined {
+    const endpoints = this.#endpoints;
+    const size = this.#tableSize;
+    const table = this.#table;
+    let slot = key === undefined ? Math.floor(this.#random() * size) : slotOf(key, size);
+    if (allExcluded(exclude, this.#indexById, endpoints.length)) return undefined;
     // Every endpoint holds at least one slot, so one lap finds the one not excluded.
     for (let step = 0; step < size; step++) {
       const endpoint = endpoints[table[slot]!]!;
@@ -158,6 +190,11 @@ export class Maglev<E extends SelectorEndpoint = SelectorEndpoint> implements Se
     }
     return undefined;
   }
+}
+
+/** The key's slot: `murmur3(key) mod size`. */
+function slotOf(key: string, size: number): number {
+  return modulo(murmur3(key), size);
 }
 
 /** Fills `table` (Eisenbud et al., Listing 1, weighted as in Envoy's maglev_lb.cc). */

@@ -2,12 +2,22 @@ import { checkOptions } from '../validate.js';
 import { resolveRandom, validateEndpoints } from './endpoints.js';
 import { fmix32, murmur3 } from './hash.js';
 import { idOrder, randomPoint } from './hashing.js';
+import { type KeyCache, resolveKeyCache } from './key-cache.js';
 import type { PickContext, Selector, SelectorEndpoint } from './selector.js';
 
 const TWO_POW_32 = 4294967296;
 
 /** Options of {@link Rendezvous}. */
 export interface RendezvousOptions {
+  /**
+   * Keys remembered with their endpoint, so a repeated key skips the O(n) scoring: an
+   * integer from 0 (no cache) to 2^20. Used only by picks with a key and no `exclude`,
+   * whose answer depends on the key and the endpoints alone, so it changes no mapping.
+   * Emptied by `update()`, and when full before a new key goes in; turns itself off for a
+   * while when keys rarely repeat (docs/guides/hashing.md). Holds on to the key strings.
+   * @default {@link DEFAULT_KEY_CACHE_SIZE} (4 096)
+   */
+  readonly keyCacheSize?: number;
   /**
    * Source of uniform numbers in [0, 1), used only for picks without a key.
    * @default `Math.random`
@@ -31,7 +41,8 @@ export interface RendezvousOptions {
  *
  * Without a key a hashing selector spreads requests at random: k is drawn from `random`.
  * With `exclude`, the key gets the highest-scoring endpoint not excluded, its next choice,
- * so retries of one key are stable.
+ * so retries of one key are stable. Recent keys are remembered with their endpoint
+ * (`keyCacheSize`), which makes a repeated key's pick O(1) and changes no mapping.
  *
  * @example
  * ```ts
@@ -48,17 +59,22 @@ export class Rendezvous<E extends SelectorEndpoint = SelectorEndpoint> implement
   /** Position of each endpoint in code point order of ids, for ties. */
   #ranks = new Uint32Array(0);
   #equalWeights = true;
+  /** `undefined` when `keyCacheSize` is 0. */
+  readonly #keyCache: KeyCache | undefined;
 
   /**
    * @param options - see {@link RendezvousOptions}
-   * @throws TypeError for an unknown option or a `random` that is not a function.
+   * @throws TypeError for an unknown option, a `random` that is not a function or a
+   *   `keyCacheSize` that is not a number.
+   * @throws RangeError when `keyCacheSize` is not an integer in [0, 2^20].
    * @example
    * ```ts
    * new Rendezvous({ random: seededRandom(1) });
    * ```
    */
   constructor(options?: RendezvousOptions) {
-    const opts = checkOptions('Rendezvous', options, ['random']);
+    const opts = checkOptions('Rendezvous', options, ['keyCacheSize', 'random']);
+    this.#keyCache = resolveKeyCache('Rendezvous', opts.keyCacheSize);
     this.#random = resolveRandom('Rendezvous', opts.random);
   }
 
@@ -91,6 +107,9 @@ export class Rendezvous<E extends SelectorEndpoint = SelectorEndpoint> implement
     this.#weights = weights;
     this.#ranks = ranks;
     this.#equalWeights = equalWeights;
+    // Measured: a cache miss costs about as much as scoring 20 endpoints, and a hit saves
+    // scoring all n and hashing the key (about 8 more).
+    this.#keyCache?.reset(20 / (n + 8));
   }
 
   /**
@@ -104,12 +123,27 @@ export class Rendezvous<E extends SelectorEndpoint = SelectorEndpoint> implement
    */
   pick(context?: PickContext<E>): E | undefined {
     const endpoints = this.#endpoints;
-    const n = endpoints.length;
-    if (n === 0) return undefined;
+    if (endpoints.length === 0) return undefined;
     const key = context?.key;
     let exclude = context?.exclude;
     if (exclude !== undefined && exclude.size === 0) exclude = undefined;
-    const keyHash = key === undefined ? randomPoint(this.#random) : murmur3(key);
+    const cache = this.#keyCache;
+    if (cache !== undefined && key !== undefined && exclude === undefined) {
+      let index = cache.get(key);
+      if (index < 0) {
+        index = this.#best(murmur3(key), undefined);
+        cache.set(key, index);
+      }
+      return endpoints[index];
+    }
+    const best = this.#best(key === undefined ? randomPoint(this.#random) : murmur3(key), exclude);
+    return best < 0 ? undefined : endpoints[best];
+  }
+
+  /** Index of the highest-scoring endpoint not excluded, or -1 when all are excluded. */
+  #best(keyHash: number, exclude: ReadonlySet<string> | undefined): number {
+    const endpoints = this.#endpoints;
+    const n = endpoints.length;
     const idHashes = this.#idHashes;
     const ranks = this.#ranks;
     let best = -1;
@@ -136,6 +170,6 @@ export class Rendezvous<E extends SelectorEndpoint = SelectorEndpoint> implement
         }
       }
     }
-    return best < 0 ? undefined : endpoints[best];
+    return best;
   }
 }

@@ -2,6 +2,7 @@ import { checkNumber, checkOptions } from '../validate.js';
 import { resolveRandom, validateEndpoints } from './endpoints.js';
 import { murmur3 } from './hash.js';
 import { allExcluded, idOrder, indexIds, randomPoint } from './hashing.js';
+import { type KeyCache, LOOKUP_HITS_PER_MISS, resolveKeyCache } from './key-cache.js';
 import type { PickContext, Selector, SelectorEndpoint } from './selector.js';
 
 /**
@@ -43,6 +44,16 @@ export interface RingHashOptions {
    */
   readonly loadFactor?: number;
   /**
+   * Keys remembered with their endpoint, so a repeated key skips hashing and the search:
+   * an integer from 0 (no cache) to 2^20. Used only by picks with a key, no `exclude` and
+   * no `loadFactor` (not at all with `loadFactor`), whose answer depends on the key and
+   * the ring alone, so it changes no mapping. Emptied by `update()`, and when full before
+   * a new key goes in; turns itself off for a while when keys rarely repeat
+   * (docs/guides/hashing.md). Holds on to the key strings.
+   * @default {@link DEFAULT_KEY_CACHE_SIZE} (4 096)
+   */
+  readonly keyCacheSize?: number;
+  /**
    * Source of uniform numbers in [0, 1), used only for picks without a key.
    * @default `Math.random`
    */
@@ -67,7 +78,9 @@ export interface RingHashOptions {
  * Without a key a hashing selector spreads requests at random: the point is drawn from
  * `random`. With `exclude`, the key gets its next distinct endpoint clockwise, so retries
  * of one key are stable. Pick cost: one hash of the key and a binary search; with
- * `loadFactor`, an O(n) sum of `inflight` as well.
+ * `loadFactor`, an O(n) sum of `inflight` as well. Without `loadFactor`, recent keys are
+ * remembered with their endpoint (`keyCacheSize`), which skips both for a repeated key
+ * and changes no mapping.
  *
  * @example
  * ```ts
@@ -97,19 +110,27 @@ export class RingHash<E extends SelectorEndpoint = SelectorEndpoint> implements 
   #buckets = new Uint32Array(3);
   /** 32 − the number of top hash bits (1 to 20) indexing `#buckets`. */
   #shift = 31;
+  /** `undefined` when `keyCacheSize` is 0 or loads are bounded. */
+  readonly #keyCache: KeyCache | undefined;
 
   /**
    * @param options - see {@link RingHashOptions}
-   * @throws TypeError for an unknown option or a `random` that is not a function.
-   * @throws RangeError when `vnodes` is not an integer in [1, 65536] or `loadFactor` is
-   *   not a finite number > 1.
+   * @throws TypeError for an unknown option, a `random` that is not a function, or a
+   *   `vnodes`, `loadFactor` or `keyCacheSize` that is not a number.
+   * @throws RangeError when `vnodes` is not an integer in [1, 65536], `loadFactor` not a
+   *   finite number > 1, or `keyCacheSize` not an integer in [0, 2^20].
    * @example
    * ```ts
    * new RingHash({ vnodes: 200 });
    * ```
    */
   constructor(options?: RingHashOptions) {
-    const opts = checkOptions('RingHash', options, ['vnodes', 'loadFactor', 'random']);
+    const opts = checkOptions('RingHash', options, [
+      'vnodes',
+      'loadFactor',
+      'keyCacheSize',
+      'random',
+    ]);
     this.#vnodes =
       opts.vnodes === undefined
         ? DEFAULT_RING_VNODES
@@ -123,6 +144,9 @@ export class RingHash<E extends SelectorEndpoint = SelectorEndpoint> implements 
       opts.loadFactor === undefined
         ? 0
         : checkNumber('loadFactor', opts.loadFactor, { min: 1, minExclusive: true }, 'RingHash');
+    const keyCache = resolveKeyCache('RingHash', opts.keyCacheSize);
+    // With bounded loads the answer depends on `inflight` too: nothing to remember.
+    this.#keyCache = this.#loadFactor === 0 ? keyCache : undefined;
     this.#random = resolveRandom('RingHash', opts.random);
   }
 
@@ -200,6 +224,7 @@ export class RingHash<E extends SelectorEndpoint = SelectorEndpoint> implements 
     this.#owners = owners;
     this.#buckets = buckets;
     this.#shift = shift;
+    this.#keyCache?.reset(LOOKUP_HITS_PER_MISS);
   }
 
   /**
@@ -220,10 +245,24 @@ export class RingHash<E extends SelectorEndpoint = SelectorEndpoint> implements 
     const key = context?.key;
     let exclude = context?.exclude;
     if (exclude !== undefined && exclude.size === 0) exclude = undefined;
+    const cache = this.#keyCache;
+    if (cache !== undefined && key !== undefined && exclude === undefined) {
+      let index = cache.get(key);
+      if (index < 0) {
+        index = this.#owners[this.#find(murmur3(key))]!;
+        cache.set(key, index);
+      }
+      return endpoints[index];
+    }
     if (exclude !== undefined && allExcluded(exclude, this.#indexById, n)) return undefined;
-    const point = key === undefined ? randomPoint(this.#random) : murmur3(key);
+    const at = this.#find(key === undefined ? randomPoint(this.#random) : murmur3(key));
+    if (exclude === undefined && this.#loadFactor === 0) return endpoints[this.#owners[at]!];
+    return this.#walk(at, exclude);
+  }
+
+  /** The first point ≥ `point`, wrapping to the first point of the ring. */
+  #find(point: number): number {
     const hashes = this.#hashes;
-    const length = hashes.length;
     // Points of earlier buckets are < point and points of later ones are > point, so the
     // first point ≥ point lies in this bucket or is the first point after it.
     const bucket = point >>> this.#shift;
@@ -234,9 +273,7 @@ export class RingHash<E extends SelectorEndpoint = SelectorEndpoint> implements 
       if (hashes[mid]! < point) lo = mid + 1;
       else hi = mid;
     }
-    if (lo === length) lo = 0;
-    if (exclude === undefined && this.#loadFactor === 0) return endpoints[this.#owners[lo]!];
-    return this.#walk(lo, exclude);
+    return lo === hashes.length ? 0 : lo;
   }
 
   /** Clockwise from point `at` to the first eligible endpoint. */

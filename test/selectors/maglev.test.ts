@@ -194,7 +194,7 @@ describe('Maglev', () => {
       [
         { size: 7 },
         TypeError,
-        /Maglev got an unknown option "size"; known options are "tableSize", "random"/,
+        /Maglev got an unknown option "size"; known options are "tableSize", "keyCacheSize", "random"/,
       ],
       [null, TypeError, /Maglev options must be an object, got null/],
     ])('rejects %j', (options, type, message) => {

@@ -224,7 +224,7 @@ describe('Rendezvous', () => {
       [
         { seed: 1 },
         TypeError,
-        /^Rendezvous got an unknown option "seed"; known options are "random"$/,
+        /^Rendezvous got an unknown option "seed"; known options are "keyCacheSize", "random"$/,
       ],
       [[], TypeError, /Rendezvous options must be an object, got array of 0/],
     ])('rejects %j', (options, type, message) => {

@@ -7,6 +7,7 @@
 
 import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import { isSwitchyardError } from '../errors.js';
+import type { ProxyErrorHandler } from './proxy-options.js';
 
 /** The status the proxy answers `error` with. */
 export function statusForError(error: unknown): number {
@@ -79,4 +80,34 @@ export function publicMessage(error: unknown): string {
 /** Sends the built-in answer for `error`. */
 export function sendErrorAnswer(req: IncomingMessage, res: ServerResponse, error: unknown): void {
   sendAnswer(req, res, statusForError(error), publicMessage(error));
+}
+
+/**
+ * Answers `error` through the application's `onError` hook when there is one, else with
+ * the built-in answer; the built-in answer also when the hook throws or rejects. A
+ * response already started is ended abruptly instead, never completed as if it were whole.
+ */
+export function answerError(
+  req: IncomingMessage,
+  res: ServerResponse,
+  error: unknown,
+  onError: ProxyErrorHandler | undefined,
+): void {
+  if (res.headersSent || res.destroyed || res.writableEnded) {
+    res.destroy();
+    return;
+  }
+  if (onError === undefined) {
+    sendErrorAnswer(req, res, error);
+    return;
+  }
+  const asError = error instanceof Error ? error : new Error(String(error));
+  try {
+    const result = onError(asError, req, res);
+    if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
+      (result as Promise<void>).then(undefined, () => sendErrorAnswer(req, res, error));
+    }
+  } catch {
+    sendErrorAnswer(req, res, error);
+  }
 }

@@ -9,8 +9,16 @@
 
 import type { Duplex } from 'node:stream';
 import { type Dispatcher, errors } from 'undici';
-import { UpstreamTimeoutError, UpstreamUnavailableError } from '../errors.js';
 import type { Lease, ReleaseOutcome } from '../pool/types.js';
+import {
+  NOT_THEIRS,
+  nextLease,
+  responseOutcome,
+  retriedOutcome,
+  retryAfterOf,
+  statusError,
+  upstreamError,
+} from './attempt-outcome.js';
 import { BalancedController, type Balancer } from './balancer.js';
 import {
   BODY_REPLAYABLE,
@@ -23,15 +31,8 @@ import {
   StreamedBody,
   toChunk,
 } from './dispatch-body.js';
-import { targetPath } from './exchange.js';
-import { parseRetryAfter } from './retry-after.js';
-import {
-  classifyError,
-  type FailureKind,
-  isIdempotentMethod,
-  isTimeoutKind,
-  type RetryFacts,
-} from './retry-policy.js';
+import { targetPath } from './request-target.js';
+import { classifyError, isIdempotentMethod, type RetryFacts } from './retry-policy.js';
 
 type Controller = Dispatcher.DispatchController;
 type Handler = Dispatcher.DispatchHandler;
@@ -48,8 +49,6 @@ const S_STREAMING = 3;
 const S_DONE = 4;
 
 const OK: ReleaseOutcome = Object.freeze({ ok: true });
-/** Not the endpoint's doing (the caller aborted or threw): no failure, no latency sample. */
-const NOT_THEIRS: ReleaseOutcome = Object.freeze({ ok: true, skipLatency: true });
 const DISCARDED = new errors.RequestAbortedError('response discarded for a retry');
 
 // Errors that say the request itself is wrong: passed through as is, and not held against
@@ -279,19 +278,11 @@ export class BalancedExchange implements Handler, RetryFacts, DispatchHeadFacts 
       return;
     }
     const balancer = this.#balancer;
-    const policy = balancer.policy;
-    let retryAfterMs = 0;
-    if (statusCode === 503 || statusCode === 429) {
-      retryAfterMs =
-        parseRetryAfter(headers['retry-after'], balancer.now(), policy.maxRetryAfterMs) ?? 0;
-    }
-    if (policy.isRetryStatus(statusCode) && policy.retriesStatus(statusCode, this)) {
+    const retryAfterMs = retryAfterOf(balancer, statusCode, headers);
+    if (balancer.policy.retriesStatus(statusCode, this)) {
       const next = this.#nextLease();
       if (next !== undefined) {
-        const error = new UpstreamUnavailableError(`upstream answered ${statusCode}`, {
-          attempts: this.#attempts,
-          upstreamStatus: statusCode,
-        });
+        const error = statusError(statusCode, this.#attempts);
         // Discarded unread: the connection goes with it.
         this.#discard(controller, DISCARDED);
         this.#retry(next, error, retryAfterMs);
@@ -314,25 +305,9 @@ export class BalancedExchange implements Handler, RetryFacts, DispatchHeadFacts 
   onResponseEnd(_controller: Controller, trailers: Headers): void {
     if (this.#state !== S_STREAMING) return;
     this.#end();
-    const status = this.#status;
-    const retryAfterMs = this.#retryAfterMs;
-    const latencyMs = this.#latencyMs;
-    if (status >= 500) {
-      const error = new UpstreamUnavailableError(`upstream answered ${status}`, {
-        attempts: this.#attempts,
-        upstreamStatus: status,
-      });
-      this.#release(
-        retryAfterMs > 0
-          ? { ok: false, error, retryAfterMs, latencyMs }
-          : { ok: false, error, latencyMs },
-      );
-    } else {
-      // The pool reads no clock for a success that carries its latency.
-      this.#release(
-        retryAfterMs > 0 ? { ok: true, retryAfterMs, latencyMs } : { ok: true, latencyMs },
-      );
-    }
+    this.#release(
+      responseOutcome(this.#status, this.#attempts, this.#latencyMs, this.#retryAfterMs),
+    );
     try {
       this.#handler.onResponseEnd?.(this.#controller, trailers);
     } catch (error) {
@@ -411,21 +386,14 @@ export class BalancedExchange implements Handler, RetryFacts, DispatchHeadFacts 
   /** The lease for the next try, or undefined when the request may not be retried now. */
   #nextLease(): Lease | undefined {
     const balancer = this.#balancer;
-    const policy = balancer.policy;
-    if (this.#attempts >= policy.attempts || balancer.closed) return undefined;
-    const budget = policy.budget;
-    if (budget !== undefined && !budget.canRetry()) return undefined;
+    // Closing: requests in flight finish, but start no new try.
+    if (balancer.closed) return undefined;
     const tried = (this.#tried ??= new Set());
-    tried.add(this.#lease!.endpoint.id);
-    const next = balancer.tryAcquire(this.#key, tried);
-    if (next !== undefined) budget?.tryRetry();
-    return next;
+    return nextLease(balancer, this.#key, this.#attempts, this.#lease!, tried);
   }
 
   #retry(next: Lease, error: unknown, retryAfterMs: number): void {
-    this.#lease!.release(
-      retryAfterMs > 0 ? { ok: false, error, retryAfterMs } : { ok: false, error },
-    );
+    this.#lease!.release(retriedOutcome(error, retryAfterMs));
     this.#lease = next;
     this.#try = null;
     this.#controller.target = null;
@@ -483,27 +451,6 @@ export class BalancedExchange implements Handler, RetryFacts, DispatchHeadFacts 
   #release(outcome: ReleaseOutcome): void {
     this.#lease?.release(outcome);
   }
-}
-
-/** The error a caller sees when no try got a response: coded, with the last try's as cause. */
-function upstreamError(kind: FailureKind, cause: Error, attempts: number): Error {
-  const tries = `${attempts} attempt${attempts === 1 ? '' : 's'}`;
-  const code = (cause as { code?: unknown }).code;
-  const detail = typeof code === 'string' ? ` (${code})` : '';
-  if (isTimeoutKind(kind)) {
-    const what = kind === 'connect-timeout' ? 'connecting' : 'waiting for the response';
-    return new UpstreamTimeoutError(`upstream timed out ${what}${detail} after ${tries}`, {
-      cause,
-      attempts,
-    });
-  }
-  const what =
-    kind === 'connect'
-      ? 'upstream connection failed'
-      : kind === 'reset'
-        ? 'upstream connection broke'
-        : 'upstream request failed';
-  return new UpstreamUnavailableError(`${what}${detail} after ${tries}`, { cause, attempts });
 }
 
 function retryTick(exchange: BalancedExchange): void {

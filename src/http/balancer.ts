@@ -106,15 +106,6 @@ export class Balancer {
     return key === undefined ? this.pool.acquire() : this.pool.acquire({ key });
   }
 
-  /** A lease for a retry, on an endpoint not in `exclude`, or `undefined`. */
-  tryAcquire(key: string | undefined, exclude: ReadonlySet<string>): Lease | undefined {
-    try {
-      return this.pool.tryAcquire(key === undefined ? { exclude } : { key, exclude });
-    } catch {
-      return undefined;
-    }
-  }
-
   /**
    * Sends one try to `endpoint`: `opts` is this try's own copy of the request options,
    * `path` the request's path and query, to which the endpoint URL's path is prefixed.

@@ -2,12 +2,12 @@
  * One proxied request: the state machine from the client request to the forwarded
  * response, with failover between tries. The object is also the undici dispatch handler of
  * every try, and Node's event listeners are shared functions that find it through a symbol
- * on `req`/`res`: a request costs this object and its header array, no closures.
+ * on `req`/`res`: a request costs this object, its dispatch options and its header array,
+ * no closures.
  * @internal
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { TLSSocket } from 'node:tls';
 import type { Dispatcher } from 'undici';
 import {
   BodyConsumedError,
@@ -18,25 +18,26 @@ import {
   UpstreamUnavailableError,
 } from '../errors.js';
 import type { Lease, ReleaseOutcome } from '../pool/types.js';
-import { sendAnswer, sendErrorAnswer } from './answers.js';
-import { proxyChannels } from './diagnostics.js';
+import { answerError, sendAnswer } from './answers.js';
 import {
-  buildRequestHeaders,
-  buildResponseHeaders,
-  type ClientInfo,
-  type RequestHeadFacts,
-} from './headers.js';
+  attemptsText,
+  CLIENT_GONE,
+  NOT_THEIRS,
+  nextLease,
+  responseOutcome,
+  retriedOutcome,
+  retryAfterOf,
+  statusError,
+  upstreamError,
+} from './attempt-outcome.js';
+import { proxyChannels } from './diagnostics.js';
+import { buildResponseHeaders } from './headers.js';
 import { replaceBody } from './parsed-body.js';
 import type { ProxyEngine } from './proxy-engine.js';
 import { RequestBodyStream } from './request-body.js';
-import { parseRetryAfter } from './retry-after.js';
-import {
-  classifyError,
-  type FailureKind,
-  isIdempotentMethod,
-  isTimeoutKind,
-  type RetryFacts,
-} from './retry-policy.js';
+import { RequestHead } from './request-head.js';
+import { targetPath } from './request-target.js';
+import { classifyError, isIdempotentMethod, type RetryFacts } from './retry-policy.js';
 
 type Controller = Dispatcher.DispatchController;
 
@@ -52,46 +53,12 @@ type Tagged = { [kExchange]?: ProxyExchange | undefined };
 /** Response bytes held for a slow client before undici is paused. */
 const RESPONSE_BUFFER_BYTES = 128 * 1024;
 
-const NOT_THEIRS: ReleaseOutcome = Object.freeze({ ok: true, skipLatency: true });
-const CLIENT_GONE = new SwitchyardError('ERR_ABORTED', 'the client went away');
 const DISCARDED = new SwitchyardError('ERR_ABORTED', 'response discarded for a retry');
 
-/** The request path to forward: origin-form as is; absolute-form reduced to its path. */
-export function targetPath(url: string | undefined): string | undefined {
-  if (url === undefined || url.length === 0) return undefined;
-  if (url.charCodeAt(0) === 47) return url;
-  // Absolute-form (`GET http://elsewhere/x`): only the path and query are kept, the
-  // destination is always the pool's choice.
-  const scheme = url.indexOf('://');
-  if (scheme === 4 || scheme === 5) {
-    const name = url.slice(0, scheme).toLowerCase();
-    if (name === 'http' || name === 'https') {
-      const authorityEnd = url.slice(scheme + 3).search(/[/?]/);
-      if (authorityEnd === -1) return '/';
-      const rest = url.slice(scheme + 3 + authorityEnd);
-      return rest.charCodeAt(0) === 47 ? rest : `/${rest}`;
-    }
-  }
-  return undefined;
-}
-
 /** @internal */
-export class ProxyExchange
-  implements Dispatcher.DispatchHandler, RequestHeadFacts, RetryFacts, ClientInfo
-{
-  contentLength = -1;
-  chunked = false;
-  idempotencyKey = false;
-  host: string | undefined = undefined;
-  upgrade: string | undefined = undefined;
-  cookie: string | undefined = undefined;
-  originalClient: string | undefined = undefined;
-  forwardedProto: string | undefined = undefined;
+export class ProxyExchange extends RequestHead implements Dispatcher.DispatchHandler, RetryFacts {
   safeToRepeat = false;
   replayable = true;
-  ip: string | undefined = undefined;
-  proto = 'http';
-  trusted = false;
 
   readonly #engine: ProxyEngine;
   readonly #req: IncomingMessage;
@@ -102,9 +69,6 @@ export class ProxyExchange
   #body: Buffer | RequestBodyStream | null = null;
   #chunks: Buffer[] | undefined;
   #bytes = 0;
-  #key: string | undefined;
-  #cookieToken: string | undefined;
-  #tls = false;
   #lease: Lease | undefined;
   #tried: Set<string> | undefined;
   #attempts = 0;
@@ -119,6 +83,7 @@ export class ProxyExchange
   #latencyMs = 0;
 
   constructor(engine: ProxyEngine, req: IncomingMessage, res: ServerResponse) {
+    super();
     this.#engine = engine;
     this.#req = req;
     this.#res = res;
@@ -152,26 +117,13 @@ export class ProxyExchange
       return;
     }
     this.#path = path;
-    const socket = req.socket as TLSSocket | undefined;
-    const ip = socket?.remoteAddress;
-    this.ip = ip;
-    this.trusted = engine.trusts(ip);
-    if (socket?.encrypted === true) this.proto = 'https';
-    // The exchange is both the client description and the facts sink: no extra objects.
-    const headers = buildRequestHeaders(req.rawHeaders, engine.rules, this, this);
-    this.#tls = this.proto === 'https' || this.forwardedProto === 'https';
-    const affinity = engine.affinity;
-    if (affinity !== undefined) {
-      if (affinity.mode === 'cookie') this.#cookieToken = affinity.readCookie(this.cookie);
-      else if (affinity.mode === 'ip') this.#key = this.originalClient ?? ip;
-      else {
-        try {
-          this.#key = affinity.keyFn!(req) ?? undefined;
-        } catch (error) {
-          this.#fail(error);
-          return;
-        }
-      }
+    let headers: string[];
+    try {
+      headers = this.readHead(engine, req);
+    } catch (error) {
+      // The application's affinity key function threw.
+      this.#fail(error);
+      return;
     }
     this.safeToRepeat =
       isIdempotentMethod(method) || this.idempotencyKey || engine.policy.nonIdempotent;
@@ -250,7 +202,7 @@ export class ProxyExchange
     let lease = this.#lease;
     if (lease === undefined) {
       try {
-        lease = this.#engine.acquire(this.#key, this.#cookieToken);
+        lease = this.#engine.acquire(this.affinityKey, this.cookieToken);
       } catch (error) {
         this.#fail(
           isSwitchyardError(error) ? error : new NoEndpointError(String(error), { cause: error }),
@@ -293,23 +245,13 @@ export class ProxyExchange
     if (statusCode < 200) return;
     this.#controller = controller;
     const engine = this.#engine;
-    const policy = engine.policy;
-    let retryAfterMs = 0;
-    if (statusCode === 503 || statusCode === 429) {
-      retryAfterMs =
-        parseRetryAfter(headers['retry-after'], engine.now(), policy.maxRetryAfterMs) ?? 0;
-    }
-    if (policy.isRetryStatus(statusCode) && policy.retriesStatus(statusCode, this)) {
+    const retryAfterMs = retryAfterOf(engine, statusCode, headers);
+    if (engine.policy.retriesStatus(statusCode, this)) {
       const next = this.#nextLease();
       if (next !== undefined) {
-        const error = new UpstreamUnavailableError(`upstream answered ${statusCode}`, {
-          attempts: this.#attempts,
-          upstreamStatus: statusCode,
-        });
+        const error = statusError(statusCode, this.#attempts);
         // Discarded, not forwarded: the connection goes with it (its body is unread).
-        this.#discarding = true;
-        controller.abort(DISCARDED);
-        this.#discarding = false;
+        this.#discard(controller, DISCARDED);
         this.#retry(next, `status ${statusCode}`, error, retryAfterMs);
         return;
       }
@@ -322,23 +264,14 @@ export class ProxyExchange
     this.#status = statusCode;
     this.#retryAfterMs = retryAfterMs;
     this.#clearTimer();
-    const affinity = engine.affinity;
-    let setCookie: string | undefined;
-    if (affinity !== undefined && affinity.mode === 'cookie') {
-      const id = lease.endpoint.id;
-      if (affinity.tokenFor(id) !== this.#cookieToken)
-        setCookie = affinity.setCookieFor(id, this.#tls);
-    }
     if (res.headersSent) {
       // Someone else answered meanwhile: not the endpoint's fault, nothing to forward to.
-      this.#discarding = true;
-      controller.abort(CLIENT_GONE);
-      this.#discarding = false;
+      this.#discard(controller, CLIENT_GONE);
       this.#fail(new UpstreamUnavailableError('the response was already started elsewhere'));
       return;
     }
     try {
-      const out = buildResponseHeaders(headers, setCookie);
+      const out = buildResponseHeaders(headers, this.affinityCookie(engine, lease.endpoint.id));
       // The reason phrase is HTTP/1 only.
       if (statusMessage && this.#req.httpVersionMajor === 1) {
         res.writeHead(statusCode, statusMessage, out);
@@ -346,9 +279,7 @@ export class ProxyExchange
     } catch (cause) {
       // An upstream header Node refuses: not forwardable.
       const error = new UpstreamUnavailableError('upstream sent an invalid response', { cause });
-      this.#discarding = true;
-      controller.abort(DISCARDED);
-      this.#discarding = false;
+      this.#discard(controller, DISCARDED);
       this.#release({ ok: false, error, latencyMs: this.#latencyMs });
       this.#fail(error);
       return;
@@ -396,24 +327,9 @@ export class ProxyExchange
       body.destroy();
       this.#req.resume();
     }
-    const status = this.#status;
-    const latencyMs = this.#latencyMs;
-    if (status >= 500) {
-      this.#release({
-        ok: false,
-        error: new UpstreamUnavailableError(`upstream answered ${status}`, {
-          attempts: this.#attempts,
-          upstreamStatus: status,
-        }),
-        latencyMs,
-        ...(this.#retryAfterMs > 0 ? { retryAfterMs: this.#retryAfterMs } : {}),
-      });
-    } else if (this.#retryAfterMs > 0) {
-      this.#release({ ok: true, retryAfterMs: this.#retryAfterMs, latencyMs });
-    } else {
-      // The pool reads no clock for a success that carries its latency.
-      this.#release({ ok: true, latencyMs });
-    }
+    this.#release(
+      responseOutcome(this.#status, this.#attempts, this.#latencyMs, this.#retryAfterMs),
+    );
   }
 
   onResponseError(_controller: Controller | null, error: Error): void {
@@ -444,21 +360,13 @@ export class ProxyExchange
 
   /** The lease for the next try, or undefined when the request may not be retried now. */
   #nextLease(): Lease | undefined {
-    const engine = this.#engine;
-    const policy = engine.policy;
-    if (this.#attempts >= policy.attempts) return undefined;
-    const budget = policy.budget;
-    if (budget !== undefined && !budget.canRetry()) return undefined;
     const tried = (this.#tried ??= new Set());
-    tried.add(this.#lease!.endpoint.id);
-    const next = engine.tryAcquire(this.#key, tried);
-    if (next !== undefined) budget?.tryRetry();
-    return next;
+    return nextLease(this.#engine, this.affinityKey, this.#attempts, this.#lease!, tried);
   }
 
   #retry(next: Lease, reason: string, error: unknown, retryAfterMs: number): void {
     const failed = this.#lease!;
-    failed.release(retryAfterMs > 0 ? { ok: false, error, retryAfterMs } : { ok: false, error });
+    failed.release(retriedOutcome(error, retryAfterMs));
     this.#lease = next;
     this.#state = S_START;
     if (proxyChannels.retry.hasSubscribers) {
@@ -492,15 +400,25 @@ export class ProxyExchange
     this.#timer = undefined;
     const state = this.#state;
     if (state === S_DONE || state === S_STREAMING) return;
+    const attempts = this.#attempts;
     const error = new UpstreamTimeoutError(
-      `no response within ${this.#engine.requestMs} ms (${this.#attempts} attempt${this.#attempts === 1 ? '' : 's'})`,
-      { attempts: this.#attempts },
+      `no response within ${this.#engine.requestMs} ms (${attemptsText(attempts)})`,
+      { attempts },
     );
-    this.#discarding = true;
-    this.#controller?.abort(error);
-    this.#discarding = false;
+    const controller = this.#controller;
+    if (controller !== null) this.#discard(controller, error);
     if (state === S_WAITING) this.#release({ ok: false, error });
     this.#fail(error);
+  }
+
+  /** Aborts a try whose outcome no longer matters, ignoring the error it reports. */
+  #discard(controller: Controller, reason: Error): void {
+    this.#discarding = true;
+    try {
+      controller.abort(reason);
+    } finally {
+      this.#discarding = false;
+    }
   }
 
   #release(outcome: ReleaseOutcome): void {
@@ -535,47 +453,8 @@ export class ProxyExchange
     // A lease still held here was not the endpoint's fault (callers release failures).
     this.#release(NOT_THEIRS);
     this.#publishError(error);
-    const req = this.#req;
-    const res = this.#res;
-    if (res.headersSent || res.destroyed || res.writableEnded) {
-      res.destroy();
-      return;
-    }
-    const onError = this.#engine.onError;
-    if (onError === undefined) {
-      sendErrorAnswer(req, res, error);
-      return;
-    }
-    const asError = error instanceof Error ? error : new Error(String(error));
-    try {
-      const result = onError(asError, req, res);
-      if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
-        (result as Promise<void>).then(undefined, () => sendErrorAnswer(req, res, error));
-      }
-    } catch {
-      sendErrorAnswer(req, res, error);
-    }
+    answerError(this.#req, this.#res, error, this.#engine.onError);
   }
-}
-
-function upstreamError(kind: FailureKind, cause: Error, attempts: number): Error {
-  const tries = `${attempts} attempt${attempts === 1 ? '' : 's'}`;
-  const code = (cause as { code?: unknown }).code;
-  const detail = typeof code === 'string' ? ` (${code})` : '';
-  if (isTimeoutKind(kind)) {
-    const what = kind === 'connect-timeout' ? 'connecting' : 'waiting for the response';
-    return new UpstreamTimeoutError(`upstream timed out ${what}${detail} after ${tries}`, {
-      cause,
-      attempts,
-    });
-  }
-  const what =
-    kind === 'connect'
-      ? 'upstream connection failed'
-      : kind === 'reset'
-        ? 'upstream connection broke'
-        : 'upstream request failed';
-  return new UpstreamUnavailableError(`${what}${detail} after ${tries}`, { cause, attempts });
 }
 
 /** Ends the client connection with a reset, so no client mistakes it for a complete response. */

@@ -95,15 +95,6 @@ export class ProxyEngine {
     return key === undefined ? this.pool.acquire() : this.pool.acquire({ key });
   }
 
-  /** A lease for a retry, on an endpoint not in `exclude`, or `undefined`. */
-  tryAcquire(key: string | undefined, exclude: ReadonlySet<string>): Lease | undefined {
-    try {
-      return this.pool.tryAcquire(key === undefined ? { exclude } : { key, exclude });
-    } catch {
-      return undefined;
-    }
-  }
-
   /** Stops taking requests and closes the upstream connection pools. */
   async close(force: boolean): Promise<void> {
     this.closed = true;

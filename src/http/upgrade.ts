@@ -7,20 +7,17 @@
 
 import { type IncomingMessage, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { TLSSocket } from 'node:tls';
 import type { Dispatcher } from 'undici';
-import { SwitchyardError } from '../errors.js';
-import type { Lease, ReleaseOutcome } from '../pool/types.js';
+import type { Lease } from '../pool/types.js';
 import { publicMessage, statusForError } from './answers.js';
-import { targetPath } from './exchange.js';
-import { buildRequestHeaders, buildResponseHeaders, type RequestHeadFacts } from './headers.js';
+import { CLIENT_GONE, NOT_THEIRS, nextLease, retriedOutcome } from './attempt-outcome.js';
+import { buildResponseHeaders } from './headers.js';
 import type { ProxyEngine } from './proxy-engine.js';
+import { RequestHead } from './request-head.js';
+import { targetPath } from './request-target.js';
 import { classifyError, isTimeoutKind, type RetryFacts } from './retry-policy.js';
 
 type Controller = Dispatcher.DispatchController;
-
-const NOT_THEIRS: ReleaseOutcome = Object.freeze({ ok: true, skipLatency: true });
-const CLIENT_GONE = new SwitchyardError('ERR_ABORTED', 'the client went away');
 
 /** Forwards one upgrade request. Never throws. */
 export function proxyUpgrade(
@@ -36,15 +33,8 @@ export function proxyUpgrade(
   }
 }
 
-class UpgradeExchange implements Dispatcher.DispatchHandler, RequestHeadFacts, RetryFacts {
-  contentLength = -1;
-  chunked = false;
-  idempotencyKey = false;
-  host: string | undefined = undefined;
-  upgrade: string | undefined = undefined;
-  cookie: string | undefined = undefined;
-  originalClient: string | undefined = undefined;
-  forwardedProto: string | undefined = undefined;
+class UpgradeExchange extends RequestHead implements Dispatcher.DispatchHandler, RetryFacts {
+  // An upgrade carries no body: it can always be sent again.
   readonly safeToRepeat = true;
   readonly replayable = true;
 
@@ -54,9 +44,6 @@ class UpgradeExchange implements Dispatcher.DispatchHandler, RequestHeadFacts, R
   readonly #head: Buffer;
   #opts: Dispatcher.DispatchOptions | undefined;
   #path = '';
-  #key: string | undefined;
-  #cookieToken: string | undefined;
-  #tls = false;
   #lease: Lease | undefined;
   #tried: Set<string> | undefined;
   #attempts = 0;
@@ -68,6 +55,7 @@ class UpgradeExchange implements Dispatcher.DispatchHandler, RequestHeadFacts, R
   #status = 0;
 
   constructor(engine: ProxyEngine, req: IncomingMessage, socket: Duplex, head: Buffer) {
+    super();
     this.#engine = engine;
     this.#req = req;
     this.#socket = socket;
@@ -89,35 +77,23 @@ class UpgradeExchange implements Dispatcher.DispatchHandler, RequestHeadFacts, R
       this.#answer(400, 'unsupported request target');
       return;
     }
-    const tlsSocket = req.socket as TLSSocket | undefined;
-    const ip = tlsSocket?.remoteAddress;
-    const proto = tlsSocket?.encrypted === true ? 'https' : 'http';
-    const headers = buildRequestHeaders(
-      req.rawHeaders,
-      engine.rules,
-      { ip, proto, trusted: engine.trusts(ip) },
-      this,
-    );
+    const headers = this.readHead(engine, req);
     if (this.upgrade === undefined) {
       this.#answer(400, 'not an upgrade request');
       return;
     }
-    this.#tls = proto === 'https' || this.forwardedProto === 'https';
-    const affinity = engine.affinity;
-    if (affinity?.mode === 'cookie') this.#cookieToken = affinity.readCookie(this.cookie);
-    else if (affinity?.mode === 'ip') this.#key = this.originalClient ?? ip;
-    else if (affinity?.mode === 'key') this.#key = affinity.keyFn!(req) ?? undefined;
     this.#path = path;
     engine.policy.budget?.recordRequest();
     this.#opts = { method: req.method ?? 'GET', path, headers, upgrade: this.upgrade, body: null };
-    this.#attempt();
+    this.attempt();
   }
 
-  #attempt(): void {
+  /** @internal Runs one try on the current lease (acquiring the first one). */
+  attempt(): void {
     if (this.#done) return;
     if (this.#lease === undefined) {
       try {
-        this.#lease = this.#engine.acquire(this.#key, this.#cookieToken);
+        this.#lease = this.#engine.acquire(this.affinityKey, this.cookieToken);
       } catch (error) {
         this.#answer(statusForError(error), publicMessage(error));
         return;
@@ -153,18 +129,20 @@ class UpgradeExchange implements Dispatcher.DispatchHandler, RequestHeadFacts, R
       return;
     }
     this.#done = true;
+    const lease = this.#lease!;
     const lines = [`HTTP/1.1 ${statusCode} ${STATUS_CODES[statusCode] ?? 'Switching Protocols'}`];
     // Hop-by-hop headers are rebuilt for this hop: the upgrade itself.
     lines.push('connection: Upgrade', `upgrade: ${String(headers.upgrade ?? this.upgrade)}`);
-    pushHeaderLines(lines, buildResponseHeaders(headers, this.#setCookie()));
+    const setCookie = this.affinityCookie(this.#engine, lease.endpoint.id);
+    pushHeaderLines(lines, buildResponseHeaders(headers, setCookie));
     socket.write(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
-    const lease = this.#lease!;
     upstream.on('error', noop);
     if (this.#head.length > 0) upstream.write(this.#head);
     upstream.pipe(socket);
     socket.pipe(upstream);
     // As NGINX: when either side has ended and its data was flushed to the other, the
-    // tunnel is over; a close or error on either side ends both at once.
+    // tunnel is over; a close or error on either side ends both at once. A tunnel's
+    // lifetime says nothing about the endpoint: no latency sample.
     const finish = (): void => {
       upstream.destroy();
       socket.destroy();
@@ -186,24 +164,29 @@ class UpgradeExchange implements Dispatcher.DispatchHandler, RequestHeadFacts, R
       return;
     }
     if (statusCode < 200) return;
-    const policy = this.#engine.policy;
-    if (policy.isRetryStatus(statusCode)) {
+    const engine = this.#engine;
+    if (engine.policy.retriesStatus(statusCode, this)) {
       const next = this.#nextLease();
       if (next !== undefined) {
         const error = new Error(`upstream answered ${statusCode}`);
         this.#discarding = true;
-        controller.abort(error);
-        this.#discarding = false;
-        this.#retry(next, error);
+        try {
+          controller.abort(error);
+        } finally {
+          this.#discarding = false;
+        }
+        this.#retry(next, error, 0);
         return;
       }
     }
     // The endpoint refused the upgrade: relay its answer, then close.
+    const lease = this.#lease!;
+    this.#status = statusCode;
     this.#responding = true;
     const lines = [`HTTP/1.1 ${statusCode} ${STATUS_CODES[statusCode] ?? ''}`, 'connection: close'];
-    pushHeaderLines(lines, buildResponseHeaders(headers, this.#setCookie()));
+    const setCookie = this.affinityCookie(engine, lease.endpoint.id);
+    pushHeaderLines(lines, buildResponseHeaders(headers, setCookie));
     this.#socket.write(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
-    this.#status = statusCode;
   }
 
   onResponseData(_controller: Controller, chunk: Buffer): void {
@@ -229,7 +212,7 @@ class UpgradeExchange implements Dispatcher.DispatchHandler, RequestHeadFacts, R
     if (this.#engine.policy.retriesError(kind, this.#sent, true, this)) {
       const next = this.#nextLease();
       if (next !== undefined) {
-        this.#retry(next, error);
+        this.#retry(next, error, 0);
         return;
       }
     }
@@ -241,29 +224,15 @@ class UpgradeExchange implements Dispatcher.DispatchHandler, RequestHeadFacts, R
   }
 
   #nextLease(): Lease | undefined {
-    const policy = this.#engine.policy;
-    if (this.#attempts >= policy.attempts) return undefined;
-    if (policy.budget !== undefined && !policy.budget.canRetry()) return undefined;
     const tried = (this.#tried ??= new Set());
-    tried.add(this.#lease!.endpoint.id);
-    const next = this.#engine.tryAcquire(this.#key, tried);
-    if (next !== undefined) policy.budget?.tryRetry();
-    return next;
+    return nextLease(this.#engine, this.affinityKey, this.#attempts, this.#lease!, tried);
   }
 
-  #retry(next: Lease, error: unknown): void {
-    this.#lease!.release({ ok: false, error });
+  #retry(next: Lease, error: unknown, retryAfterMs: number): void {
+    this.#lease!.release(retriedOutcome(error, retryAfterMs));
     this.#lease = next;
-    process.nextTick(() => this.#attempt());
-  }
-
-  #setCookie(): string | undefined {
-    const affinity = this.#engine.affinity;
-    if (affinity?.mode !== 'cookie' || this.#lease === undefined) return undefined;
-    const id = this.#lease.endpoint.id;
-    return affinity.tokenFor(id) === this.#cookieToken
-      ? undefined
-      : affinity.setCookieFor(id, this.#tls);
+    // Off undici's stack: the failed try's connection is still unwinding.
+    process.nextTick(retryTick, this);
   }
 
   #clientClosed(): void {
@@ -277,12 +246,17 @@ class UpgradeExchange implements Dispatcher.DispatchHandler, RequestHeadFacts, R
     this.#done = true;
     const socket = this.#socket;
     if (socket.destroyed) return;
-    const body = `${status} ${STATUS_CODES[status] ?? 'Error'}: ${text}\n`;
+    const reason = STATUS_CODES[status] ?? 'Error';
+    const body = `${status} ${reason}: ${text}\n`;
     socket.end(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nconnection: close\r\n` +
+      `HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\n` +
         `content-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
     );
   }
+}
+
+function retryTick(exchange: UpgradeExchange): void {
+  exchange.attempt();
 }
 
 function pushHeaderLines(lines: string[], flat: (string | string[])[]): void {

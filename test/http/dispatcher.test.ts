@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { Agent, type Dispatcher, fetch, request } from 'undici';
-import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { isSwitchyardError } from '../../src/errors.js';
 import {
   type BalancedDispatcher,
@@ -17,18 +17,16 @@ import {
   closeServer,
   eventually,
   FirstAvailable,
+  failOnProcessProblems,
   makePool,
   namedBackend,
   refusedUrl,
+  resettingBackend,
   startBackend,
-  watchProcess,
+  statusBackend,
 } from './proxy-support.js';
 
-const watch = watchProcess();
-afterAll(() => {
-  watch.stop();
-  expect(watch.problems).toEqual([]);
-});
+failOnProcessProblems();
 
 // The origin requests name: a loopback address nothing listens on. The dispatcher replaces
 // it, so nothing ever connects there (and no name is ever resolved).
@@ -42,19 +40,6 @@ function balanced(pool: Pool, options?: BalancedDispatcherOptions): BalancedDisp
     await dispatcher.destroy();
   });
   return dispatcher;
-}
-
-/** A backend that drops the connection once a request (and its body) arrived. */
-function resettingBackend() {
-  return startBackend((req) => req.socket.destroy());
-}
-
-/** A backend answering `status` with a body naming itself. */
-function statusBackend(status: number, name: string, headers: Record<string, string> = {}) {
-  return startBackend((_req, res) => {
-    res.writeHead(status, { 'x-backend': name, ...headers });
-    res.end(`${name} says ${status}`);
-  });
 }
 
 /** A backend echoing the request body it received. */

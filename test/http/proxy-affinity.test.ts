@@ -1,20 +1,16 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { endpointToken } from '../../src/http/affinity.js';
 import { RingHash } from '../../src/selectors/index.js';
 import {
+  failOnProcessProblems,
   makePool,
   namedBackend,
   refusedUrl,
   send,
   startProxy,
-  watchProcess,
 } from './proxy-support.js';
 
-const watch = watchProcess();
-afterAll(() => {
-  watch.stop();
-  expect(watch.problems).toEqual([]);
-});
+failOnProcessProblems();
 
 function cookiePair(setCookie: string | string[] | undefined): string {
   const first = Array.isArray(setCookie) ? setCookie[0] : setCookie;

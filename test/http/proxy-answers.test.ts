@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   isBodyConsumedError,
   isNoEndpointError,
@@ -7,20 +7,16 @@ import {
 } from '../../src/errors.js';
 import { createProxyHandler } from '../../src/http/index.js';
 import {
+  failOnProcessProblems,
   makePool,
   namedBackend,
   refusedUrl,
   send,
   startBackend,
   startProxy,
-  watchProcess,
 } from './proxy-support.js';
 
-const watch = watchProcess();
-afterAll(() => {
-  watch.stop();
-  expect(watch.problems).toEqual([]);
-});
+failOnProcessProblems();
 
 describe('answers of its own', () => {
   it('503 when no endpoint is eligible', async () => {

@@ -1,12 +1,8 @@
 import http from 'node:http';
-import { afterAll, describe, expect, it } from 'vitest';
-import { makePool, startBackend, startProxy, watchProcess } from './proxy-support.js';
+import { describe, expect, it } from 'vitest';
+import { failOnProcessProblems, makePool, startBackend, startProxy } from './proxy-support.js';
 
-const watch = watchProcess();
-afterAll(() => {
-  watch.stop();
-  expect(watch.problems).toEqual([]);
-});
+failOnProcessProblems();
 
 const TOTAL = 256 * 1024 * 1024;
 const CHUNK = Buffer.alloc(64 * 1024, 1);

@@ -1,18 +1,14 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
+  failOnProcessProblems,
   makePool,
   namedBackend,
   send,
   startBackend,
   startProxy,
-  watchProcess,
 } from './proxy-support.js';
 
-const watch = watchProcess();
-afterAll(() => {
-  watch.stop();
-  expect(watch.problems).toEqual([]);
-});
+failOnProcessProblems();
 
 describe('createProxyHandler: forwarding', () => {
   it('forwards a GET and streams the answer back', async () => {

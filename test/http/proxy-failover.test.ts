@@ -1,35 +1,20 @@
 import diagnostics from 'node:diagnostics_channel';
-import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { RetryBudget } from '../../src/http/index.js';
 import {
   FirstAvailable,
+  failOnProcessProblems,
   makePool,
   namedBackend,
   refusedUrl,
+  resettingBackend,
   send,
   startBackend,
   startProxy,
-  watchProcess,
+  statusBackend,
 } from './proxy-support.js';
 
-const watch = watchProcess();
-afterAll(() => {
-  watch.stop();
-  expect(watch.problems).toEqual([]);
-});
-
-/** A backend that drops the connection as soon as a request arrived (after its body). */
-function resettingBackend() {
-  return startBackend((req) => req.socket.destroy());
-}
-
-/** A backend answering `status` with a body naming itself. */
-function statusBackend(status: number, name: string, headers: Record<string, string> = {}) {
-  return startBackend((_req, res) => {
-    res.writeHead(status, { 'x-backend': name, ...headers });
-    res.end(`${name} says ${status}`);
-  });
-}
+failOnProcessProblems();
 
 describe('failover: requests that never left', () => {
   it('retries a GET on another endpoint when the connection is refused', async () => {

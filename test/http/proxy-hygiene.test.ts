@@ -1,20 +1,16 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   eventually,
+  failOnProcessProblems,
   makePool,
   rawExchange,
   send,
   startBackend,
   startProxy,
-  watchProcess,
 } from './proxy-support.js';
 
-const watch = watchProcess();
-afterAll(() => {
-  watch.stop();
-  expect(watch.problems).toEqual([]);
-});
+failOnProcessProblems();
 
 function echoHeadersBackend() {
   return startBackend((_req, res, received) => {

@@ -1,13 +1,9 @@
 import http from 'node:http';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../pool/support.js';
-import { makePool, startBackend, startProxy, watchProcess } from './proxy-support.js';
+import { failOnProcessProblems, makePool, startBackend, startProxy } from './proxy-support.js';
 
-const watch = watchProcess();
-afterAll(() => {
-  watch.stop();
-  expect(watch.problems).toEqual([]);
-});
+failOnProcessProblems();
 
 /**
  * GETs `url`; once the first body chunk arrived (so the proxy has seen the response

@@ -1,22 +1,18 @@
 import diagnostics from 'node:diagnostics_channel';
-import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { Upstreams } from '../../src/http/upstreams.js';
 import {
   eventually,
+  failOnProcessProblems,
   makePool,
   namedBackend,
   refusedUrl,
   send,
   startBackend,
   startProxy,
-  watchProcess,
 } from './proxy-support.js';
 
-const watch = watchProcess();
-afterAll(() => {
-  watch.stop();
-  expect(watch.problems).toEqual([]);
-});
+failOnProcessProblems();
 
 const SETTINGS = {
   connectMs: 1000,

@@ -1,6 +1,6 @@
 import http, { type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
-import { onTestFinished } from 'vitest';
+import { afterAll, expect, onTestFinished } from 'vitest';
 import { createProxyHandler, type ProxyHandler, type ProxyOptions } from '../../src/http/index.js';
 import type { PoolOptions } from '../../src/pool/options.js';
 import { Pool } from '../../src/pool/pool.js';
@@ -67,6 +67,23 @@ export function namedBackend(name: string): Promise<Backend> {
       'x-path': req.url ?? '',
     });
     res.end(name);
+  });
+}
+
+/** A backend that drops the connection as soon as a request (and its body) arrived. */
+export function resettingBackend(): Promise<Backend> {
+  return startBackend((req) => req.socket.destroy());
+}
+
+/** A backend answering `status` with a body naming itself (`a says 503`). */
+export function statusBackend(
+  status: number,
+  name: string,
+  headers: Record<string, string> = {},
+): Promise<Backend> {
+  return startBackend((_req, res) => {
+    res.writeHead(status, { 'x-backend': name, ...headers });
+    res.end(`${name} says ${status}`);
   });
 }
 
@@ -210,8 +227,12 @@ export async function eventually(check: () => boolean, ms = 3_000): Promise<void
   }
 }
 
-/** Collects unhandled rejections and uncaught exceptions during a test file. */
-export function watchProcess(): { readonly problems: unknown[]; stop(): void } {
+/**
+ * Fails the test file when an unhandled rejection, an uncaught exception or an
+ * `ERR_HTTP_HEADERS_SENT` / `MaxListeners` warning happened while it ran. Call once, at the
+ * top of the file.
+ */
+export function failOnProcessProblems(): void {
   const problems: unknown[] = [];
   const onProblem = (error: unknown) => problems.push(error);
   const onWarning = (warning: Error) => {
@@ -222,12 +243,10 @@ export function watchProcess(): { readonly problems: unknown[]; stop(): void } {
   process.on('unhandledRejection', onProblem);
   process.on('uncaughtException', onProblem);
   process.on('warning', onWarning);
-  return {
-    problems,
-    stop() {
-      process.off('unhandledRejection', onProblem);
-      process.off('uncaughtException', onProblem);
-      process.off('warning', onWarning);
-    },
-  };
+  afterAll(() => {
+    process.off('unhandledRejection', onProblem);
+    process.off('uncaughtException', onProblem);
+    process.off('warning', onWarning);
+    expect(problems).toEqual([]);
+  });
 }

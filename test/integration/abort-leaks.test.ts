@@ -1,12 +1,12 @@
 import http from 'node:http';
-import { afterAll, expect, it, onTestFinished } from 'vitest';
+import { expect, it, onTestFinished } from 'vitest';
 import {
   closeServer,
   eventually,
+  failOnProcessProblems,
   listen,
   makePool,
   startProxy,
-  watchProcess,
 } from '../http/proxy-support.js';
 
 // 2 000 requests that the client abandons mid-flight must leave nothing behind: no
@@ -17,11 +17,7 @@ const TOTAL = 2_000;
 const CONCURRENCY = 50;
 const UPLOAD_BYTES = 1024 * 1024;
 
-const watch = watchProcess();
-afterAll(() => {
-  watch.stop();
-  expect(watch.problems).toEqual([]);
-});
+failOnProcessProblems();
 
 /** Calls the waiter registered for a request id, once the backend reached that point. */
 type Arrivals = Map<string, () => void>;

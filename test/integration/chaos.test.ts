@@ -1,12 +1,12 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import { Pool as UndiciPool } from 'undici';
-import { afterAll, expect, it, onTestFinished } from 'vitest';
+import { expect, it, onTestFinished } from 'vitest';
 import { HealthMonitor } from '../../src/health/health-monitor.js';
 import { createProxyHandler, httpCheck } from '../../src/http/index.js';
 import { Pool } from '../../src/pool/pool.js';
 import { seededRandom } from '../../src/testing/seeded-random.js';
-import { closeServer, eventually, listen, watchProcess } from '../http/proxy-support.js';
+import { closeServer, eventually, failOnProcessProblems, listen } from '../http/proxy-support.js';
 
 // Three backends under steady concurrent load through the proxy; one is killed mid-run
 // (its listener closed, every connection reset, as a crash would) and later restarted on
@@ -31,11 +31,7 @@ const KILL_AT_MS = 1_200;
 const RESTART_AT_MS = 2_200;
 const MAX_DELAY_MS = 4;
 
-const watch = watchProcess();
-afterAll(() => {
-  watch.stop();
-  expect(watch.problems).toEqual([]);
-});
+failOnProcessProblems();
 
 interface Connection {
   /** Reset by the kill. */

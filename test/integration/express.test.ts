@@ -1,32 +1,27 @@
 import express from 'express';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createProxyHandler } from '../../src/http/index.js';
 import {
   eventually,
+  failOnProcessProblems,
   makePool,
   refusedUrl,
   send,
-  startBackend,
-  watchProcess,
 } from '../http/proxy-support.js';
+import { echoOnce, upgradeBackend, upgradeRequest } from '../http/upgrade-support.js';
 import {
   abandonRequest,
   type Described,
   describingBackend,
-  echoOnce,
+  hashingBackend,
   serve,
   sha256,
   silentBackend,
   streamedPost,
-  upgradeBackend,
-  upgradeRequest,
+  uploadChunks,
 } from './framework-support.js';
 
-const watch = watchProcess();
-afterAll(() => {
-  watch.stop();
-  expect(watch.problems).toEqual([]);
-});
+failOnProcessProblems();
 
 function proxyFor(urls: readonly string[], options?: Parameters<typeof createProxyHandler>[1]) {
   const pool = makePool(urls);
@@ -66,31 +61,13 @@ describe('Express 5', () => {
   });
 
   it('streams a POST body to the endpoint while the client is still sending it', async () => {
-    let firstBytes = 0;
-    const chunks: Buffer[] = [];
-    const backend = await startBackend(
-      (req, res) => {
-        req.on('data', (chunk: Buffer) => {
-          firstBytes += chunk.length;
-          chunks.push(chunk);
-        });
-        req.on('end', () => {
-          const body = Buffer.concat(chunks);
-          res.end(JSON.stringify({ bytes: body.length, sha256: sha256(body) }));
-        });
-      },
-      { streaming: true },
-    );
+    const backend = await hashingBackend();
     const { proxy } = proxyFor([backend.url]);
     const app = express();
     app.use('/api', proxy);
     const { url } = await serve(app);
-    // A first write past bodyBufferBytes (64 KiB), so the body streams; then 16 KiB chunks.
-    const upload = [
-      Buffer.alloc(96 * 1024, 255),
-      ...Array.from({ length: 58 }, (_, i) => Buffer.alloc(16 * 1024, i)),
-    ];
-    const reply = await streamedPost(`${url}/api/upload`, upload, () => firstBytes > 0, {
+    const upload = uploadChunks(1024 * 1024);
+    const reply = await streamedPost(`${url}/api/upload`, upload, () => backend.received() > 0, {
       'content-type': 'application/octet-stream',
     });
     expect(reply.status).toBe(200);
@@ -190,7 +167,7 @@ describe('Express 5', () => {
     const { res, socket } = await upgradeRequest(`${url}/api/socket`);
     expect(res.statusCode).toBe(101);
     expect(await echoOnce(socket!, 'ping')).toBe('a:ping');
-    expect(ws.paths).toEqual(['/api/socket']);
+    expect(ws.upgrades.map((r) => r.url)).toEqual(['/api/socket']);
     socket!.destroy();
     await eventually(() => pool.snapshot().totals.inflight === 0);
   });

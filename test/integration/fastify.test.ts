@@ -1,34 +1,29 @@
 import Fastify, { type FastifyInstance } from 'fastify';
-import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 // The plugin exactly as the example ships it (the example only runs when executed).
 import { switchyardProxy } from '../../examples/fastify.js';
 import { createProxyHandler, type ProxyHandler } from '../../src/http/index.js';
 import type { Pool } from '../../src/pool/pool.js';
 import {
   eventually,
+  failOnProcessProblems,
   makePool,
   refusedUrl,
   send,
-  startBackend,
-  watchProcess,
 } from '../http/proxy-support.js';
+import { echoOnce, upgradeBackend, upgradeRequest } from '../http/upgrade-support.js';
 import {
   abandonRequest,
   type Described,
   describingBackend,
-  echoOnce,
+  hashingBackend,
   sha256,
   silentBackend,
   streamedPost,
-  upgradeBackend,
-  upgradeRequest,
+  uploadChunks,
 } from './framework-support.js';
 
-const watch = watchProcess();
-afterAll(() => {
-  watch.stop();
-  expect(watch.problems).toEqual([]);
-});
+failOnProcessProblems();
 
 /** A Fastify app with the proxy under `/api` (after `setup`), listening on 127.0.0.1. */
 async function fastifyApp(
@@ -134,28 +129,11 @@ describe('Fastify 5 (the plugin of examples/fastify.ts)', () => {
   });
 
   it('streams a POST body past Fastify’s bodyLimit while the client is still sending it', async () => {
-    let received = 0;
-    const chunks: Buffer[] = [];
-    const backend = await startBackend(
-      (req, res) => {
-        req.on('data', (chunk: Buffer) => {
-          received += chunk.length;
-          chunks.push(chunk);
-        });
-        req.on('end', () => {
-          const body = Buffer.concat(chunks);
-          res.end(JSON.stringify({ bytes: body.length, sha256: sha256(body) }));
-        });
-      },
-      { streaming: true },
-    );
+    const backend = await hashingBackend();
     const { url } = await fastifyApp([backend.url]);
-    // 2 MiB, twice Fastify's default bodyLimit; the first write alone is past bodyBufferBytes.
-    const upload = [
-      Buffer.alloc(96 * 1024, 7),
-      ...Array.from({ length: 122 }, (_, i) => Buffer.alloc(16 * 1024, i)),
-    ];
-    const reply = await streamedPost(`${url}/api/upload`, upload, () => received > 0, {
+    // 2 MiB: twice Fastify's default bodyLimit.
+    const upload = uploadChunks(2 * 1024 * 1024);
+    const reply = await streamedPost(`${url}/api/upload`, upload, () => backend.received() > 0, {
       'content-type': 'application/json',
     });
     expect(reply.status).toBe(200);
@@ -219,7 +197,7 @@ describe('Fastify 5 (the plugin of examples/fastify.ts)', () => {
     const { res, socket } = await upgradeRequest(`${url}/api/socket`);
     expect(res.statusCode).toBe(101);
     expect(await echoOnce(socket!, 'ping')).toBe('a:ping');
-    expect(ws.paths).toEqual(['/api/socket']);
+    expect(ws.upgrades.map((r) => r.url)).toEqual(['/api/socket']);
     socket!.destroy();
     await eventually(() => pool.snapshot().totals.inflight === 0);
   });

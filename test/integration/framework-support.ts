@@ -56,6 +56,42 @@ export function sha256(data: Buffer): string {
 }
 
 /**
+ * A backend that reads each request body as it streams in (never buffering it first) and
+ * answers its size and SHA-256; `received()` counts the body bytes that arrived so far.
+ */
+export async function hashingBackend(): Promise<Backend & { received: () => number }> {
+  let received = 0;
+  const backend = await startBackend(
+    (req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+        chunks.push(chunk);
+      });
+      req.on('end', () => {
+        const body = Buffer.concat(chunks);
+        res.end(JSON.stringify({ bytes: body.length, sha256: sha256(body) }));
+      });
+    },
+    { streaming: true },
+  );
+  return { ...backend, received: () => received };
+}
+
+/**
+ * `bytes` of upload: a first chunk of 96 KiB (past the default `bodyBufferBytes`, so the
+ * proxy streams the body), then 16 KiB chunks.
+ */
+export function uploadChunks(bytes: number): Buffer[] {
+  const first = 96 * 1024;
+  const rest = (bytes - first) / (16 * 1024);
+  return [
+    Buffer.alloc(first, 255),
+    ...Array.from({ length: rest }, (_, i) => Buffer.alloc(16 * 1024, i)),
+  ];
+}
+
+/**
  * A backend that never answers on its own; records each request and whether its
  * connection closed. `requests.length` counts arrivals.
  */
@@ -123,50 +159,4 @@ export async function abandonRequest(
   expect(pool.snapshot().totals.inflight).toBe(1);
   req.destroy();
   await eventually(() => pool.snapshot().totals.inflight === 0 && backend.closed() > closedBefore);
-}
-
-/** Starts a WebSocket handshake; resolves with the response, and the socket after a 101. */
-export function upgradeRequest(
-  url: string,
-): Promise<{ res: IncomingMessage; socket: Duplex | undefined }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, {
-      agent: false,
-      headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-key': 'k1' },
-    });
-    req.on('upgrade', (res, socket) => resolve({ res, socket }));
-    req.on('response', (res) => resolve({ res, socket: undefined }));
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-/** A backend accepting upgrades, echoing `name:` + what it receives; records the paths. */
-export async function upgradeBackend(name: string): Promise<{ url: string; paths: string[] }> {
-  const paths: string[] = [];
-  const sockets = new Set<Duplex>();
-  const server = http.createServer((_req, res) => res.end('plain'));
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
-    paths.push(req.url ?? '');
-    sockets.add(socket);
-    socket.on('error', () => {});
-    socket.on('close', () => sockets.delete(socket));
-    socket.write(
-      'HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n',
-    );
-    socket.on('data', (chunk: Buffer) => socket.write(`${name}:${chunk}`));
-  });
-  const port = await listen(server);
-  onTestFinished(() => {
-    for (const socket of sockets) socket.destroy();
-    return closeServer(server);
-  });
-  return { url: `http://127.0.0.1:${port}`, paths };
-}
-
-export function echoOnce(socket: Duplex, text: string): Promise<string> {
-  return new Promise((resolve) => {
-    socket.once('data', (chunk: Buffer) => resolve(chunk.toString()));
-    socket.write(text);
-  });
 }

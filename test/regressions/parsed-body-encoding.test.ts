@@ -1,19 +1,15 @@
 import { deflateSync, gzipSync } from 'node:zlib';
 import express from 'express';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createProxyHandler } from '../../src/http/index.js';
-import { makePool, send, startBackend, watchProcess } from '../http/proxy-support.js';
+import { failOnProcessProblems, makePool, send, startBackend } from '../http/proxy-support.js';
 import { serve } from '../integration/framework-support.js';
 
 // Bug: a body that a body parser had read was rebuilt from `req.body` (decoded: inflated,
 // charset-converted) but forwarded under the client's `Content-Encoding` and `charset`, so
 // the endpoint received plain JSON labelled gzip, or UTF-8 bytes labelled ISO-8859-1.
 
-const watch = watchProcess();
-afterAll(() => {
-  watch.stop();
-  expect(watch.problems).toEqual([]);
-});
+failOnProcessProblems();
 
 async function app(parser: express.RequestHandler) {
   const backend = await startBackend((_req, res) => res.end('ok'));

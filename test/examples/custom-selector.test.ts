@@ -1,19 +1,8 @@
-import { execFile } from 'node:child_process';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
+import { runExample } from './support.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-
-// Runs the example as a user would, against the built package (npm test builds first):
-// Node strips the types, and `switchyard` resolves to this package through `exports`.
 it('examples/custom-selector.ts checks its selector and prints the comparison table', async () => {
-  const { stdout, stderr } = await promisify(execFile)(
-    process.execPath,
-    ['examples/custom-selector.ts'],
-    { cwd: root, timeout: 60_000, env: { ...process.env, NODE_NO_WARNINGS: '1' } },
-  );
+  const { stdout, stderr } = await runExample('custom-selector.ts', 60_000);
   expect(stderr).toBe('');
   expect(stdout).toMatch(
     /^LeastLatency keeps the laws: eligibility, determinism, recovery, least-loaded, load-spread$/m,

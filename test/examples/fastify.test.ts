@@ -1,19 +1,8 @@
-import { execFile } from 'node:child_process';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
+import { runExample } from './support.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-
-// Runs the example as a user would, against the built package (npm test builds first):
-// Node strips the types, and `switchyard` resolves to this package through `exports`.
 it('examples/fastify.ts proxies under /api without parsing bodies, and exits by itself', async () => {
-  const { stdout, stderr } = await promisify(execFile)(process.execPath, ['examples/fastify.ts'], {
-    cwd: root,
-    timeout: 30_000,
-    env: { ...process.env, NODE_NO_WARNINGS: '1' },
-  });
+  const { stdout, stderr } = await runExample('fastify.ts');
   expect(stderr).toBe('');
   const lines = stdout.trim().split('\n');
   expect(lines[0]).toMatch(/^backends: a http:\/\/127\.0\.0\.1:\d+, b http:\/\/127\.0\.0\.1:\d+$/);

@@ -1,19 +1,8 @@
-import { execFile } from 'node:child_process';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
+import { runExample } from './support.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-
-// Runs the example as a user would, against the built package (npm test builds first):
-// Node strips the types, and `switchyard` resolves to this package through `exports`.
 it('examples/outbound-fetch.ts balances fetch calls, fails over from a closed backend, exits', async () => {
-  const { stdout, stderr } = await promisify(execFile)(
-    process.execPath,
-    ['examples/outbound-fetch.ts'],
-    { cwd: root, timeout: 30_000, env: { ...process.env, NODE_NO_WARNINGS: '1' } },
-  );
+  const { stdout, stderr } = await runExample('outbound-fetch.ts');
   expect(stderr).toBe('');
   const lines = stdout.trim().split('\n');
   const backends = /^backends: (\S+) \(backend-1\), (\S+) \(backend-2\)$/.exec(lines[0]!);

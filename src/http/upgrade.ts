@@ -10,12 +10,21 @@ import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Lease } from '../pool/types.js';
 import { publicMessage, statusForError } from './answers.js';
-import { CLIENT_GONE, NOT_THEIRS, nextLease, retriedOutcome } from './attempt-outcome.js';
+import {
+  CLIENT_GONE,
+  NOT_THEIRS,
+  nextLease,
+  responseOutcome,
+  retriedOutcome,
+  retryAfterOf,
+  statusError,
+  upstreamError,
+} from './attempt-outcome.js';
 import { buildResponseHeaders } from './headers.js';
 import type { ProxyEngine } from './proxy-engine.js';
 import { RequestHead } from './request-head.js';
 import { targetPath } from './request-target.js';
-import { classifyError, isTimeoutKind, type RetryFacts } from './retry-policy.js';
+import { classifyError, type RetryFacts } from './retry-policy.js';
 
 type Controller = Dispatcher.DispatchController;
 
@@ -53,6 +62,8 @@ class UpgradeExchange extends RequestHead implements Dispatcher.DispatchHandler,
   #discarding = false;
   #responding = false;
   #status = 0;
+  #retryAfterMs = 0;
+  #latencyMs = 0;
 
   constructor(engine: ProxyEngine, req: IncomingMessage, socket: Duplex, head: Buffer) {
     super();
@@ -77,7 +88,14 @@ class UpgradeExchange extends RequestHead implements Dispatcher.DispatchHandler,
       this.#answer(400, 'unsupported request target');
       return;
     }
-    const headers = this.readHead(engine, req);
+    let headers: string[];
+    try {
+      headers = this.readHead(engine, req);
+    } catch (error) {
+      // The application's affinity key function threw: answered as an ordinary request is.
+      this.#answer(statusForError(error), publicMessage(error));
+      return;
+    }
     if (this.upgrade === undefined) {
       this.#answer(400, 'not an upgrade request');
       return;
@@ -165,23 +183,26 @@ class UpgradeExchange extends RequestHead implements Dispatcher.DispatchHandler,
     }
     if (statusCode < 200) return;
     const engine = this.#engine;
+    const retryAfterMs = retryAfterOf(engine, statusCode, headers);
     if (engine.policy.retriesStatus(statusCode, this)) {
       const next = this.#nextLease();
       if (next !== undefined) {
-        const error = new Error(`upstream answered ${statusCode}`);
+        const error = statusError(statusCode, this.#attempts);
         this.#discarding = true;
         try {
           controller.abort(error);
         } finally {
           this.#discarding = false;
         }
-        this.#retry(next, error, 0);
+        this.#retry(next, error, retryAfterMs);
         return;
       }
     }
     // The endpoint refused the upgrade: relay its answer, then close.
     const lease = this.#lease!;
+    this.#latencyMs = lease.elapsedMs();
     this.#status = statusCode;
+    this.#retryAfterMs = retryAfterMs;
     this.#responding = true;
     const lines = [`HTTP/1.1 ${statusCode} ${STATUS_CODES[statusCode] ?? ''}`, 'connection: close'];
     const setCookie = this.affinityCookie(engine, lease.endpoint.id);
@@ -197,14 +218,16 @@ class UpgradeExchange extends RequestHead implements Dispatcher.DispatchHandler,
     if (!this.#responding || this.#done) return;
     this.#done = true;
     this.#socket.end();
-    this.#lease?.release(this.#status >= 500 ? { ok: false } : { ok: true });
+    this.#lease?.release(
+      responseOutcome(this.#status, this.#attempts, this.#latencyMs, this.#retryAfterMs),
+    );
   }
 
   onResponseError(_controller: Controller | null, error: Error): void {
     if (this.#done || this.#discarding) return;
     if (this.#responding) {
       this.#done = true;
-      this.#lease?.release({ ok: false, error });
+      this.#lease?.release({ ok: false, error, latencyMs: this.#latencyMs });
       this.#socket.destroy();
       return;
     }
@@ -217,10 +240,8 @@ class UpgradeExchange extends RequestHead implements Dispatcher.DispatchHandler,
       }
     }
     this.#lease?.release({ ok: false, error });
-    this.#answer(
-      isTimeoutKind(kind) ? 504 : 502,
-      `upstream ${kind === 'connect' ? 'connection failed' : 'failed'}`,
-    );
+    const failure = upstreamError(kind, error, this.#attempts);
+    this.#answer(statusForError(failure), publicMessage(failure));
   }
 
   #nextLease(): Lease | undefined {

@@ -59,7 +59,27 @@ describe('proxy.upgrade', () => {
     const empty = await startProxy(makePool([]));
     expect((await upgradeRequest(empty.url)).res.statusCode).toBe(503);
     const dead = await startProxy(makePool([await refusedUrl()]));
-    expect((await upgradeRequest(dead.url)).res.statusCode).toBe(502);
+    const { res } = await upgradeRequest(dead.url);
+    expect(res.statusCode).toBe(502);
+    // The same text as an ordinary request's answer: the cause, with its code.
+    expect(await readText(res)).toBe(
+      '502 Bad Gateway: upstream connection failed (ECONNREFUSED) after 1 attempt\n',
+    );
+  });
+
+  it('answers 500 when the affinity key function throws, as for an ordinary request', async () => {
+    const a = await upgradeBackend('a');
+    const { url } = await startProxy(makePool([a.url]), {
+      affinity: {
+        key: () => {
+          throw new Error('no user');
+        },
+      },
+    });
+    const { res } = await upgradeRequest(url);
+    expect(res.statusCode).toBe(500);
+    expect(await readText(res)).toBe('500 Internal Server Error: proxy error\n');
+    expect(a.upgrades).toHaveLength(0);
   });
 
   it('keeps cookie affinity', async () => {

@@ -1,18 +1,42 @@
 /**
- * switchyard/http: the HTTP adapters, for Node ≥ 22 with undici — `createProxyHandler`, a
- * reverse proxy with failover, and `httpCheck`, an active health check for `HealthMonitor`.
+ * switchyard/http: the HTTP adapters, for Node ≥ 22 with undici.
+ *
+ * - `createProxyHandler(pool, options)`: a reverse proxy as a plain `(req, res)` handler
+ *   (Node's `http` server, Express/Connect middleware, a Fastify route), with failover
+ *   retries under a retry budget, session affinity, hop-by-hop header hygiene and
+ *   `X-Forwarded-*`/`Forwarded`; `proxy.upgrade` forwards WebSocket upgrades.
+ * - `createBalancedDispatcher(pool, options)` and `balancedInterceptor(pool, options)`: the
+ *   same failover rules for a service's own outbound calls, as an undici `Dispatcher`
+ *   (`fetch(url, { dispatcher })`) or as an interceptor for `dispatcher.compose`.
+ * - `httpCheck(options)`: an active HTTP health check for `HealthMonitor`.
+ * - Building blocks: `RetryBudget` (one instance can be shared by several proxies),
+ *   `parseRetryAfter`, `HOP_BY_HOP_HEADERS`, the `DEFAULT_*` value of every option, and
+ *   `proxyChannels`, the proxy's `node:diagnostics_channel` channels
+ *   (`switchyard:proxy:request`, `:response`, `:retry`, `:error`).
+ *
+ * The errors these report — `NoEndpointError`, `UpstreamUnavailableError`,
+ * `UpstreamTimeoutError`, `BodyConsumedError` — and their `isXxxError` guards are exported
+ * by `switchyard`, not re-exported here; match on their stable `code`.
  *
  * @example
  * ```ts
+ * import http from 'node:http';
  * import { HealthMonitor, Pool } from 'switchyard';
- * import { createProxyHandler, httpCheck } from 'switchyard/http';
+ * import { createBalancedDispatcher, createProxyHandler, httpCheck } from 'switchyard/http';
+ * import { fetch } from 'undici';
  *
  * const pool = new Pool({ endpoints: ['http://127.0.0.1:8081', 'http://127.0.0.1:8082'] });
  * const check = httpCheck({ path: '/healthz', expectStatus: [200, 299] });
  * const monitor = new HealthMonitor(pool, { check });
  * monitor.start();
+ *
+ * // Inbound: a reverse proxy in front of the pool.
  * const proxy = createProxyHandler(pool, { retry: { attempts: 3 } });
  * http.createServer(proxy).on('upgrade', proxy.upgrade).listen(8080);
+ *
+ * // Outbound: this service's own calls, balanced over the same pool.
+ * const dispatcher = createBalancedDispatcher(pool);
+ * const res = await fetch('http://users.internal/v1/users/42', { dispatcher });
  * ```
  * @module
  */

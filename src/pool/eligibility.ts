@@ -62,3 +62,24 @@ export function computeEligibility(
   }
   return { endpoints, tier, panic };
 }
+
+/**
+ * Why nothing could be acquired, for `NoEndpointError`'s message: an empty pool, every
+ * eligible endpoint excluded, or how many endpoints are in which state.
+ * @internal
+ */
+export function explainNoEndpoint(
+  records: ReadonlyMap<string, EndpointRecord>,
+  eligible: number,
+  excluded: boolean,
+): string {
+  const total = records.size;
+  if (total === 0) return 'no endpoint is eligible: the pool is empty';
+  if (eligible > 0 && excluded) {
+    return `no endpoint is eligible: all ${eligible} eligible endpoints were excluded`;
+  }
+  const counts: Record<string, number> = {};
+  for (const r of records.values()) counts[r.state] = (counts[r.state] ?? 0) + 1;
+  const parts = Object.entries(counts).map(([state, n]) => `${n} ${state}`);
+  return `no endpoint is eligible: ${total} endpoint${total === 1 ? '' : 's'} (${parts.join(', ')})`;
+}

@@ -81,6 +81,25 @@ export function resolveEndpointInput(input: EndpointInput, where: string): Endpo
 }
 
 /**
+ * Validates a list of endpoint inputs, rejecting duplicate ids.
+ * @throws as {@link resolveEndpointInput}, naming `endpoints[i]`; RangeError for a duplicate id.
+ * @internal
+ */
+export function resolveEndpointInputs(inputs: readonly EndpointInput[]): EndpointSpec[] {
+  const specs: EndpointSpec[] = [];
+  const seen = new Set<string>();
+  for (let i = 0; i < inputs.length; i++) {
+    const spec = resolveEndpointInput(inputs[i]!, `endpoints[${i}]`);
+    if (seen.has(spec.id)) {
+      throw new RangeError(`duplicate endpoint id ${quote(spec.id)} at endpoints[${i}]`);
+    }
+    seen.add(spec.id);
+    specs.push(spec);
+  }
+  return specs;
+}
+
+/**
  * Checks an endpoint weight: a finite number > 0.
  * @throws TypeError (not a number) or RangeError (0, negative, NaN, infinite), quoting it.
  * @internal

@@ -18,6 +18,7 @@ export {
   DEFAULT_PANIC_THRESHOLD,
   DEFAULT_SLOW_START_MS,
   type PoolOptions,
+  type RemoveOptions,
 } from './options.js';
 export {
   DEFAULT_BASE_EJECTION_MS,
@@ -28,7 +29,7 @@ export {
   DEFAULT_MAX_EJECTION_PERCENT,
   type OutlierDetectionOptions,
 } from './outlier.js';
-export { Pool, type RemoveOptions } from './pool.js';
+export { Pool } from './pool.js';
 export { SLOW_START_MIN_SHARE } from './slow-start.js';
 export type {
   AcquireOptions,

@@ -1,5 +1,5 @@
 import type { Selector } from '../selectors/selector.js';
-import { checkFunction, checkNumber, checkOptions, quote } from '../validate.js';
+import { checkBoolean, checkFunction, checkNumber, checkOptions, quote } from '../validate.js';
 import type { OutlierDetectionOptions } from './outlier.js';
 import type { EndpointInput, PoolEndpoint } from './types.js';
 
@@ -83,6 +83,17 @@ export interface PoolOptions {
   readonly random?: () => number;
 }
 
+/** Options of {@link Pool.remove} and {@link Pool.setEndpoints}. */
+export interface RemoveOptions {
+  /**
+   * Let in-flight work finish first: the endpoint turns `draining` (no new picks) and leaves
+   * when its last lease is released. Without it, the endpoint leaves at once; its
+   * outstanding leases still release safely.
+   * @default false
+   */
+  readonly drain?: boolean;
+}
+
 /** Keys of {@link PoolOptions}. @internal */
 export const POOL_OPTION_KEYS = [
   'endpoints',
@@ -163,4 +174,14 @@ export function checkSelector(selector: unknown): Selector<PoolEndpoint> {
     );
   }
   return s as Selector<PoolEndpoint>;
+}
+
+/**
+ * Validates the {@link RemoveOptions} of `method` and returns `drain`.
+ * @throws TypeError for an unknown option or a `drain` that is not a boolean.
+ * @internal
+ */
+export function resolveDrain(method: string, options: unknown): boolean {
+  const o = checkOptions(`${method}()`, options, ['drain']);
+  return o.drain === undefined ? false : checkBoolean('drain', o.drain);
 }

@@ -1,31 +1,34 @@
 import { NoEndpointError, PoolClosedError } from '../errors.js';
-import { type Disposable, EventEmitter } from '../events.js';
+import type { Disposable } from '../events.js';
 import { PowerOfTwoChoices } from '../selectors/power-of-two-choices.js';
 import type { Selector } from '../selectors/selector.js';
-import { checkBoolean, checkOptions, checkString, quote } from '../validate.js';
-import { computeEligibility } from './eligibility.js';
+import { checkBoolean, checkString, quote } from '../validate.js';
+import { Alarm } from './alarm.js';
+import { Ejections } from './ejections.js';
+import { computeEligibility, explainNoEndpoint } from './eligibility.js';
 import {
   checkWeight,
   EndpointRecord,
   type EndpointSpec,
   resolveEndpointInput,
+  resolveEndpointInputs,
 } from './endpoint.js';
 import { type ExecuteContext, type ExecuteOptions, execute } from './execute.js';
 import { type LeaseOwner, PoolLease } from './lease.js';
-import { checkSelector, type PoolOptions, resolvePoolOptions } from './options.js';
 import {
-  decayedMultiplier,
-  mayEject,
-  medianLatency,
-  nextEjection,
-  type OutlierSettings,
-  resolveOutlierDetection,
-} from './outlier.js';
-import { slowStartFactor, slowStartRefreshMs } from './slow-start.js';
+  checkSelector,
+  type PoolOptions,
+  type RemoveOptions,
+  resolveDrain,
+  resolvePoolOptions,
+} from './options.js';
+import { resolveOutlierDetection } from './outlier.js';
+import { PoolEvents } from './pool-events.js';
+import { SlowStart } from './slow-start.js';
+import { takeSnapshot } from './snapshot.js';
 import type {
   AcquireOptions,
   EndpointInput,
-  EndpointSnapshot,
   Lease,
   MembershipChangeEvent,
   PoolEndpoint,
@@ -37,21 +40,6 @@ import type {
 
 const NEVER = Number.POSITIVE_INFINITY;
 const NOT_SINCE = Number.NEGATIVE_INFINITY;
-/** setTimeout's largest delay. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** Options of {@link Pool.remove} and {@link Pool.setEndpoints}. */
-export interface RemoveOptions {
-  /**
-   * Let in-flight work finish first: the endpoint turns `draining` (no new picks) and leaves
-   * when its last lease is released. Without it, the endpoint leaves at once; its
-   * outstanding leases still release safely.
-   * @default false
-   */
-  readonly drain?: boolean;
-}
-
-type TimerHandle = ReturnType<typeof setTimeout>;
 
 /**
  * The state table of a load balancer: which endpoints are in, how much each carries, which
@@ -84,15 +72,17 @@ type TimerHandle = ReturnType<typeof setTimeout>;
  */
 export class Pool implements PoolLike {
   readonly #selector: Selector<PoolEndpoint>;
-  readonly #outlier: OutlierSettings | undefined;
-  readonly #slowStartMs: number;
   readonly #panicThreshold: number;
-  readonly #maxRetryAfterMs: number;
   readonly #latencyDecayMs: number;
   /** Time constant of the plain latency EWMA that latency ejection judges; 0 when off. */
   readonly #latencyMeanMs: number;
   readonly #now: () => number;
   readonly #random: () => number;
+  readonly #ejections: Ejections;
+  readonly #slowStart: SlowStart;
+  /** One unref'd timer for the earliest ejection expiry, so its event is prompt. */
+  readonly #alarm: Alarm;
+  readonly #events = new PoolEvents();
 
   readonly #byId = new Map<string, EndpointRecord>();
   #list: readonly EndpointRecord[] | undefined = Object.freeze([]);
@@ -101,41 +91,14 @@ export class Pool implements PoolLike {
   #tier = -1;
   #panic = false;
   #dirty = false;
-
-  /** Endpoints with an ejection in force (possibly just expired, until `#expire` runs). */
-  readonly #ejected = new Set<EndpointRecord>();
-  /** Endpoints whose slow start is in progress. */
-  readonly #ramping = new Set<EndpointRecord>();
-  #nextExpiryAt = NEVER;
-  #nextRampAt = NEVER;
-  #nextLatencyAt = NEVER;
-  /** The earliest of the three above: the hot path compares against this only. */
+  /** The earliest time-driven work (expiry, ramp step, latency check): all the hot path reads. */
   #nextCheckAt = NEVER;
-  #timer: TimerHandle | undefined;
-  #timerAt = NEVER;
-  readonly #onTimer = (): void => {
-    this.#timer = undefined;
-    this.#timerAt = NEVER;
-    if (this.#closed) return;
-    const t = this.#now();
-    if (t >= this.#nextCheckAt) this.#tick(t);
-    else this.#armTimer();
-  };
 
   #inflight = 0;
   #requests = 0;
   #successes = 0;
   #failures = 0;
-  #ejections = 0;
   #closed = false;
-
-  readonly #stateEvents = new EventEmitter<StateChangeEvent>();
-  readonly #membershipEvents = new EventEmitter<MembershipChangeEvent>();
-  #pendingStates: StateChangeEvent[] = [];
-  #pendingAdded: EndpointRecord[] = [];
-  #pendingRemoved: EndpointRecord[] = [];
-  #pendingMembership: MembershipChangeEvent[] = [];
-  #flushing = false;
   readonly #owner: LeaseOwner = {
     release: (record, startedAt, outcome) => this.#release(record, startedAt, outcome),
     now: () => this.#now(),
@@ -150,29 +113,28 @@ export class Pool implements PoolLike {
    */
   constructor(options?: PoolOptions) {
     const o = resolvePoolOptions(options);
-    this.#outlier = resolveOutlierDetection(o.outlierDetection);
+    const outlier = resolveOutlierDetection(o.outlierDetection);
     this.#selector =
       o.selector === undefined ? new PowerOfTwoChoices<PoolEndpoint>() : checkSelector(o.selector);
-    this.#slowStartMs = o.slowStartMs;
     this.#panicThreshold = o.panicThreshold;
-    this.#maxRetryAfterMs = o.maxRetryAfterMs;
     this.#latencyDecayMs = o.latencyDecayMs;
-    this.#latencyMeanMs =
-      this.#outlier !== undefined && this.#outlier.latencyFactor > 0
-        ? this.#outlier.latencyWindowMs / 10
-        : 0;
     this.#now = o.now;
     this.#random = o.random;
-    for (const spec of resolveAll(o.endpoints)) {
+    this.#slowStart = new SlowStart(o.slowStartMs);
+    for (const spec of resolveEndpointInputs(o.endpoints)) {
       const record = new EndpointRecord(spec);
       this.#byId.set(record.id, record);
     }
     this.#list = undefined;
-    const t = this.#now();
-    if (this.#outlier !== undefined && this.#outlier.latencyFactor > 0) {
-      this.#nextLatencyAt = t + latencyIntervalMs(this.#outlier);
-      this.#recheck();
-    }
+    this.#ejections = new Ejections(
+      outlier,
+      o.maxRetryAfterMs,
+      (record, reason, t) => this.#updateState(record, reason, t),
+      this.#now(),
+    );
+    this.#latencyMeanMs = this.#ejections.latencyMeanMs;
+    this.#alarm = new Alarm(() => this.#wake(), this.#now);
+    this.#recheck();
     this.#rebuild();
   }
 
@@ -196,7 +158,9 @@ export class Pool implements PoolLike {
     const lease = this.tryAcquire(options);
     if (lease !== undefined) return lease;
     if (this.#closed) throw new PoolClosedError();
-    throw new NoEndpointError(this.#whyNoEndpoint(options));
+    throw new NoEndpointError(
+      explainNoEndpoint(this.#byId, this.#eligible.length, options?.exclude !== undefined),
+    );
   }
 
   /**
@@ -230,53 +194,48 @@ export class Pool implements PoolLike {
   }
 
   #release(record: EndpointRecord, startedAt: number, outcome: ReleaseOutcome | undefined): void {
-    if (outcome === undefined) {
-      const t = this.#now();
-      if (t >= this.#nextCheckAt) this.#due(t);
-      record.inflight--;
-      this.#inflight--;
-      record.observeLatency(t - startedAt, t, this.#latencyDecayMs, this.#latencyMeanMs);
-      this.#succeeded(record);
-      this.#afterRelease(record);
-      return;
-    }
-    const latencyMs = outcome.latencyMs;
-    if (latencyMs !== undefined && outcome.ok && (outcome.retryAfterMs ?? 0) <= 0) {
-      // A success with the caller's sample changes no state, so it reads no clock: time-driven
-      // work waits for the next acquire, which reads it anyway. The sample is placed when it
-      // was taken (`startedAt + latencyMs` on the pool's clock, via `lease.elapsedMs()`).
-      record.inflight--;
-      this.#inflight--;
-      if (outcome.skipLatency !== true) {
-        const at = startedAt + latencyMs;
-        record.observeLatency(latencyMs, at, this.#latencyDecayMs, this.#latencyMeanMs);
+    if (outcome !== undefined) {
+      const latencyMs = outcome.latencyMs;
+      if (latencyMs !== undefined && outcome.ok && (outcome.retryAfterMs ?? 0) <= 0) {
+        // A success with the caller's sample changes no state, so it reads no clock:
+        // time-driven work waits for the next acquire, which reads it anyway. The sample is
+        // placed when it was taken (`startedAt + latencyMs` on the pool's clock, via
+        // `lease.elapsedMs()`).
+        record.inflight--;
+        this.#inflight--;
+        if (outcome.skipLatency !== true) {
+          const at = startedAt + latencyMs;
+          record.observeLatency(latencyMs, at, this.#latencyDecayMs, this.#latencyMeanMs);
+        }
+        this.#succeeded(record);
+        this.#afterRelease(record);
+        return;
       }
-      this.#succeeded(record);
-      this.#afterRelease(record);
-      return;
     }
     const t = this.#now();
     // Expiries first, so an outcome is judged against the current state.
     if (t >= this.#nextCheckAt) this.#due(t);
     record.inflight--;
     this.#inflight--;
-    if (outcome.skipLatency !== true) {
-      const sample = latencyMs ?? t - startedAt;
+    if (outcome?.skipLatency !== true) {
+      const sample = outcome?.latencyMs ?? t - startedAt;
       record.observeLatency(sample, t, this.#latencyDecayMs, this.#latencyMeanMs);
     }
-    if (outcome.ok) {
+    if (outcome === undefined || outcome.ok) {
       this.#succeeded(record);
     } else {
       record.failures++;
       this.#failures++;
-      const outlier = this.#outlier;
-      if (++record.consecutiveFailures >= (outlier?.consecutiveFailures ?? NEVER)) {
-        this.#ejectForFailures(record, t);
+      if (++record.consecutiveFailures >= this.#ejections.consecutiveFailures) {
+        this.#ejections.failed(record, t, this.#members());
+        this.#recheck();
       }
     }
-    const retryAfterMs = outcome.retryAfterMs;
-    if (retryAfterMs !== undefined && retryAfterMs > 0)
-      this.#ejectForRetryAfter(record, retryAfterMs, t);
+    const retryAfterMs = outcome?.retryAfterMs;
+    if (retryAfterMs !== undefined && retryAfterMs > 0) {
+      this.#ejections.retryAfter(record, retryAfterMs, t, this.#members());
+      this.#recheck();
+    }
     this.#afterRelease(record);
   }
 
@@ -286,15 +245,15 @@ export class Pool implements PoolLike {
     record.consecutiveFailures = 0;
   }
 
-  /** A drained endpoint leaves with its last lease; then the pool settles if anything changed. */
+  /**
+   * A drained endpoint leaves with its last lease (the ejection cap is unaffected: draining
+   * endpoints already do not count); then the pool settles if anything changed.
+   */
   #afterRelease(record: EndpointRecord): void {
     if (record.draining && record.inflight === 0 && !record.removed) {
       this.#removeRecord(record, 'drained');
-      this.#capEjections(this.#now());
     }
-    if (this.#dirty || this.#pendingStates.length > 0 || this.#pendingRemoved.length > 0) {
-      this.#settle();
-    }
+    if (this.#dirty || this.#events.pending) this.#settle();
   }
 
   // ---- membership --------------------------------------------------------------------
@@ -343,7 +302,7 @@ export class Pool implements PoolLike {
     const t = this.#now();
     this.#due(t);
     this.#retire(record, drain, t);
-    this.#capEjections(t);
+    this.#ejections.cap(t, this.#members());
     this.#settle();
     return true;
   }
@@ -367,7 +326,7 @@ export class Pool implements PoolLike {
     if (!Array.isArray(inputs)) {
       throw new TypeError(`setEndpoints() expects an array of endpoints, got ${quote(inputs)}`);
     }
-    const specs = resolveAll(inputs);
+    const specs = resolveEndpointInputs(inputs);
     const keep = new Set<string>();
     for (const spec of specs) keep.add(spec.id);
     const t = this.#now();
@@ -375,7 +334,7 @@ export class Pool implements PoolLike {
     for (const record of [...this.#byId.values()]) {
       if (!keep.has(record.id)) this.#retire(record, drain, t);
     }
-    this.#capEjections(t);
+    this.#ejections.cap(t, this.#members());
     for (const spec of specs) {
       const record = this.#byId.get(spec.id);
       if (record === undefined) this.#insert(spec, t);
@@ -468,57 +427,17 @@ export class Pool implements PoolLike {
    */
   snapshot(): PoolSnapshot {
     const t = this.#refresh();
-    const endpoints: EndpointSnapshot[] = [];
-    let healthy = 0;
-    let unhealthy = 0;
-    let ejected = 0;
-    for (const r of this.#byId.values()) {
-      if (r.state === 'healthy') healthy++;
-      else if (r.state === 'unhealthy') unhealthy++;
-      else if (r.state === 'ejected') ejected++;
-      endpoints.push({
-        id: r.id,
-        url: r.url,
-        weight: r.weight,
-        configuredWeight: r.configuredWeight,
-        priority: r.priority,
-        metadata: { ...r.metadata },
-        state: r.state,
-        eligible: r.eligible,
-        healthy: !r.unhealthy,
-        inflight: r.inflight,
-        latency: r.latency,
-        requests: r.requests,
-        successes: r.successes,
-        failures: r.failures,
-        consecutiveFailures: r.consecutiveFailures,
-        ejections: r.ejections,
-        ejectionMultiplier:
-          this.#outlier === undefined ? 0 : decayedMultiplier(r, t, this.#outlier),
-        ejectedUntil: r.ejectedUntil > t ? r.ejectedUntil : null,
-        slowStart: r.configuredWeight === 0 ? 1 : r.weight / r.configuredWeight,
-      });
-    }
-    return {
-      at: t,
+    return takeSnapshot(this.#byId.values(), t, this.#ejections, {
       closed: this.#closed,
-      tier: this.#tier < 0 ? null : this.#tier,
+      tier: this.#tier,
       panic: this.#panic,
-      totals: {
-        endpoints: this.#byId.size,
-        eligible: this.#eligible.length,
-        healthy,
-        unhealthy,
-        ejected,
-        draining: this.#draining,
-        inflight: this.#inflight,
-        requests: this.#requests,
-        successes: this.#successes,
-        failures: this.#failures,
-        ejections: this.#ejections,
-      },
-      endpoints,
-    };
+      eligible: this.#eligible.length,
+      draining: this.#draining,
+      inflight: this.#inflight,
+      requests: this.#requests,
+      successes: this.#successes,
+      failures: this.#failures,
+    });
   }
 
   // ---- events and lifecycle ----------------------------------------------------------
@@ -536,7 +455,7 @@ export class Pool implements PoolLike {
    * ```
    */
   onStateChange(listener: (event: StateChangeEvent) => void): Disposable {
-    return this.#stateEvents.subscribe(listener);
+    return this.#events.onStateChange(listener);
   }
 
   /**
@@ -550,7 +469,7 @@ export class Pool implements PoolLike {
    * ```
    */
   onMembershipChange(listener: (event: MembershipChangeEvent) => void): Disposable {
-    return this.#membershipEvents.subscribe(listener);
+    return this.#events.onMembershipChange(listener);
   }
 
   /**
@@ -599,12 +518,8 @@ export class Pool implements PoolLike {
   close(): Promise<void> {
     if (!this.#closed) {
       this.#closed = true;
-      this.#clearTimer();
-      this.#stateEvents.clear();
-      this.#membershipEvents.clear();
-      this.#pendingStates = [];
-      this.#pendingAdded = [];
-      this.#pendingRemoved = [];
+      this.#alarm.clear();
+      this.#events.clear();
     }
     return Promise.resolve();
   }
@@ -614,10 +529,15 @@ export class Pool implements PoolLike {
     return this.close();
   }
 
-  // ---- internals ---------------------------------------------------------------------
+  // ---- internals: membership ---------------------------------------------------------
 
   #assertOpen(): void {
     if (this.#closed) throw new PoolClosedError();
+  }
+
+  /** Endpoints that count towards the ejection cap: those not draining. */
+  #members(): number {
+    return this.#byId.size - this.#draining;
   }
 
   #insert(spec: EndpointSpec, t: number): EndpointRecord {
@@ -627,8 +547,7 @@ export class Pool implements PoolLike {
     this.#dirty = true;
     record.state = record.derive(t);
     this.#startRamp(record, t);
-    this.#queueState(record, undefined, 'added');
-    this.#pendingAdded.push(record);
+    this.#events.added(record);
     return record;
   }
 
@@ -652,9 +571,7 @@ export class Pool implements PoolLike {
       if (record.draining) return;
       record.draining = true;
       this.#draining++;
-      // A leaving endpoint no longer counts as ejected (nor towards the ejection cap).
-      this.#ejected.delete(record);
-      record.ejectedUntil = NOT_SINCE;
+      this.#ejections.cut(record);
       this.#updateState(record, 'drain', t);
     } else {
       this.#removeRecord(record, 'removed');
@@ -666,12 +583,13 @@ export class Pool implements PoolLike {
     this.#byId.delete(record.id);
     this.#list = undefined;
     if (record.draining) this.#draining--;
-    this.#ejected.delete(record);
-    this.#ramping.delete(record);
+    this.#ejections.forget(record);
+    this.#slowStart.stop(record);
     if (record.eligible) this.#dirty = true;
-    this.#queueState(record, record.state, reason, true);
-    this.#pendingRemoved.push(record);
+    this.#events.removed(record, reason);
   }
+
+  // ---- internals: state and weight ------------------------------------------------------
 
   /** Recomputes the derived state; on a change, queues one event and marks the set dirty. */
   #updateState(record: EndpointRecord, reason: string, t: number): void {
@@ -688,104 +606,51 @@ export class Pool implements PoolLike {
         record.latencySamples = 0;
         this.#startRamp(record, t);
       }
-    } else if (from === 'healthy' && this.#ramping.delete(record)) {
+    } else if (from === 'healthy' && this.#slowStart.stop(record)) {
       record.weight = record.configuredWeight;
     }
     record.slowSince = NOT_SINCE;
-    this.#queueState(record, from, reason);
+    this.#events.changed(record, from, reason);
   }
 
   #startRamp(record: EndpointRecord, t: number): void {
-    if (this.#slowStartMs === 0) return;
-    record.rampStart = t;
-    this.#ramping.add(record);
+    if (!this.#slowStart.start(record, t)) return;
     this.#applyWeight(record, t);
-    const at = t + slowStartRefreshMs(this.#slowStartMs);
-    if (at < this.#nextRampAt) {
-      this.#nextRampAt = at;
-      this.#recheck();
-    }
+    this.#recheck();
   }
 
   /** Sets the effective weight from the configured one and slow start. */
   #applyWeight(record: EndpointRecord, t: number): void {
-    let weight = record.configuredWeight;
-    if (this.#ramping.has(record)) {
-      const f = slowStartFactor(t - record.rampStart, this.#slowStartMs);
-      if (f >= 1) this.#ramping.delete(record);
-      else weight *= f;
-    }
+    const weight = this.#slowStart.weight(record, t);
     if (weight !== record.weight) {
       record.weight = weight;
       if (record.eligible) this.#dirty = true;
     }
   }
 
-  #ejectForFailures(record: EndpointRecord, t: number): void {
-    const outlier = this.#outlier!;
-    if (record.removed || record.draining) return;
-    if (record.ejectedUntil > t) return; // a late failure of a lease taken before the ejection
-    if (
-      !mayEject(this.#ejected.size, this.#byId.size - this.#draining, outlier.maxEjectionPercent)
-    ) {
-      return; // over the cap: keep counting, the next failure asks again
-    }
-    this.#eject(record, t + nextEjection(record, t, outlier), 'consecutive-failures', t);
-  }
-
-  #ejectForRetryAfter(record: EndpointRecord, retryAfterMs: number, t: number): void {
-    if (record.removed || record.draining || this.#maxRetryAfterMs === 0) return;
-    const until = t + Math.min(retryAfterMs, this.#maxRetryAfterMs);
-    if (record.ejectedUntil > t) {
-      // Already out: stretch the ejection if asked for longer; the state does not change.
-      if (until > record.ejectedUntil) record.ejectedUntil = until;
-      return;
-    }
-    const percent = this.#outlier?.maxEjectionPercent ?? 100;
-    if (!mayEject(this.#ejected.size, this.#byId.size - this.#draining, percent)) return;
-    this.#eject(record, until, 'retry-after', t);
-  }
-
-  #eject(record: EndpointRecord, until: number, reason: string, t: number): void {
-    record.ejectedUntil = until;
-    record.consecutiveFailures = 0;
-    record.ejections++;
-    this.#ejections++;
-    this.#ejected.add(record);
-    if (until < this.#nextExpiryAt) {
-      this.#nextExpiryAt = until;
-      this.#recheck();
-    }
-    this.#updateState(record, reason, t);
-  }
-
-  /**
-   * Keeps the ejected share within `maxEjectionPercent` when the pool shrinks: the
-   * ejections closest to their end finish early (reason `ejection-cap`). Ejections are only
-   * refused when they would exceed it, so this runs after removals only.
-   */
-  #capEjections(t: number): void {
-    const percent = this.#outlier?.maxEjectionPercent ?? 100;
-    const members = this.#byId.size - this.#draining;
-    while (this.#ejected.size > 0 && this.#ejected.size * 100 > percent * members) {
-      let first: EndpointRecord | undefined;
-      for (const r of this.#ejected)
-        if (first === undefined || r.ejectedUntil < first.ejectedUntil) first = r;
-      this.#ejected.delete(first!);
-      first!.ejectionEndedAt = t;
-      first!.ejectedUntil = NOT_SINCE;
-      first!.consecutiveFailures = 0;
-      this.#updateState(first!, 'ejection-cap', t);
-    }
-  }
+  // ---- internals: time --------------------------------------------------------------------
 
   /** Runs whatever time has made due (expiries, ramp steps, latency checks), no settling. */
   #due(t: number): void {
     if (t < this.#nextCheckAt) return;
-    if (t >= this.#nextExpiryAt) this.#expire(t);
-    if (t >= this.#nextRampAt) this.#stepRamps(t);
-    if (t >= this.#nextLatencyAt) this.#checkLatency(t);
+    const ejections = this.#ejections;
+    if (t >= ejections.nextExpiryAt) ejections.expire(t);
+    if (t >= this.#slowStart.nextAt) {
+      for (const record of this.#slowStart.ramping) this.#applyWeight(record, t);
+      this.#slowStart.stepped(t);
+    }
+    if (t >= ejections.nextLatencyAt)
+      ejections.checkLatency(this.#byId.values(), t, this.#members());
     this.#recheck();
+  }
+
+  #recheck(): void {
+    const ejections = this.#ejections;
+    this.#nextCheckAt = Math.min(
+      ejections.nextExpiryAt,
+      this.#slowStart.nextAt,
+      ejections.nextLatencyAt,
+    );
   }
 
   #tick(t: number): void {
@@ -800,70 +665,22 @@ export class Pool implements PoolLike {
     return t;
   }
 
-  #expire(t: number): void {
-    let next = NEVER;
-    for (const record of this.#ejected) {
-      const until = record.ejectedUntil;
-      if (until <= t) {
-        this.#ejected.delete(record);
-        record.ejectionEndedAt = until;
-        record.ejectedUntil = NOT_SINCE;
-        // As Envoy: a returning endpoint starts from a clean count, not one failure short.
-        record.consecutiveFailures = 0;
-        this.#updateState(record, 'ejection-expired', t);
-      } else if (until < next) {
-        next = until;
-      }
-    }
-    this.#nextExpiryAt = next;
+  /** The alarm went off: run what is due, or set it again if it rang early. */
+  #wake(): void {
+    if (this.#closed) return;
+    const t = this.#now();
+    if (t >= this.#nextCheckAt) this.#tick(t);
+    else this.#alarm.set(this.#ejections.nextExpiryAt);
   }
 
-  #stepRamps(t: number): void {
-    for (const record of this.#ramping) this.#applyWeight(record, t);
-    this.#nextRampAt = this.#ramping.size > 0 ? t + slowStartRefreshMs(this.#slowStartMs) : NEVER;
-  }
+  // ---- internals: settling ----------------------------------------------------------------
 
-  /**
-   * Latency ejection (opt-in), evaluated every tenth of `latencyWindowMs`. An endpoint is
-   * ejected when, at every evaluation for a whole window, its plain latency EWMA (time
-   * constant: a tenth of the window) was above `latencyFactor ×` the median of its healthy
-   * peers, and it served at least `latencyMinSamples` requests during that window. The
-   * short time constant lets one slow response fade well within a window; the fresh
-   * samples make sure a stale average is never the only evidence.
-   */
-  #checkLatency(t: number): void {
-    const outlier = this.#outlier!;
-    this.#nextLatencyAt = t + latencyIntervalMs(outlier);
-    const candidates: EndpointRecord[] = [];
-    for (const r of this.#byId.values()) if (r.state === 'healthy') candidates.push(r);
-    const median = medianLatency(candidates, outlier.latencyMinSamples);
-    const threshold = median < 0 ? NEVER : outlier.latencyFactor * median;
-    for (const r of candidates) {
-      if (r.latencySamples < outlier.latencyMinSamples || !(r.latencyMean > threshold)) {
-        r.slowSince = NOT_SINCE;
-      } else if (r.slowSince === NOT_SINCE) {
-        r.slowSince = t;
-        r.slowSamples = r.latencySamples;
-      } else if (
-        t - r.slowSince >= outlier.latencyWindowMs &&
-        r.latencySamples - r.slowSamples >= outlier.latencyMinSamples &&
-        mayEject(this.#ejected.size, this.#byId.size - this.#draining, outlier.maxEjectionPercent)
-      ) {
-        this.#eject(r, t + nextEjection(r, t, outlier), 'latency', t);
-      }
-    }
-  }
-
-  #recheck(): void {
-    this.#nextCheckAt = Math.min(this.#nextExpiryAt, this.#nextRampAt, this.#nextLatencyAt);
-  }
-
-  /** After a change: rebuild the eligible set if needed, arm the timer, emit events. */
+  /** After a change: rebuild the eligible set if needed, set the alarm, emit events. */
   #settle(): void {
     if (this.#closed) return;
     if (this.#dirty) this.#rebuild();
-    this.#armTimer();
-    this.#flush();
+    this.#alarm.set(this.#ejections.nextExpiryAt);
+    this.#events.flush();
   }
 
   #rebuild(): void {
@@ -879,107 +696,4 @@ export class Pool implements PoolLike {
     this.#panic = panic;
     this.#selector.update(endpoints);
   }
-
-  /** Keeps one unref'd timer for the earliest ejection expiry, so its event is prompt. */
-  #armTimer(): void {
-    const at = this.#nextExpiryAt;
-    if (at === NEVER) {
-      this.#clearTimer();
-      return;
-    }
-    if (this.#timer !== undefined && this.#timerAt <= at) return;
-    this.#clearTimer();
-    const delay = Math.min(Math.max(at - this.#now(), 1), MAX_TIMER_MS);
-    const timer = setTimeout(this.#onTimer, delay);
-    (timer as { unref?: () => void }).unref?.();
-    this.#timer = timer;
-    this.#timerAt = at;
-  }
-
-  #clearTimer(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#timerAt = NEVER;
-  }
-
-  #queueState(
-    record: EndpointRecord,
-    from: StateChangeEvent['from'],
-    reason: string,
-    removed = false,
-  ): void {
-    if (!this.#stateEvents.hasListeners) return;
-    this.#pendingStates.push({
-      endpoint: record,
-      from,
-      to: removed ? undefined : record.state,
-      reason,
-    });
-  }
-
-  #flush(): void {
-    if (this.#pendingAdded.length > 0 || this.#pendingRemoved.length > 0) {
-      const event: MembershipChangeEvent = {
-        added: this.#pendingAdded,
-        removed: this.#pendingRemoved,
-      };
-      this.#pendingAdded = [];
-      this.#pendingRemoved = [];
-      // Queued behind the state events of the same change.
-      if (this.#membershipEvents.hasListeners) this.#pendingMembership.push(event);
-    }
-    // A listener may change the pool; its events join the queue and go out in order.
-    if (this.#flushing) return;
-    this.#flushing = true;
-    try {
-      let i = 0;
-      let j = 0;
-      while (i < this.#pendingStates.length || j < this.#pendingMembership.length) {
-        while (i < this.#pendingStates.length) this.#stateEvents.emit(this.#pendingStates[i++]!);
-        if (j < this.#pendingMembership.length)
-          this.#membershipEvents.emit(this.#pendingMembership[j++]!);
-      }
-    } finally {
-      this.#pendingStates = [];
-      this.#pendingMembership = [];
-      this.#flushing = false;
-    }
-  }
-
-  #whyNoEndpoint(options: AcquireOptions | undefined): string {
-    const total = this.#byId.size;
-    if (total === 0) return 'no endpoint is eligible: the pool is empty';
-    if (this.#eligible.length > 0 && options?.exclude !== undefined) {
-      return `no endpoint is eligible: all ${this.#eligible.length} eligible endpoints were excluded`;
-    }
-    const counts: Record<string, number> = {};
-    for (const r of this.#byId.values()) counts[r.state] = (counts[r.state] ?? 0) + 1;
-    const parts = Object.entries(counts).map(([state, n]) => `${n} ${state}`);
-    return `no endpoint is eligible: ${total} endpoint${total === 1 ? '' : 's'} (${parts.join(', ')})`;
-  }
-}
-
-/** How often latency ejection is evaluated: a tenth of the window, at most once a second. */
-function latencyIntervalMs(outlier: OutlierSettings): number {
-  return Math.min(outlier.latencyWindowMs / 10, 1_000);
-}
-
-/** Validates a list of endpoint inputs, rejecting duplicate ids. */
-function resolveAll(inputs: readonly EndpointInput[]): EndpointSpec[] {
-  const specs: EndpointSpec[] = [];
-  const seen = new Set<string>();
-  for (let i = 0; i < inputs.length; i++) {
-    const spec = resolveEndpointInput(inputs[i]!, `endpoints[${i}]`);
-    if (seen.has(spec.id)) {
-      throw new RangeError(`duplicate endpoint id ${quote(spec.id)} at endpoints[${i}]`);
-    }
-    seen.add(spec.id);
-    specs.push(spec);
-  }
-  return specs;
-}
-
-function resolveDrain(method: string, options: unknown): boolean {
-  const o = checkOptions(`${method}()`, options, ['drain']);
-  return o.drain === undefined ? false : checkBoolean('drain', o.drain);
 }

@@ -334,13 +334,14 @@ export class Pool implements PoolLike {
     for (const record of [...this.#byId.values()]) {
       if (!keep.has(record.id)) this.#retire(record, drain, t);
     }
-    this.#ejections.cap(t, this.#members());
     for (const spec of specs) {
       const record = this.#byId.get(spec.id);
       if (record === undefined) this.#insert(spec, t);
       else if (record.draining) this.#undrain(record, spec, t);
       else this.#assign(record, spec, t);
     }
+    // Against the new membership as a whole: halfway through, it may look smaller than it is.
+    this.#ejections.cap(t, this.#members());
     this.#settle();
   }
 

@@ -91,8 +91,10 @@ export class Ejections {
       if (until > record.ejectedUntil) record.ejectedUntil = until;
       return;
     }
-    const percent = this.#outlier?.maxEjectionPercent ?? 100;
-    if (!mayEject(this.#ejected.size, members, percent)) return;
+    const outlier = this.#outlier;
+    if (!mayEject(this.#ejected.size, members, outlier?.maxEjectionPercent ?? 100)) return;
+    // The multiplier does not grow, and decays only in service: keep the decay earned so far.
+    if (outlier !== undefined) record.ejectionMultiplier = decayedMultiplier(record, t, outlier);
     this.#eject(record, until, 'retry-after', t);
   }
 
@@ -147,10 +149,10 @@ export class Ejections {
 
   /**
    * A draining endpoint no longer counts as ejected (nor towards the cap): its ejection
-   * ends without an event of its own, the caller's move to `draining` being the change.
+   * ends at `t` without an event of its own, the caller's move to `draining` being the change.
    */
-  cut(record: EndpointRecord): void {
-    this.#ejected.delete(record);
+  cut(record: EndpointRecord, t: number): void {
+    if (this.#ejected.delete(record)) record.ejectionEndedAt = Math.min(record.ejectedUntil, t);
     record.ejectedUntil = NOT_SINCE;
   }
 

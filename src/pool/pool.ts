@@ -572,7 +572,7 @@ export class Pool implements PoolLike {
       if (record.draining) return;
       record.draining = true;
       this.#draining++;
-      this.#ejections.cut(record);
+      this.#ejections.cut(record, t);
       this.#updateState(record, 'drain', t);
     } else {
       this.#removeRecord(record, 'removed');

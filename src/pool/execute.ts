@@ -57,7 +57,8 @@ export interface ExecuteOptions {
   /**
    * Whether an error counts against the endpoint (a failure for outlier detection). Return
    * false for errors that say nothing about the endpoint's health (a "not found", a
-   * validation error).
+   * validation error). When it throws, the attempt counts as a failure and `execute`
+   * rejects with what it threw.
    * @default () => true
    */
   readonly countsAsFailure?: (error: unknown) => boolean;
@@ -284,7 +285,13 @@ async function run<T>(
           lease.release({ ok: true, skipLatency: true });
           throw callerSignal!.reason;
         }
-        lease.release(o.countsAsFailure(error) ? { ok: false, error } : { ok: true });
+        // Released even when the caller's predicate throws (as a failure: the attempt failed).
+        let failed = true;
+        try {
+          failed = o.countsAsFailure(error);
+        } finally {
+          lease.release(failed ? { ok: false, error } : { ok: true });
+        }
         // Cut by the deadline: the cause is the last attempt that ended on its own.
         if (stoppedBy === 'deadline') throw stop(errors.at(-1));
         errors.push(error);

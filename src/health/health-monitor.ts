@@ -227,10 +227,10 @@ export class HealthMonitor {
     if (!probe) return;
     let healthy: boolean;
     if (event.to === 'unhealthy') healthy = false;
-    // Unhealthy outranks ejected, so leaving it for either means health came back; a move
-    // to draining says nothing about health.
-    else if (event.from === 'unhealthy' && (event.to === 'healthy' || event.to === 'ejected'))
-      healthy = true;
+    // Unhealthy outranks ejected, so either state means the health flag is up, whatever the
+    // state before (health restored during a drain shows only when the drain is cancelled);
+    // draining and removal say nothing about health.
+    else if (event.to === 'healthy' || event.to === 'ejected') healthy = true;
     else return;
     if (probe.healthy !== healthy) {
       probe.healthy = healthy;

@@ -105,3 +105,40 @@ export function checkString(name: string, value: unknown, context?: string): str
   }
   return value;
 }
+
+/**
+ * Reads an optional number option of a checked options object: `fallback` when it is
+ * absent, else the value, which must be within `bounds` (see {@link checkNumber}).
+ * @param name - how messages call the option. @default key
+ * @example
+ * ```ts
+ * const intervalMs = numberOption(o, 'intervalMs', 5_000, { min: 0, minExclusive: true });
+ * ```
+ */
+export function numberOption(
+  options: Readonly<Record<string, unknown>>,
+  key: string,
+  fallback: number,
+  bounds: NumberBounds,
+  name: string = key,
+): number {
+  const value = options[key];
+  return value === undefined ? fallback : checkNumber(name, value, bounds);
+}
+
+/**
+ * Reads an optional function option of a checked options object: `fallback` when it is
+ * absent, else the value, which must be a function.
+ * @example
+ * ```ts
+ * const now = functionOption(o, 'now', Date.now);
+ * ```
+ */
+export function functionOption<T>(
+  options: Readonly<Record<string, unknown>>,
+  key: string,
+  fallback: T,
+): T {
+  const value = options[key];
+  return value === undefined ? fallback : checkFunction<T>(key, value);
+}

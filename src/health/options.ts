@@ -1,5 +1,6 @@
+import { defaultClock } from '../clock.js';
 import type { PoolEndpoint } from '../pool/types.js';
-import { checkFunction, checkNumber, checkOptions, quote } from '../validate.js';
+import { checkOptions, functionOption, numberOption, quote } from '../validate.js';
 import { fetchCheck } from './fetch-check.js';
 import { globalTimers, MAX_TIMER_DELAY_MS, type TimerApi } from './scheduler.js';
 
@@ -132,11 +133,6 @@ const KNOWN = [
 const DELAY = { min: 0, minExclusive: true, max: MAX_TIMER_DELAY_MS } as const;
 const THRESHOLD = { min: 1, integer: true } as const;
 
-function defaultNow(): () => number {
-  const performance = (globalThis as { performance?: { now?: () => number } }).performance;
-  return typeof performance?.now === 'function' ? () => performance.now!() : Date.now;
-}
-
 function checkTimers(value: unknown): TimerApi {
   const timers = value as Partial<TimerApi> | null;
   if (
@@ -155,39 +151,27 @@ function checkTimers(value: unknown): TimerApi {
 /** Validates every option and fills in the defaults. @internal */
 export function resolveHealthOptions(input: unknown): ResolvedHealthOptions {
   const o = checkOptions('HealthMonitor', input, KNOWN);
-  const intervalMs =
-    o.intervalMs === undefined
-      ? DEFAULT_HEALTH_INTERVAL_MS
-      : checkNumber('intervalMs', o.intervalMs, DELAY);
+  const intervalMs = numberOption(o, 'intervalMs', DEFAULT_HEALTH_INTERVAL_MS, DELAY);
+  const unhealthyIntervalMs = Math.min(DEFAULT_HEALTH_UNHEALTHY_INTERVAL_MS, intervalMs);
   return {
-    check: o.check === undefined ? fetchCheck : checkFunction<HealthCheck>('check', o.check),
+    check: functionOption<HealthCheck>(o, 'check', fetchCheck),
     intervalMs,
-    unhealthyIntervalMs:
-      o.unhealthyIntervalMs === undefined
-        ? Math.min(DEFAULT_HEALTH_UNHEALTHY_INTERVAL_MS, intervalMs)
-        : checkNumber('unhealthyIntervalMs', o.unhealthyIntervalMs, DELAY),
-    timeoutMs:
-      o.timeoutMs === undefined
-        ? DEFAULT_HEALTH_TIMEOUT_MS
-        : checkNumber('timeoutMs', o.timeoutMs, DELAY),
-    jitter:
-      o.jitter === undefined
-        ? DEFAULT_HEALTH_JITTER
-        : checkNumber('jitter', o.jitter, { min: 0, max: 0.5 }),
-    healthyThreshold:
-      o.healthyThreshold === undefined
-        ? DEFAULT_HEALTHY_THRESHOLD
-        : checkNumber('healthyThreshold', o.healthyThreshold, THRESHOLD),
-    unhealthyThreshold:
-      o.unhealthyThreshold === undefined
-        ? DEFAULT_UNHEALTHY_THRESHOLD
-        : checkNumber('unhealthyThreshold', o.unhealthyThreshold, THRESHOLD),
-    concurrency:
-      o.concurrency === undefined
-        ? DEFAULT_HEALTH_CONCURRENCY
-        : checkNumber('concurrency', o.concurrency, { ...THRESHOLD, allowInfinity: true }),
-    now: o.now === undefined ? defaultNow() : checkFunction<() => number>('now', o.now),
-    random: o.random === undefined ? Math.random : checkFunction<() => number>('random', o.random),
+    unhealthyIntervalMs: numberOption(o, 'unhealthyIntervalMs', unhealthyIntervalMs, DELAY),
+    timeoutMs: numberOption(o, 'timeoutMs', DEFAULT_HEALTH_TIMEOUT_MS, DELAY),
+    jitter: numberOption(o, 'jitter', DEFAULT_HEALTH_JITTER, { min: 0, max: 0.5 }),
+    healthyThreshold: numberOption(o, 'healthyThreshold', DEFAULT_HEALTHY_THRESHOLD, THRESHOLD),
+    unhealthyThreshold: numberOption(
+      o,
+      'unhealthyThreshold',
+      DEFAULT_UNHEALTHY_THRESHOLD,
+      THRESHOLD,
+    ),
+    concurrency: numberOption(o, 'concurrency', DEFAULT_HEALTH_CONCURRENCY, {
+      ...THRESHOLD,
+      allowInfinity: true,
+    }),
+    now: functionOption(o, 'now', defaultClock()),
+    random: functionOption(o, 'random', Math.random),
     timers: o.timers === undefined ? globalTimers : checkTimers(o.timers),
   };
 }

@@ -4,7 +4,14 @@ import {
   PoolClosedError,
   TimeoutError,
 } from '../errors.js';
-import { checkFunction, checkNumber, checkOptions, checkString, quote } from '../validate.js';
+import {
+  checkFunction,
+  checkOptions,
+  checkString,
+  functionOption,
+  numberOption,
+  quote,
+} from '../validate.js';
 import type { AcquireOptions, Lease, PoolEndpoint } from './types.js';
 
 /** Attempts of `execute()` by default: the first try and two retries. */
@@ -133,8 +140,8 @@ function resolve(options: ExecuteOptions | undefined): Resolved {
     baseMs = maxMs = 0;
   } else if (o.backoff !== undefined) {
     const b = checkOptions('execute backoff', o.backoff, ['baseMs', 'maxMs']);
-    if (b.baseMs !== undefined) baseMs = checkNumber('backoff.baseMs', b.baseMs, { min: 0 });
-    if (b.maxMs !== undefined) maxMs = checkNumber('backoff.maxMs', b.maxMs, { min: 0 });
+    baseMs = numberOption(b, 'baseMs', baseMs, { min: 0 }, 'backoff.baseMs');
+    maxMs = numberOption(b, 'maxMs', maxMs, { min: 0 }, 'backoff.maxMs');
   }
   const signal = o.signal as AbortSignal | undefined;
   if (
@@ -146,22 +153,15 @@ function resolve(options: ExecuteOptions | undefined): Resolved {
   ) {
     throw new TypeError(`signal must be an AbortSignal, got ${quote(signal)}`);
   }
-  const limit = (name: 'perAttemptTimeoutMs' | 'deadlineMs') =>
-    o[name] === undefined ? 0 : checkNumber(name, o[name], { min: 0, minExclusive: true });
+  const limit = { min: 0, minExclusive: true } as const;
   return {
-    attempts:
-      o.attempts === undefined
-        ? DEFAULT_EXECUTE_ATTEMPTS
-        : checkNumber('attempts', o.attempts, { min: 1, integer: true }),
-    retryOn: o.retryOn === undefined ? always : checkFunction('retryOn', o.retryOn),
-    countsAsFailure:
-      o.countsAsFailure === undefined
-        ? always
-        : checkFunction('countsAsFailure', o.countsAsFailure),
+    attempts: numberOption(o, 'attempts', DEFAULT_EXECUTE_ATTEMPTS, { min: 1, integer: true }),
+    retryOn: functionOption(o, 'retryOn', always),
+    countsAsFailure: functionOption(o, 'countsAsFailure', always),
     baseMs,
     maxMs,
-    perAttemptTimeoutMs: limit('perAttemptTimeoutMs'),
-    deadlineMs: limit('deadlineMs'),
+    perAttemptTimeoutMs: numberOption(o, 'perAttemptTimeoutMs', 0, limit),
+    deadlineMs: numberOption(o, 'deadlineMs', 0, limit),
     signal,
     key: o.key === undefined ? undefined : checkString('key', o.key),
   };

@@ -1,5 +1,6 @@
+import { defaultClock } from '../clock.js';
 import type { Selector } from '../selectors/selector.js';
-import { checkBoolean, checkFunction, checkNumber, checkOptions, quote } from '../validate.js';
+import { checkBoolean, checkOptions, functionOption, numberOption, quote } from '../validate.js';
 import type { OutlierDetectionOptions } from './outlier.js';
 import type { EndpointInput, PoolEndpoint } from './types.js';
 
@@ -122,14 +123,6 @@ export interface ResolvedPoolOptions {
   readonly random: () => number;
 }
 
-/** The default clock: `performance.now` where the runtime has it, else `Date.now`. */
-function defaultClock(): () => number {
-  const performance = (globalThis as { performance?: { now(): number } }).performance;
-  return performance && typeof performance.now === 'function'
-    ? performance.now.bind(performance)
-    : Date.now;
-}
-
 /**
  * Validates the pool's options (all but `selector` and `outlierDetection`, which have their
  * own resolvers) and applies defaults.
@@ -141,18 +134,19 @@ export function resolvePoolOptions(options: PoolOptions | undefined): ResolvedPo
   if (o.endpoints !== undefined && !Array.isArray(o.endpoints)) {
     throw new TypeError(`endpoints must be an array, got ${quote(o.endpoints)}`);
   }
-  const num = (name: string, fallback: number, bounds: Parameters<typeof checkNumber>[2]) =>
-    o[name] === undefined ? fallback : checkNumber(name, o[name], bounds);
   return {
     selector: o.selector,
     outlierDetection: o.outlierDetection,
     endpoints: (o.endpoints as readonly EndpointInput[] | undefined) ?? [],
-    slowStartMs: num('slowStartMs', DEFAULT_SLOW_START_MS, { min: 0 }),
-    panicThreshold: num('panicThreshold', DEFAULT_PANIC_THRESHOLD, { min: 0, max: 1 }),
-    maxRetryAfterMs: num('maxRetryAfterMs', DEFAULT_MAX_RETRY_AFTER_MS, { min: 0 }),
-    latencyDecayMs: num('latencyDecayMs', DEFAULT_LATENCY_DECAY_MS, { min: 0, minExclusive: true }),
-    now: o.now === undefined ? defaultClock() : checkFunction<() => number>('now', o.now),
-    random: o.random === undefined ? Math.random : checkFunction<() => number>('random', o.random),
+    slowStartMs: numberOption(o, 'slowStartMs', DEFAULT_SLOW_START_MS, { min: 0 }),
+    panicThreshold: numberOption(o, 'panicThreshold', DEFAULT_PANIC_THRESHOLD, { min: 0, max: 1 }),
+    maxRetryAfterMs: numberOption(o, 'maxRetryAfterMs', DEFAULT_MAX_RETRY_AFTER_MS, { min: 0 }),
+    latencyDecayMs: numberOption(o, 'latencyDecayMs', DEFAULT_LATENCY_DECAY_MS, {
+      min: 0,
+      minExclusive: true,
+    }),
+    now: functionOption(o, 'now', defaultClock()),
+    random: functionOption(o, 'random', Math.random),
   };
 }
 

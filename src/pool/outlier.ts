@@ -1,4 +1,4 @@
-import { checkNumber, checkOptions, quote } from '../validate.js';
+import { checkOptions, type NumberBounds, numberOption, quote } from '../validate.js';
 import type { EndpointRecord } from './endpoint.js';
 
 /** Consecutive failures that eject an endpoint: 5, as Envoy's `consecutive_5xx`. */
@@ -118,11 +118,8 @@ export function resolveOutlierDetection(value: unknown): OutlierSettings | undef
     throw new TypeError(`outlierDetection must be an object or false, got ${quote(value)}`);
   }
   const o = checkOptions('outlierDetection', value, KEYS);
-  const n = (
-    key: (typeof KEYS)[number],
-    fallback: number,
-    bounds: Parameters<typeof checkNumber>[2],
-  ) => (o[key] === undefined ? fallback : checkNumber(`outlierDetection.${key}`, o[key], bounds));
+  const n = (key: (typeof KEYS)[number], fallback: number, bounds: NumberBounds) =>
+    numberOption(o, key, fallback, bounds, `outlierDetection.${key}`);
   const baseEjectionMs = n('baseEjectionMs', DEFAULT_BASE_EJECTION_MS, {
     min: 0,
     minExclusive: true,

@@ -7,8 +7,8 @@ import { seededRandom } from '../../src/testing/index.js';
 import { FakeClock } from './support.js';
 
 /**
- * A model-based test of Pool: random sequences of add, remove, drain, acquire, release,
- * health changes and clock ticks, each checked against a small model of membership,
+ * A model-based test of Pool: random sequences of add, remove, drain, setEndpoints, acquire,
+ * release, health changes and clock ticks, each checked against a small model of membership,
  * health, draining and outstanding leases, with these invariants after every step:
  *
  * - the pool's membership and in-flight counts match the model's;
@@ -54,6 +54,23 @@ interface Real {
 function outstanding(m: Model, id: string): number {
   const gen = m.members.get(id)?.gen;
   return m.leases.filter((l) => l.id === id && l.gen === gen).length;
+}
+
+/** Records a lease the pool handed out, in the model and in the real world. */
+function hold(m: Model, r: Real, lease: Lease): void {
+  r.leases.push(lease);
+  m.leases.push({ id: lease.endpoint.id, gen: m.members.get(lease.endpoint.id)!.gen });
+}
+
+/** `id` joins the model, or (draining) stops draining; either way with `priority`. */
+function join(m: Model, id: string, priority: number): void {
+  const member = m.members.get(id);
+  if (member) {
+    member.draining = false; // listing a draining endpoint again cancels the drain
+    member.priority = priority;
+  } else {
+    m.members.set(id, { gen: m.nextGen++, priority, unhealthy: false, draining: false });
+  }
 }
 
 /** The eligible set by the documented rule, from the states the pool shows. */
@@ -104,18 +121,7 @@ class AddCommand implements fc.Command<Model, Real> {
   }
   run(m: Model, r: Real): void {
     r.pool.add({ url: this.id, priority: this.priority });
-    const member = m.members.get(this.id);
-    if (member) {
-      member.draining = false; // re-adding a draining endpoint cancels the drain
-      member.priority = this.priority;
-    } else {
-      m.members.set(this.id, {
-        gen: m.nextGen++,
-        priority: this.priority,
-        unhealthy: false,
-        draining: false,
-      });
-    }
+    join(m, this.id, this.priority);
     checkInvariants(m, r);
   }
   toString(): string {
@@ -142,6 +148,35 @@ class RemoveCommand implements fc.Command<Model, Real> {
   }
 }
 
+class SetEndpointsCommand implements fc.Command<Model, Real> {
+  constructor(
+    readonly endpoints: ReadonlyArray<readonly [id: string, priority: number]>,
+    readonly drain: boolean,
+  ) {}
+  check(): boolean {
+    return true;
+  }
+  run(m: Model, r: Real): void {
+    r.pool.setEndpoints(
+      this.endpoints.map(([url, priority]) => ({ url, priority })),
+      { drain: this.drain },
+    );
+    const listed = new Set(this.endpoints.map(([id]) => id));
+    for (const id of [...m.members.keys()]) {
+      if (listed.has(id)) continue;
+      // Survivors of a diff keep their record; the others leave, or drain while busy.
+      if (this.drain && outstanding(m, id) > 0) m.members.get(id)!.draining = true;
+      else m.members.delete(id);
+    }
+    for (const [id, priority] of this.endpoints) join(m, id, priority);
+    checkInvariants(m, r);
+  }
+  toString(): string {
+    const list = this.endpoints.map(([id, p]) => `${id} p${p}`).join(', ');
+    return `setEndpoints([${list}]${this.drain ? ', drain' : ''})`;
+  }
+}
+
 class AcquireCommand implements fc.Command<Model, Real> {
   check(): boolean {
     return true;
@@ -153,8 +188,7 @@ class AcquireCommand implements fc.Command<Model, Real> {
       expect(eligible.size).toBe(0);
     } else {
       expect(eligible.has(lease.endpoint.id)).toBe(true);
-      r.leases.push(lease);
-      m.leases.push({ id: lease.endpoint.id, gen: m.members.get(lease.endpoint.id)!.gen });
+      hold(m, r, lease);
     }
     checkInvariants(m, r);
   }
@@ -184,8 +218,7 @@ class PreferCommand implements fc.Command<Model, Real> {
       expect(eligible.has(lease.endpoint.id)).toBe(true);
     }
     if (lease !== undefined) {
-      r.leases.push(lease);
-      m.leases.push({ id: lease.endpoint.id, gen: m.members.get(lease.endpoint.id)!.gen });
+      hold(m, r, lease);
     }
     checkInvariants(m, r);
   }
@@ -264,6 +297,15 @@ const commands = fc.commands(
   [
     fc.tuple(id, fc.integer({ min: 0, max: 2 })).map(([i, p]) => new AddCommand(i, p)),
     fc.tuple(id, fc.boolean()).map(([i, d]) => new RemoveCommand(i, d)),
+    fc
+      .tuple(
+        fc.uniqueArray(fc.tuple(id, fc.integer({ min: 0, max: 2 })), {
+          selector: ([i]) => i,
+          maxLength: IDS.length,
+        }),
+        fc.boolean(),
+      )
+      .map(([list, d]) => new SetEndpointsCommand(list, d)),
     fc.constant(new AcquireCommand()),
     fc.constant(new AcquireCommand()),
     fc

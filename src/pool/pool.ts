@@ -276,8 +276,7 @@ export class Pool implements PoolLike {
     if (existing !== undefined && !existing.draining) {
       throw new RangeError(`duplicate endpoint id ${quote(spec.id)}`);
     }
-    const t = this.#now();
-    this.#due(t);
+    const t = this.#advance();
     const record =
       existing === undefined ? this.#insert(spec, t) : this.#undrain(existing, spec, t);
     this.#settle();
@@ -299,8 +298,7 @@ export class Pool implements PoolLike {
     const drain = resolveDrain('remove', options);
     const record = this.#byId.get(id);
     if (record === undefined) return false;
-    const t = this.#now();
-    this.#due(t);
+    const t = this.#advance();
     this.#retire(record, drain, t);
     this.#ejections.cap(t, this.#members());
     this.#settle();
@@ -329,8 +327,7 @@ export class Pool implements PoolLike {
     const specs = resolveEndpointInputs(inputs);
     const keep = new Set<string>();
     for (const spec of specs) keep.add(spec.id);
-    const t = this.#now();
-    this.#due(t);
+    const t = this.#advance();
     for (const record of [...this.#byId.values()]) {
       if (!keep.has(record.id)) this.#retire(record, drain, t);
     }
@@ -360,8 +357,7 @@ export class Pool implements PoolLike {
     checkWeight(weight, `endpoint ${quote(id)}`);
     const record = this.#byId.get(id);
     if (record === undefined) return false;
-    const t = this.#now();
-    this.#due(t);
+    const t = this.#advance();
     record.configuredWeight = weight;
     this.#applyWeight(record, t);
     this.#settle();
@@ -385,8 +381,7 @@ export class Pool implements PoolLike {
     checkString('reason', reason);
     const record = this.#byId.get(id);
     if (record === undefined || this.#closed) return;
-    const t = this.#now();
-    this.#due(t);
+    const t = this.#advance();
     record.unhealthy = !healthy;
     this.#updateState(record, reason, t);
     this.#settle();
@@ -630,6 +625,13 @@ export class Pool implements PoolLike {
   }
 
   // ---- internals: time --------------------------------------------------------------------
+
+  /** Reads the clock and runs what it has made due, before a change; returns the time read. */
+  #advance(): number {
+    const t = this.#now();
+    this.#due(t);
+    return t;
+  }
 
   /** Runs whatever time has made due (expiries, ramp steps, latency checks), no settling. */
   #due(t: number): void {

@@ -11,7 +11,7 @@ export {
   DEFAULT_EXECUTE_ATTEMPTS,
   type ExecuteContext,
   type ExecuteOptions,
-} from './execute.js';
+} from './execute-options.js';
 export {
   DEFAULT_LATENCY_DECAY_MS,
   DEFAULT_MAX_RETRY_AFTER_MS,

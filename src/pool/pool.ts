@@ -13,7 +13,8 @@ import {
   resolveEndpointInput,
   resolveEndpointInputs,
 } from './endpoint.js';
-import { type ExecuteContext, type ExecuteOptions, execute } from './execute.js';
+import { execute } from './execute.js';
+import type { ExecuteContext, ExecuteOptions } from './execute-options.js';
 import { type LeaseOwner, PoolLease } from './lease.js';
 import {
   checkSelector,

@@ -6,13 +6,15 @@ import type {
   PoolLike,
   StateChangeEvent,
 } from '../pool/types.js';
+import { Fifo } from './fifo.js';
 import {
   type HealthCheckEvent,
   type HealthMonitorOptions,
   type ResolvedHealthOptions,
   resolveHealthOptions,
 } from './options.js';
-import { type ScheduledEntry, Scheduler } from './scheduler.js';
+import { createProbe, type Probe, riseFall, setHealthy } from './probe.js';
+import { Scheduler } from './scheduler.js';
 
 /** The reason given to `pool.setHealth()`, and so in the pool's `onStateChange` events. */
 export const HEALTH_CHECK_REASON = 'health-check';
@@ -26,27 +28,6 @@ const TIMER_SLACK = 0.01;
 const asyncDispose: typeof Symbol.asyncDispose =
   (Symbol as { asyncDispose?: typeof Symbol.asyncDispose }).asyncDispose ??
   (Symbol.for('Symbol.asyncDispose') as typeof Symbol.asyncDispose);
-
-/** One endpoint's check state. Idle and running probes sit in the scheduler's heap. */
-interface Probe extends ScheduledEntry {
-  readonly id: string;
-  endpoint: PoolEndpoint;
-  /** idle: waits for its due time (in the heap when started); queued: waits for a slot; running: in flight (in the heap at its deadline). */
-  phase: 'idle' | 'queued' | 'running';
-  /** The monitor's view: false once `unhealthyThreshold` failures took it out. */
-  healthy: boolean;
-  lastOk: boolean;
-  successes: number;
-  failures: number;
-  /** The running check's controller; cleared when the check ends or is abandoned. */
-  controller: AbortController | undefined;
-  /** The check's promise until it settles, even after a timeout abandoned it. */
-  pending: Promise<void> | undefined;
-  startedAt: number;
-  /** `checkNow()` calls waiting for this probe's next result. */
-  waiters: Array<() => void> | undefined;
-  removed: boolean;
-}
 
 /**
  * Active health checking for a pool, with HAProxy's rise/fall semantics: `unhealthyThreshold`
@@ -79,8 +60,8 @@ export class HealthMonitor {
   readonly #o: ResolvedHealthOptions;
   readonly #scheduler: Scheduler<Probe>;
   readonly #probes = new Map<string, Probe>();
-  readonly #queue: Probe[] = [];
-  #queueHead = 0;
+  /** Probes due, waiting for a free slot (at most `concurrency` checks run at once). */
+  readonly #queue = new Fifo<Probe>();
   #running = 0;
   /** Every check promise not yet settled, abandoned ones included: `stop()` awaits them. */
   readonly #inflight = new Set<Promise<void>>();
@@ -186,8 +167,7 @@ export class HealthMonitor {
     const stopped = new SwitchyardError('ERR_ABORTED', 'health monitor stopped');
     for (const probe of this.#probes.values()) this.#drop(probe, stopped);
     this.#probes.clear();
-    this.#queue.length = 0;
-    this.#queueHead = 0;
+    this.#queue.clear();
     this.#scheduler.clear();
     while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
   }
@@ -232,11 +212,7 @@ export class HealthMonitor {
     // draining and removal say nothing about health.
     else if (event.to === 'healthy' || event.to === 'ejected') healthy = true;
     else return;
-    if (probe.healthy !== healthy) {
-      probe.healthy = healthy;
-      probe.successes = 0;
-      probe.failures = 0;
-    }
+    setHealthy(probe, healthy);
   };
 
   #add(endpoint: PoolEndpoint): Probe {
@@ -245,22 +221,7 @@ export class HealthMonitor {
       existing.endpoint = endpoint;
       return existing;
     }
-    const probe: Probe = {
-      id: endpoint.id,
-      endpoint,
-      due: 0,
-      heapIndex: -1,
-      phase: 'idle',
-      healthy: endpoint.state !== 'unhealthy',
-      lastOk: true,
-      successes: 0,
-      failures: 0,
-      controller: undefined,
-      pending: undefined,
-      startedAt: 0,
-      waiters: undefined,
-      removed: false,
-    };
+    const probe = createProbe(endpoint);
     this.#probes.set(endpoint.id, probe);
     return probe;
   }
@@ -300,17 +261,10 @@ export class HealthMonitor {
 
   /** Starts queued checks while slots are free. */
   #pump(): void {
-    const queue = this.#queue;
-    while (this.#running < this.#o.concurrency && this.#queueHead < queue.length) {
-      const probe = queue[this.#queueHead++]!;
+    while (this.#running < this.#o.concurrency) {
+      const probe = this.#queue.shift();
+      if (probe === undefined) return;
       if (!probe.removed && probe.phase === 'queued') this.#launch(probe);
-    }
-    if (this.#queueHead === queue.length) {
-      queue.length = 0;
-      this.#queueHead = 0;
-    } else if (this.#queueHead > 1024 && this.#queueHead * 2 > queue.length) {
-      queue.splice(0, this.#queueHead);
-      this.#queueHead = 0;
     }
   }
 
@@ -388,22 +342,8 @@ export class HealthMonitor {
   /** Rise/fall: counts consecutive results and tells the pool on each threshold crossing. */
   #record(probe: Probe, ok: boolean, error: unknown, durationMs: number): void {
     const o = this.#o;
-    probe.lastOk = ok;
-    if (ok) {
-      probe.failures = 0;
-      if (!probe.healthy && ++probe.successes >= o.healthyThreshold) {
-        probe.healthy = true;
-        probe.successes = 0;
-        this.#setHealth(probe.id, true);
-      }
-    } else {
-      probe.successes = 0;
-      if (probe.healthy && ++probe.failures >= o.unhealthyThreshold) {
-        probe.healthy = false;
-        probe.failures = 0;
-        this.#setHealth(probe.id, false);
-      }
-    }
+    const change = riseFall(probe, ok, o.healthyThreshold, o.unhealthyThreshold);
+    if (change !== undefined) this.#setHealth(probe.id, change);
     if (this.#checks.hasListeners) {
       const endpoint = probe.endpoint;
       this.#checks.emit(ok ? { endpoint, ok, durationMs } : { endpoint, ok, error, durationMs });

@@ -14,11 +14,17 @@ export const DEFAULT_KEY_CACHE_SIZE = 4096;
 const MAX_KEY_CACHE_SIZE = 1_048_576;
 
 /**
- * After a generation that did not pay, the cache stays off for this many times its size
- * in picks: keys that never repeat then pay for a generation of misses on one pick in 16.
+ * After a generation that did not pay, the cache rests (stays off) for this many times
+ * its size in picks; each further generation that does not pay doubles the rest, up to
+ * {@link MAX_REST_GENERATIONS}. Keys that never repeat then pay for a generation of
+ * misses on one pick in 65, while a cache that pays again comes back within a few
+ * generations.
  * @internal
  */
-export const BYPASS_GENERATIONS = 15;
+export const REST_GENERATIONS = 16;
+
+/** The longest rest, in generations. @internal */
+export const MAX_REST_GENERATIONS = 64;
 
 /**
  * Hits per miss a generation needs when a pick is one hash and a lookup (`RingHash`,
@@ -39,7 +45,8 @@ export const LOOKUP_HITS_PER_MISS = 3;
  * next new key empties the cache first. A miss costs a failed lookup and an insertion,
  * so a generation whose hits fall short of `hitsPerMiss` × its misses (keys that rarely
  * repeat, or more hot keys than fit) turns the cache off for the next
- * {@link BYPASS_GENERATIONS} × `limit` picks, after which a new generation tries again.
+ * {@link REST_GENERATIONS} × `limit` picks (longer after each such generation in a row),
+ * after which a new generation tries again.
  * It counts picks, not time, and only ever changes how fast a pick is, never its answer.
  * @internal
  */
@@ -52,6 +59,8 @@ export class KeyCache {
   #hits = 0;
   /** Picks left to answer without the cache. */
   #bypass = 0;
+  /** Generations of the next rest. */
+  #rest = REST_GENERATIONS;
 
   /** @param limit - keys held at most, ≥ 1 */
   constructor(limit: number) {
@@ -80,10 +89,16 @@ export class KeyCache {
     const map = this.#map;
     if (map.size >= this.#limit) {
       map.clear();
-      // This generation's misses cost more than its hits saved: rest a while.
-      if (this.#hits < this.#enough) this.#bypass = BYPASS_GENERATIONS * this.#limit;
+      const paid = this.#hits >= this.#enough;
       this.#hits = 0;
-      if (this.#bypass !== 0) return;
+      if (paid) {
+        this.#rest = REST_GENERATIONS;
+      } else {
+        // This generation's misses cost more than its hits saved: rest a while.
+        this.#bypass = this.#rest * this.#limit;
+        this.#rest = Math.min(2 * this.#rest, MAX_REST_GENERATIONS);
+        return;
+      }
     }
     map.set(key, index);
   }
@@ -98,6 +113,7 @@ export class KeyCache {
     this.#enough = Math.ceil(hitsPerMiss * this.#limit);
     this.#hits = 0;
     this.#bypass = 0;
+    this.#rest = REST_GENERATIONS;
   }
 
   /** Keys held now: at most the limit. */

@@ -2,10 +2,11 @@ import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
 import { modulo } from '../../src/selectors/hashing.js';
 import {
-  BYPASS_GENERATIONS,
   DEFAULT_KEY_CACHE_SIZE,
   KeyCache,
   LOOKUP_HITS_PER_MISS,
+  MAX_REST_GENERATIONS,
+  REST_GENERATIONS,
 } from '../../src/selectors/key-cache.js';
 import { Maglev } from '../../src/selectors/maglev.js';
 import { Rendezvous } from '../../src/selectors/rendezvous.js';
@@ -106,8 +107,8 @@ describe('KeyCache', () => {
     cache.set('one-more', 9);
     expect(cache.resting).toBe(true);
     expect(cache.size).toBe(0);
-    // Resting: nothing is looked up or remembered for BYPASS_GENERATIONS × limit picks.
-    for (let i = 0; i < BYPASS_GENERATIONS * limit; i++) {
+    // Resting: nothing is looked up or remembered for REST_GENERATIONS × limit picks.
+    for (let i = 0; i < REST_GENERATIONS * limit; i++) {
       expect(cache.resting).toBe(true);
       expect(cache.get('key-0')).toBe(-1);
       cache.set('key-0', 0);
@@ -116,6 +117,46 @@ describe('KeyCache', () => {
     expect(cache.resting).toBe(false);
     cache.set('key-0', 0);
     expect(cache.get('key-0')).toBe(0);
+  });
+
+  test('rests twice as long after each generation in a row that did not pay, up to a limit', () => {
+    const limit = 2;
+    const cache = new KeyCache(limit);
+    cache.reset(LOOKUP_HITS_PER_MISS);
+    let next = 0;
+    /** Picks with new keys until the cache rests again; returns how long it rests. */
+    const restAfterMisses = () => {
+      while (!cache.resting) {
+        const key = `key-${next++}`;
+        if (cache.get(key) < 0) cache.set(key, 0);
+      }
+      let picks = 0;
+      while (cache.resting) {
+        const key = `key-${next++}`;
+        expect(cache.get(key)).toBe(-1);
+        cache.set(key, 0);
+        picks++;
+      }
+      return picks / limit;
+    };
+    const rests = Array.from({ length: 5 }, restAfterMisses);
+    expect(rests).toEqual([
+      REST_GENERATIONS,
+      2 * REST_GENERATIONS,
+      4 * REST_GENERATIONS,
+      MAX_REST_GENERATIONS,
+      MAX_REST_GENERATIONS,
+    ]);
+    expect(MAX_REST_GENERATIONS).toBe(4 * REST_GENERATIONS);
+    // A generation that pays brings the first rest back.
+    for (let i = 0; i < limit; i++) cache.set(`hot-${i}`, i);
+    for (let i = 0; i < LOOKUP_HITS_PER_MISS * limit; i++) expect(cache.get('hot-0')).toBe(0);
+    expect(restAfterMisses()).toBe(REST_GENERATIONS);
+    // So does reset().
+    restAfterMisses();
+    cache.reset(LOOKUP_HITS_PER_MISS);
+    expect(cache.resting).toBe(false);
+    expect(restAfterMisses()).toBe(REST_GENERATIONS);
   });
 
   test('keeps going while hits pay for the misses', () => {

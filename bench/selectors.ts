@@ -4,7 +4,17 @@
  * interleaved (A B C A B C …), medians of the rounds, printed as ratios to the peer.
  * Also table build time for RingHash, Maglev and the `hashring` peer at 1 000 endpoints.
  *
+ * The hashing selectors and `hashring` run once per key set:
+ * - `hot`: 1 024 distinct keys over and over, the same string objects (a Map lookup on
+ *   a string the engine has hashed before is cheap, which key caches — ours and
+ *   hashring's LRU — rely on);
+ * - `cold`: 2^20 distinct keys in turn, so every cache misses (hashring's LRU thrashes);
+ * - `fresh` (only when asked for): the hot key values, but a new string built for every
+ *   pick, as a proxy gets them from each request's headers. Building the string is
+ *   measured too, the same for every contender.
+ *
  * Run: npm run build && npm run bench:selectors   (imports the built package)
+ * Environment: SIZES=10,1000  ROUNDS=7  PICKS=2000000  KEY_SETS=hot,cold,fresh
  */
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -18,12 +28,25 @@ const HashRing = require('hashring');
 const SIZES = (process.env.SIZES ?? '10,100,1000,10000').split(',').map(Number);
 const ROUNDS = Number(process.env.ROUNDS ?? 7);
 const PICKS = Number(process.env.PICKS ?? 2_000_000);
-const KEYS = Array.from({ length: 1024 }, (_, i) => `user-${i * 7919}`);
+const KEY_SETS = (process.env.KEY_SETS ?? 'hot,cold').split(',') as KeySet[];
+
+type KeySet = 'hot' | 'cold' | 'fresh';
+/** Up to 12 characters: flat strings (longer template results can be rope strings). */
+const HOT_KEYS = Array.from({ length: 1024 }, (_, i) => `user-${i * 7919}`);
+const COLD_KEYS = Array.from({ length: 2 ** 20 }, (_, i) => `user-${i}`);
+/** The expression giving the key of pick `i` in the generated loops. */
+const KEY_EXPRESSION: Record<KeySet, string> = {
+  hot: 'keys[i & 1023]',
+  cold: 'keys[i & 1048575]',
+  fresh: "'user-' + (i & 1023) * 7919",
+};
 
 interface Contender {
   readonly name: string;
   /** Returns a function that runs `n` picks and returns a checksum (keeps the work alive). */
   readonly make: (size: number) => (n: number) => number;
+  /** Far slower than the others (a thrashing cache): fewer picks per round. */
+  readonly slow?: boolean;
 }
 
 // Each contender gets its own compiled loop so call sites stay monomorphic: one shared loop
@@ -54,28 +77,63 @@ function endpoints(size: number, weighted = false) {
 function ours(
   name: string,
   factory: () => sy.Selector,
-  opts: { weighted?: boolean; keyed?: boolean } = {},
+  opts: { weighted?: boolean; keys?: KeySet } = {},
 ): Contender {
-  const body = opts.keyed
-    ? 'ctx.key = keys[i & 1023]; sink += target.pick(ctx).weight;'
+  const body = opts.keys
+    ? `ctx.key = ${KEY_EXPRESSION[opts.keys]}; sink += target.pick(ctx).weight;`
     : 'sink += target.pick().weight;';
-  const compiled = loop(name, body);
+  const compiled = loop(`${name} ${opts.keys ?? ''}`, body);
+  const keys = opts.keys === 'cold' ? COLD_KEYS : HOT_KEYS;
   return {
     name,
     make(size) {
       const selector = factory();
       selector.update(endpoints(size, opts.weighted));
-      return compiled(selector, KEYS, { key: '' });
+      return compiled(selector, keys, { key: '' });
     },
   };
 }
 
-function peer(name: string, build: (size: number) => unknown, body: string): Contender {
-  const compiled = loop(name, body);
-  return { name, make: (size) => compiled(build(size), KEYS, undefined) };
+function peer(
+  name: string,
+  build: (size: number) => unknown,
+  body: string,
+  opts: { keys?: KeySet; slow?: boolean } = {},
+): Contender {
+  const compiled = loop(`${name} ${opts.keys ?? ''}`, body);
+  const keys = opts.keys === 'cold' ? COLD_KEYS : HOT_KEYS;
+  return {
+    name,
+    make: (size) => compiled(build(size), keys, undefined),
+    slow: opts.slow === true,
+  };
 }
 
-const groups: Array<{ algorithm: string; ours: Contender; peer?: Contender }> = [
+interface Group {
+  readonly algorithm: string;
+  /** The key set of a hashing group. */
+  readonly keys?: KeySet;
+  readonly ours: Contender;
+  readonly peer?: Contender;
+}
+
+const hashing: Group[] = KEY_SETS.flatMap((keys): Group[] => [
+  {
+    algorithm: 'ring hash',
+    keys,
+    ours: ours('RingHash', () => new sy.RingHash(), { keys }),
+    peer: peer(
+      'hashring get',
+      (n) => new HashRing(endpoints(n).map((e) => e.id)),
+      `sink += target.get(${KEY_EXPRESSION[keys]}).length;`,
+      { keys, slow: keys === 'cold' },
+    ),
+  },
+  { algorithm: 'maglev', keys, ours: ours('Maglev', () => new sy.Maglev(), { keys }) },
+  { algorithm: 'rendezvous', keys, ours: ours('Rendezvous', () => new sy.Rendezvous(), { keys }) },
+]);
+
+const groups: Group[] = [
   {
     algorithm: 'round robin',
     ours: ours('RoundRobin', () => new sy.RoundRobin()),
@@ -114,17 +172,7 @@ const groups: Array<{ algorithm: string; ours: Contender; peer?: Contender }> = 
     peer: peer('load-balancers P2C', (n) => new P2cBalancer(n), 'sink += target.pick();'),
   },
   { algorithm: 'peak EWMA', ours: ours('PeakEwma', () => new sy.PeakEwma()) },
-  {
-    algorithm: 'ring hash',
-    ours: ours('RingHash', () => new sy.RingHash(), { keyed: true }),
-    peer: peer(
-      'hashring get',
-      (n) => new HashRing(endpoints(n).map((e) => e.id)),
-      'sink += target.get(keys[i & 1023]).length;',
-    ),
-  },
-  { algorithm: 'maglev', ours: ours('Maglev', () => new sy.Maglev(), { keyed: true }) },
-  { algorithm: 'rendezvous', ours: ours('Rendezvous', () => new sy.Rendezvous(), { keyed: true }) },
+  ...hashing,
 ];
 
 function median(values: number[]): number {
@@ -151,26 +199,32 @@ console.log(
   `node ${process.version}, ${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()}`,
 );
 console.log(
-  `${PICKS} picks per round, ${ROUNDS} interleaved rounds, medians; ratio = ours / peer (< 1 is faster)\n`,
+  `${PICKS} picks per round, ${ROUNDS} interleaved rounds, medians; ratio = ours / peer (< 1 is faster)`,
 );
-console.log('| algorithm | selector | endpoints | ns/pick | peer | peer ns/pick | ratio |');
-console.log('|---|---|---:|---:|---|---:|---:|');
+console.log(
+  `keys: hot = 1 024 keys repeated, cold = 2^20 keys in turn, fresh = a new string per pick\n`,
+);
+console.log('| algorithm | selector | endpoints | keys | ns/pick | peer | peer ns/pick | ratio |');
+console.log('|---|---|---:|---|---:|---|---:|---:|');
 
 for (const size of SIZES) {
   for (const group of groups) {
-    // O(n) selectors at 10 000 endpoints: fewer picks keep the run short.
-    const picks = size >= 1000 && /least|rendezvous/.test(group.algorithm) ? PICKS / 20 : PICKS;
+    // O(n) selectors at 1 000 endpoints and more, and thrashing caches: fewer picks keep
+    // the run short.
+    const onN = size >= 1000 && /least|rendezvous/.test(group.algorithm);
     const contenders = group.peer ? [group.ours, group.peer] : [group.ours];
+    const picks = contenders.map((c) => (onN || c.slow ? PICKS / 20 : PICKS));
     const runs = contenders.map((c) => c.make(size));
-    for (const run of runs) run(Math.min(picks, 200_000)); // warm-up
+    for (let i = 0; i < runs.length; i++) runs[i]!(Math.min(picks[i]!, 200_000)); // warm-up
     const samples: number[][] = contenders.map(() => []);
     for (let round = 0; round < ROUNDS; round++) {
-      for (let i = 0; i < runs.length; i++) samples[i]!.push(nsPerPick(runs[i]!, picks));
+      for (let i = 0; i < runs.length; i++) samples[i]!.push(nsPerPick(runs[i]!, picks[i]!));
     }
     const [mine, theirs] = samples.map(median);
+    const keys = group.keys ?? '—';
     const line = group.peer
-      ? `| ${group.algorithm} | ${group.ours.name} | ${size} | ${fmt(mine!)} | ${group.peer.name} | ${fmt(theirs!)} | ${(mine! / theirs!).toFixed(2)} |`
-      : `| ${group.algorithm} | ${group.ours.name} | ${size} | ${fmt(mine!)} | — | — | — |`;
+      ? `| ${group.algorithm} | ${group.ours.name} | ${size} | ${keys} | ${fmt(mine!)} | ${group.peer.name} | ${fmt(theirs!)} | ${(mine! / theirs!).toFixed(2)} |`
+      : `| ${group.algorithm} | ${group.ours.name} | ${size} | ${keys} | ${fmt(mine!)} | — | — | — |`;
     rows.push(line);
     console.log(line);
   }

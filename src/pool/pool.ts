@@ -586,7 +586,7 @@ export class Pool implements PoolLike {
     this.#events.removed(record, reason);
   }
 
-  // ---- internals: state and weight ------------------------------------------------------
+  // ---- internals: state and weight ---------------------------------------------------
 
   /** Recomputes the derived state; on a change, queues one event and marks the set dirty. */
   #updateState(record: EndpointRecord, reason: string, t: number): void {
@@ -625,7 +625,7 @@ export class Pool implements PoolLike {
     }
   }
 
-  // ---- internals: time --------------------------------------------------------------------
+  // ---- internals: time ---------------------------------------------------------------
 
   /** Reads the clock and runs what it has made due, before a change; returns the time read. */
   #advance(): number {
@@ -677,7 +677,7 @@ export class Pool implements PoolLike {
     else this.#alarm.set(this.#ejections.nextExpiryAt);
   }
 
-  // ---- internals: settling ----------------------------------------------------------------
+  // ---- internals: settling -----------------------------------------------------------
 
   /** After a change: rebuild the eligible set if needed, set the alarm, emit events. */
   #settle(): void {

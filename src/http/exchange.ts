@@ -35,7 +35,7 @@ import { buildResponseHeaders } from './headers.js';
 import { replaceBody } from './parsed-body.js';
 import type { ProxyEngine } from './proxy-engine.js';
 import { RequestBodyStream } from './request-body.js';
-import { RequestHead } from './request-head.js';
+import { affinityCookie, type RequestHead, readRequestHead } from './request-head.js';
 import { targetPath } from './request-target.js';
 import { classifyError, isIdempotentMethod, type RetryFacts } from './retry-policy.js';
 
@@ -56,7 +56,21 @@ const RESPONSE_BUFFER_BYTES = 128 * 1024;
 const DISCARDED = new SwitchyardError('ERR_ABORTED', 'response discarded for a retry');
 
 /** @internal */
-export class ProxyExchange extends RequestHead implements Dispatcher.DispatchHandler, RetryFacts {
+export class ProxyExchange implements Dispatcher.DispatchHandler, RequestHead, RetryFacts {
+  contentLength = -1;
+  chunked = false;
+  idempotencyKey = false;
+  host: string | undefined = undefined;
+  upgrade: string | undefined = undefined;
+  cookie: string | undefined = undefined;
+  originalClient: string | undefined = undefined;
+  forwardedProto: string | undefined = undefined;
+  ip: string | undefined = undefined;
+  proto = 'http';
+  trusted = false;
+  affinityKey: string | undefined = undefined;
+  cookieToken: string | undefined = undefined;
+  tls = false;
   safeToRepeat = false;
   replayable = true;
 
@@ -83,7 +97,6 @@ export class ProxyExchange extends RequestHead implements Dispatcher.DispatchHan
   #latencyMs = 0;
 
   constructor(engine: ProxyEngine, req: IncomingMessage, res: ServerResponse) {
-    super();
     this.#engine = engine;
     this.#req = req;
     this.#res = res;
@@ -119,7 +132,7 @@ export class ProxyExchange extends RequestHead implements Dispatcher.DispatchHan
     this.#path = path;
     let headers: string[];
     try {
-      headers = this.readHead(engine, req);
+      headers = readRequestHead(this, engine, req);
     } catch (error) {
       // The application's affinity key function threw.
       this.#fail(error);
@@ -271,7 +284,7 @@ export class ProxyExchange extends RequestHead implements Dispatcher.DispatchHan
       return;
     }
     try {
-      const out = buildResponseHeaders(headers, this.affinityCookie(engine, lease.endpoint.id));
+      const out = buildResponseHeaders(headers, affinityCookie(this, engine, lease.endpoint.id));
       // The reason phrase is HTTP/1 only.
       if (statusMessage && this.#req.httpVersionMajor === 1) {
         res.writeHead(statusCode, statusMessage, out);

@@ -22,7 +22,7 @@ import {
 } from './attempt-outcome.js';
 import { buildResponseHeaders } from './headers.js';
 import type { ProxyEngine } from './proxy-engine.js';
-import { RequestHead } from './request-head.js';
+import { affinityCookie, type RequestHead, readRequestHead } from './request-head.js';
 import { targetPath } from './request-target.js';
 import { classifyError, type RetryFacts } from './retry-policy.js';
 
@@ -42,7 +42,21 @@ export function proxyUpgrade(
   }
 }
 
-class UpgradeExchange extends RequestHead implements Dispatcher.DispatchHandler, RetryFacts {
+class UpgradeExchange implements Dispatcher.DispatchHandler, RequestHead, RetryFacts {
+  contentLength = -1;
+  chunked = false;
+  idempotencyKey = false;
+  host: string | undefined = undefined;
+  upgrade: string | undefined = undefined;
+  cookie: string | undefined = undefined;
+  originalClient: string | undefined = undefined;
+  forwardedProto: string | undefined = undefined;
+  ip: string | undefined = undefined;
+  proto = 'http';
+  trusted = false;
+  affinityKey: string | undefined = undefined;
+  cookieToken: string | undefined = undefined;
+  tls = false;
   // An upgrade carries no body: it can always be sent again.
   readonly safeToRepeat = true;
   readonly replayable = true;
@@ -66,7 +80,6 @@ class UpgradeExchange extends RequestHead implements Dispatcher.DispatchHandler,
   #latencyMs = 0;
 
   constructor(engine: ProxyEngine, req: IncomingMessage, socket: Duplex, head: Buffer) {
-    super();
     this.#engine = engine;
     this.#req = req;
     this.#socket = socket;
@@ -90,7 +103,7 @@ class UpgradeExchange extends RequestHead implements Dispatcher.DispatchHandler,
     }
     let headers: string[];
     try {
-      headers = this.readHead(engine, req);
+      headers = readRequestHead(this, engine, req);
     } catch (error) {
       // The application's affinity key function threw: answered as an ordinary request is.
       this.#answer(statusForError(error), publicMessage(error));
@@ -151,7 +164,7 @@ class UpgradeExchange extends RequestHead implements Dispatcher.DispatchHandler,
     const lines = [`HTTP/1.1 ${statusCode} ${STATUS_CODES[statusCode] ?? 'Switching Protocols'}`];
     // Hop-by-hop headers are rebuilt for this hop: the upgrade itself.
     lines.push('connection: Upgrade', `upgrade: ${String(headers.upgrade ?? this.upgrade)}`);
-    const setCookie = this.affinityCookie(this.#engine, lease.endpoint.id);
+    const setCookie = affinityCookie(this, this.#engine, lease.endpoint.id);
     pushHeaderLines(lines, buildResponseHeaders(headers, setCookie));
     socket.write(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
     upstream.on('error', noop);
@@ -205,7 +218,7 @@ class UpgradeExchange extends RequestHead implements Dispatcher.DispatchHandler,
     this.#retryAfterMs = retryAfterMs;
     this.#responding = true;
     const lines = [`HTTP/1.1 ${statusCode} ${STATUS_CODES[statusCode] ?? ''}`, 'connection: close'];
-    const setCookie = this.affinityCookie(engine, lease.endpoint.id);
+    const setCookie = affinityCookie(this, engine, lease.endpoint.id);
     pushHeaderLines(lines, buildResponseHeaders(headers, setCookie));
     this.#socket.write(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
   }

@@ -61,6 +61,8 @@ export class RetryBudget {
   #requestSum = 0;
   #retrySum = 0;
   #head = Number.NEGATIVE_INFINITY;
+  /** `mod(#head)`, kept so that the common case (same bucket) costs no `%` on a double. */
+  #headIndex = 0;
 
   /**
    * @throws TypeError for an unknown option or a non-number; RangeError for `ratio` < 0,
@@ -122,18 +124,20 @@ export class RetryBudget {
   #advance(): number {
     const bucket = Math.floor(this.#now() / this.#bucketMs);
     const head = this.#head;
-    if (bucket !== head) {
-      if (bucket > head) {
-        // Clear every bucket between the old head and now (at most all of them).
-        const steps = Math.min(bucket - head, BUCKETS);
-        for (let s = 1; s <= steps; s++) this.#clear(mod(bucket - steps + s));
-      } else {
-        // The clock went backwards: start afresh rather than trust stale buckets.
-        for (let i = 0; i < BUCKETS; i++) this.#clear(i);
-      }
-      this.#head = bucket;
+    // The common case, once per request: `bucket` is a large double, and `%` on one is a
+    // call into C, so the index is computed only when the bucket changes.
+    if (bucket === head) return this.#headIndex;
+    if (bucket > head) {
+      // Clear every bucket between the old head and now (at most all of them).
+      const steps = Math.min(bucket - head, BUCKETS);
+      for (let s = 1; s <= steps; s++) this.#clear(mod(bucket - steps + s));
+    } else {
+      // The clock went backwards: start afresh rather than trust stale buckets.
+      for (let i = 0; i < BUCKETS; i++) this.#clear(i);
     }
-    return mod(bucket);
+    this.#head = bucket;
+    this.#headIndex = mod(bucket);
+    return this.#headIndex;
   }
 
   #clear(i: number): void {

@@ -1,3 +1,4 @@
+import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { RetryBudget } from '../../src/http/retry-budget.js';
 
@@ -90,4 +91,87 @@ describe('RetryBudget', () => {
     );
     expect(() => new RetryBudget({ rate: 1 } as never)).toThrow(/unknown option "rate"/);
   });
+});
+
+/**
+ * The budget as its definition reads, with nothing cached: every request and retry kept
+ * with its bucket (`floor(t / bucketMs)`), those ten buckets or more behind the newest
+ * bucket seen forgotten, and everything forgotten when the clock goes back a bucket.
+ */
+class ModelBudget {
+  #events: { bucket: number; retry: boolean }[] = [];
+  #head = Number.NEGATIVE_INFINITY;
+  constructor(
+    readonly ratio: number,
+    readonly reserve: number,
+    readonly bucketMs: number,
+  ) {}
+  #at(t: number): number {
+    const bucket = Math.floor(t / this.bucketMs);
+    if (bucket < this.#head) this.#events = [];
+    else this.#events = this.#events.filter((e) => e.bucket > bucket - 10);
+    this.#head = bucket;
+    return bucket;
+  }
+  #sums(): { requests: number; retries: number } {
+    const retries = this.#events.filter((e) => e.retry).length;
+    return { requests: this.#events.length - retries, retries };
+  }
+  record(t: number): void {
+    const bucket = this.#at(t);
+    this.#events.push({ bucket, retry: false });
+  }
+  allows(t: number): boolean {
+    this.#at(t);
+    const { requests, retries } = this.#sums();
+    return retries + 1 <= this.ratio * requests + this.reserve;
+  }
+  take(t: number): boolean {
+    if (!this.allows(t)) return false;
+    this.#events.push({ bucket: this.#head, retry: true });
+    return true;
+  }
+  counts(t: number): { requests: number; retries: number } {
+    this.#at(t);
+    return this.#sums();
+  }
+}
+
+const step = fc.record({
+  // Mostly small steps inside a bucket, some across buckets or the window, a few backwards.
+  advance: fc.oneof(
+    { weight: 6, arbitrary: fc.integer({ min: 0, max: 40 }) },
+    { weight: 3, arbitrary: fc.integer({ min: 0, max: 2_500 }) },
+    { weight: 1, arbitrary: fc.integer({ min: -2_500, max: -1 }) },
+  ),
+  op: fc.constantFrom('record', 'record', 'record', 'canRetry', 'tryRetry', 'counts'),
+});
+
+describe('RetryBudget against a model', () => {
+  test.prop(
+    [
+      fc.array(step, { maxLength: 300 }),
+      fc.constantFrom(0, 0.2, 1),
+      fc.constantFrom(0, 1, 10),
+      fc.constantFrom(10, 1_000, 1_500),
+      fc.integer({ min: 0, max: 2 ** 42 }),
+    ],
+    { numRuns: 200 },
+  )(
+    'agrees on every answer, whatever the clock does',
+    (steps, ratio, minPerSecond, windowMs, start) => {
+      let t = start;
+      const budget = new RetryBudget({ ratio, minPerSecond, windowMs, now: () => t });
+      const model = new ModelBudget(ratio, (minPerSecond * windowMs) / 1000, windowMs / 10);
+      for (const { advance, op } of steps) {
+        t += advance;
+        if (op === 'record') {
+          budget.recordRequest();
+          model.record(t);
+        } else if (op === 'canRetry') expect(budget.canRetry()).toBe(model.allows(t));
+        else if (op === 'tryRetry') expect(budget.tryRetry()).toBe(model.take(t));
+        else expect(budget.counts).toEqual(model.counts(t));
+      }
+    },
+  );
 });

@@ -57,6 +57,7 @@ const DISCARDED = new SwitchyardError('ERR_ABORTED', 'response discarded for a r
 
 /** @internal */
 export class ProxyExchange implements Dispatcher.DispatchHandler, RequestHead, RetryFacts {
+  // RequestHead: filled in by readRequestHead.
   contentLength = -1;
   chunked = false;
   idempotencyKey = false;
@@ -71,6 +72,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, RequestHead, R
   affinityKey: string | undefined = undefined;
   cookieToken: string | undefined = undefined;
   tls = false;
+
+  // RetryFacts.
   safeToRepeat = false;
   replayable = true;
 

@@ -14,8 +14,11 @@ import type { ProxyEngine } from './proxy-engine.js';
 
 /** The fields {@link readRequestHead} fills in (an exchange declares them). */
 export interface RequestHead extends RequestHeadFacts, ClientInfo {
+  /** The peer address of the client connection. */
   ip: string | undefined;
+  /** `https` when the client connection is TLS, else `http`. */
   proto: string;
+  /** Whether the client may set `X-Forwarded-*` (`trustProxy`). */
   trusted: boolean;
   /** The hash key of `by: 'ip'` or `key` affinity, if any. */
   affinityKey: string | undefined;

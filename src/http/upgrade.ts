@@ -43,6 +43,7 @@ export function proxyUpgrade(
 }
 
 class UpgradeExchange implements Dispatcher.DispatchHandler, RequestHead, RetryFacts {
+  // RequestHead: filled in by readRequestHead.
   contentLength = -1;
   chunked = false;
   idempotencyKey = false;
@@ -57,6 +58,7 @@ class UpgradeExchange implements Dispatcher.DispatchHandler, RequestHead, RetryF
   affinityKey: string | undefined = undefined;
   cookieToken: string | undefined = undefined;
   tls = false;
+
   // An upgrade carries no body: it can always be sent again.
   readonly safeToRepeat = true;
   readonly replayable = true;

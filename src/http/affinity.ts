@@ -62,9 +62,18 @@ export interface CookieAffinityOptions {
  *   also for a hashing selector.
  */
 export type AffinityOptions =
-  | { readonly cookie: string | CookieAffinityOptions }
-  | { readonly by: 'ip' }
-  | { readonly key: (req: IncomingMessage) => string | undefined };
+  | {
+      /** Sticky by cookie: the cookie's name, or its full settings. */
+      readonly cookie: string | CookieAffinityOptions;
+    }
+  | {
+      /** Sticky by client IP (the leftmost `X-Forwarded-For` when the client is trusted). */
+      readonly by: 'ip';
+    }
+  | {
+      /** Sticky by a key of your own; `undefined` means no key for this request. */
+      readonly key: (req: IncomingMessage) => string | undefined;
+    };
 
 /** Cookie names are tokens (RFC 6265 §4.1.1). */
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;

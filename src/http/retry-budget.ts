@@ -115,7 +115,12 @@ export class RetryBudget {
   }
 
   /** Requests and retries counted in the current window. */
-  get counts(): { readonly requests: number; readonly retries: number } {
+  get counts(): {
+    /** Requests counted in the window. */
+    readonly requests: number;
+    /** Retries counted in the window. */
+    readonly retries: number;
+  } {
     this.#advance();
     return { requests: this.#requestSum, retries: this.#retrySum };
   }

@@ -96,6 +96,10 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, RequestHead, R
   #timer: NodeJS.Timeout | undefined;
   #status = 0;
   #retryAfterMs = 0;
+  /** Response body bytes still due per the upstream's `Content-Length`, or -1 when unknown. */
+  #due = -1;
+  /** The response's last chunk, held so it goes out with `end()` in the same write. */
+  #last: Buffer | undefined;
   /** Time to response headers of the forwarded try: its latency sample for the pool. */
   #latencyMs = 0;
 
@@ -301,6 +305,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, RequestHead, R
       return;
     }
     this.#state = S_STREAMING;
+    this.#due = contentLengthOf(headers['content-length']);
     if (proxyChannels.response.hasSubscribers) {
       proxyChannels.response.publish({
         request: this.#req,
@@ -314,6 +319,18 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, RequestHead, R
 
   onResponseData(controller: Controller, chunk: Buffer): void {
     if (this.#state !== S_STREAMING) return;
+    const due = this.#due;
+    if (due === chunk.length) {
+      // The chunk that completes a `Content-Length` body: undici reports the end in the same
+      // call (the parser completes the message on its last byte), so holding it delays
+      // nothing, and `end(chunk)` writes it with the head and the finish in one go, where
+      // `write()` then `end()` costs a second write and a tick to uncork. A body of unknown
+      // length (an event stream, chunked) is never held.
+      this.#due = 0;
+      this.#last = chunk;
+      return;
+    }
+    if (due > 0) this.#due = due - chunk.length;
     const res = this.#res;
     // Pause undici only past a small buffer, not at each `false`: a 64 KiB chunk alone
     // fills the socket's high-water mark, and pausing and resuming the parser for every
@@ -335,7 +352,11 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, RequestHead, R
   onResponseEnd(): void {
     if (this.#state !== S_STREAMING) return;
     this.#state = S_DONE;
-    this.#res.end();
+    const last = this.#last;
+    if (last !== undefined) {
+      this.#last = undefined;
+      this.#res.end(last);
+    } else this.#res.end();
     const body = this.#body;
     if (body instanceof RequestBodyStream && !this.#req.complete) {
       // The endpoint answered without reading the whole upload: drain the rest so the
@@ -471,6 +492,13 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, RequestHead, R
     this.#publishError(error);
     answerError(this.#req, this.#res, error, this.#engine.onError);
   }
+}
+
+/** A response's `Content-Length` as a number of bytes, or -1 when absent or not one number. */
+function contentLengthOf(value: string | string[] | undefined): number {
+  if (typeof value !== 'string') return -1;
+  const n = Number(value);
+  return n >= 0 && Number.isSafeInteger(n) ? n : -1;
 }
 
 /** Ends the client connection with a reset, so no client mistakes it for a complete response. */

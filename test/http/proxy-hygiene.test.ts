@@ -350,6 +350,41 @@ describe('response streaming', () => {
     expect(events[0]).toBe('data: one\n\n');
   });
 
+  it('forwards each part of a Content-Length body as it arrives, the last one with the end', async () => {
+    // The proxy writes the chunk that completes a Content-Length body together with the end;
+    // no earlier chunk may wait for it.
+    let sendRest: (() => void) | undefined;
+    const backend = await startBackend((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '10' });
+      res.write('01234');
+      sendRest = () => {
+        res.write('567');
+        setImmediate(() => res.end('89'));
+      };
+    });
+    const { url } = await startProxy(makePool([backend.url]));
+    const { parts, headers } = await new Promise<{
+      parts: string[];
+      headers: http.IncomingHttpHeaders;
+    }>((resolve, reject) => {
+      http.get(url, { agent: false }, (res) => {
+        const seen: string[] = [];
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          seen.push(chunk);
+          // Only once the first part arrived does the backend send the rest.
+          if (seen.length === 1) sendRest?.();
+        });
+        res.on('end', () => resolve({ parts: seen, headers: res.headers }));
+        res.on('error', reject);
+      });
+    });
+    expect(parts[0]).toBe('01234');
+    expect(parts.join('')).toBe('0123456789');
+    expect(headers['content-length']).toBe('10');
+    expect(headers['transfer-encoding']).toBeUndefined();
+  });
+
   it('streams a large response with backpressure and forwards HEAD and 204 without a body', async () => {
     const size = 8 * 1024 * 1024;
     const backend = await startBackend((req, res) => {

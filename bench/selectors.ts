@@ -104,7 +104,9 @@ function peer(
   const keys = opts.keys === 'cold' ? COLD_KEYS : HOT_KEYS;
   return {
     name,
-    make: (size) => compiled(build(size), keys, undefined),
+    // `ctx` holds the endpoint list: peers that return an index (load-balancers) are charged
+    // for reading the endpoint it names, as their users must, like ours returning it.
+    make: (size) => compiled(build(size), keys, endpoints(size)),
     slow: opts.slow === true,
   };
 }
@@ -156,7 +158,11 @@ const groups: Group[] = [
   {
     algorithm: 'random',
     ours: ours('Random', () => new sy.Random()),
-    peer: peer('load-balancers random', (n) => new RandomBalancer(n), 'sink += target.pick();'),
+    peer: peer(
+      'load-balancers random',
+      (n) => new RandomBalancer(n),
+      'sink += ctx[target.pick()].weight;',
+    ),
   },
   {
     algorithm: 'weighted random',
@@ -169,7 +175,11 @@ const groups: Group[] = [
   {
     algorithm: 'power of two choices',
     ours: ours('PowerOfTwoChoices', () => new sy.PowerOfTwoChoices()),
-    peer: peer('load-balancers P2C', (n) => new P2cBalancer(n), 'sink += target.pick();'),
+    peer: peer(
+      'load-balancers P2C',
+      (n) => new P2cBalancer(n),
+      'sink += ctx[target.pick()].weight;',
+    ),
   },
   { algorithm: 'peak EWMA', ours: ours('PeakEwma', () => new sy.PeakEwma()) },
   ...hashing,

@@ -1,0 +1,254 @@
+/**
+ * A small stub resolver over `node:dgram` and `node:net`: one question to a list of
+ * servers, the answer checked against spoofing (random 16-bit id, the server's address
+ * and port, the question echoed) and retried over TCP when truncated. Node's own
+ * `resolveSrv` hides TTLs; this client keeps them.
+ * @internal
+ */
+import { randomInt } from 'node:crypto';
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { connect, isIP, type Socket as TcpSocket } from 'node:net';
+import { DiscoveryError } from '../errors.js';
+import { quote } from '../validate.js';
+import {
+  DnsFormatError,
+  type DnsRecordType,
+  type DnsResponse,
+  decodeResponse,
+  encodeQuery,
+  nameLabels,
+  RCODE,
+  TYPE_CODES,
+} from './dns-wire.js';
+
+/** A DNS server's address. */
+export interface DnsServer {
+  readonly address: string;
+  readonly port: number;
+}
+
+/** Largest DNS message over TCP (the 2-byte length prefix). */
+const MAX_TCP_MESSAGE = 65_535;
+
+/**
+ * Parses `127.0.0.1`, `127.0.0.1:5353`, `::1` or `[::1]:5353`: an IP literal, with a port
+ * (default 53).
+ * @throws TypeError naming `what` for anything else (a host name would need a resolver).
+ */
+export function parseServer(text: unknown, what: string): DnsServer {
+  if (typeof text !== 'string' || text.length === 0) {
+    throw new TypeError(`${what} must be an IP address with an optional port, got ${quote(text)}`);
+  }
+  let address = text;
+  let port = 53;
+  const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
+  const v4 = /^([\d.]+):(\d+)$/.exec(text);
+  if (bracket) {
+    address = bracket[1]!;
+    if (bracket[2] !== undefined) port = Number(bracket[2]);
+  } else if (v4) {
+    address = v4[1]!;
+    port = Number(v4[2]);
+  }
+  const family = isIP(address);
+  if (family === 0 || (bracket && family !== 6)) {
+    throw new TypeError(
+      `${what} must be an IP address with an optional port ("127.0.0.1:5353", "[::1]:5353"), got ${quote(text)}`,
+    );
+  }
+  if (!Number.isInteger(port) || port < 1 || port > 65_535) {
+    throw new RangeError(`${what} port must be an integer from 1 to 65535, got ${quote(text)}`);
+  }
+  return { address, port };
+}
+
+/** The outcome of one question: the response, or the failure as a coded error. */
+export type QueryResult =
+  | { ok: true; response: DnsResponse }
+  | { ok: false; error: DiscoveryError };
+
+function failure(error: DiscoveryError): QueryResult {
+  return { ok: false, error };
+}
+
+function matches(response: DnsResponse, id: number, name: string, type: number): boolean {
+  return (
+    response.response &&
+    response.id === id &&
+    response.question !== undefined &&
+    response.question.name === name &&
+    response.question.type === type
+  );
+}
+
+/** Asks one server over UDP; resolves with the checked response bytes' decoding. */
+function askUdp(
+  server: DnsServer,
+  query: Uint8Array,
+  check: (response: DnsResponse) => boolean,
+  signal: AbortSignal,
+): Promise<DnsResponse> {
+  return new Promise((resolve, reject) => {
+    const socket: UdpSocket = createSocket(isIP(server.address) === 6 ? 'udp6' : 'udp4');
+    const done = (settle: () => void) => {
+      signal.removeEventListener('abort', onAbort);
+      socket.removeAllListeners('message');
+      socket.on('error', () => {});
+      try {
+        socket.close();
+      } catch {
+        // already closed
+      }
+      settle();
+    };
+    const onAbort = () => done(() => reject(signal.reason));
+    if (signal.aborted) return done(() => reject(signal.reason));
+    signal.addEventListener('abort', onAbort, { once: true });
+    socket.on('error', (error) => done(() => reject(error)));
+    socket.on('message', (message, remote) => {
+      // Anti-spoofing: only the server we asked, only our id and question; others are noise.
+      if (remote.address !== server.address || remote.port !== server.port) return;
+      let response: DnsResponse;
+      try {
+        response = decodeResponse(message);
+      } catch (error) {
+        if (message.length >= 2 && message.readUInt16BE(0) !== query[0]! * 256 + query[1]!) return;
+        return done(() => reject(error));
+      }
+      if (!check(response)) return;
+      done(() => resolve(response));
+    });
+    socket.send(query, server.port, server.address, (error) => {
+      if (error) done(() => reject(error));
+    });
+  });
+}
+
+/** Asks one server over TCP (after a truncated UDP answer). */
+function askTcp(
+  server: DnsServer,
+  query: Uint8Array,
+  check: (response: DnsResponse) => boolean,
+  signal: AbortSignal,
+): Promise<DnsResponse> {
+  return new Promise((resolve, reject) => {
+    const socket: TcpSocket = connect({ host: server.address, port: server.port });
+    let buffered = Buffer.alloc(0);
+    const done = (settle: () => void) => {
+      signal.removeEventListener('abort', onAbort);
+      socket.removeAllListeners('data');
+      socket.on('error', () => {});
+      socket.destroy();
+      settle();
+    };
+    const onAbort = () => done(() => reject(signal.reason));
+    if (signal.aborted) return done(() => reject(signal.reason));
+    signal.addEventListener('abort', onAbort, { once: true });
+    socket.on('error', (error) => done(() => reject(error)));
+    socket.on('end', () =>
+      done(() => reject(new DnsFormatError('the server closed the TCP connection early'))),
+    );
+    socket.on('connect', () => {
+      const framed = Buffer.alloc(query.length + 2);
+      framed.writeUInt16BE(query.length, 0);
+      framed.set(query, 2);
+      socket.write(framed);
+    });
+    socket.on('data', (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      if (buffered.length > MAX_TCP_MESSAGE + 2) {
+        return done(() => reject(new DnsFormatError('TCP answer longer than its length prefix')));
+      }
+      if (buffered.length < 2) return;
+      const size = buffered.readUInt16BE(0);
+      if (buffered.length < size + 2) return;
+      try {
+        const response = decodeResponse(buffered.subarray(2, size + 2));
+        if (!check(response)) throw new DnsFormatError('TCP answer to another question');
+        done(() => resolve(response));
+      } catch (error) {
+        done(() => reject(error));
+      }
+    });
+  });
+}
+
+/** The coded error for an answer's RCODE, or undefined for NOERROR. */
+function rcodeError(rcode: number, name: string, type: DnsRecordType, server: string) {
+  if (rcode === RCODE.NOERROR) return undefined;
+  const at = `${type} ${name} from ${server}`;
+  if (rcode === RCODE.NXDOMAIN) {
+    return new DiscoveryError('nxdomain', `no such name: ${at} (NXDOMAIN)`, { rcode, name });
+  }
+  if (rcode === RCODE.SERVFAIL) {
+    return new DiscoveryError('servfail', `server failure: ${at} (SERVFAIL)`, { rcode, name });
+  }
+  if (rcode === RCODE.REFUSED) {
+    return new DiscoveryError('refused', `query refused: ${at} (REFUSED)`, { rcode, name });
+  }
+  return new DiscoveryError('rcode', `error answer ${rcode}: ${at}`, { rcode, name });
+}
+
+/**
+ * Asks `servers` in order for `name`/`type`, each with an equal share of `timeoutMs`: the
+ * next server is tried after a timeout, a network error, a malformed answer, SERVFAIL or
+ * REFUSED. An answer (records, NXDOMAIN or an empty one) from any server ends it.
+ */
+export async function query(
+  servers: readonly DnsServer[],
+  name: string,
+  type: DnsRecordType,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<QueryResult> {
+  const qname = nameLabels(name).join('.');
+  const code = TYPE_CODES[type];
+  const share = timeoutMs / servers.length;
+  let last: DiscoveryError | undefined;
+  for (const server of servers) {
+    if (signal.aborted) break;
+    const where = server.address.includes(':')
+      ? `[${server.address}]:${server.port}`
+      : `${server.address}:${server.port}`;
+    const id = randomInt(0, 65_536);
+    const packet = encodeQuery(id, qname, type);
+    const check = (response: DnsResponse) => matches(response, id, qname, code);
+    const attempt = AbortSignal.any([signal, AbortSignal.timeout(Math.max(1, share))]);
+    try {
+      let response = await askUdp(server, packet, check, attempt);
+      if (response.truncated) response = await askTcp(server, packet, check, attempt);
+      const error = rcodeError(response.rcode, qname, type, where);
+      if (error === undefined || error.reason === 'nxdomain') return { ok: true, response };
+      last = error;
+    } catch (error) {
+      if (signal.aborted) break;
+      if (attempt.aborted) {
+        last = new DiscoveryError(
+          'timeout',
+          `no answer to ${type} ${qname} from ${where} within ${Math.round(share)} ms`,
+          { name: qname, cause: error },
+        );
+      } else if (error instanceof DnsFormatError) {
+        last = new DiscoveryError(
+          'malformed',
+          `malformed answer to ${type} ${qname} from ${where}: ${error.message}`,
+          { name: qname, cause: error },
+        );
+      } else {
+        const reason =
+          (error as { code?: unknown }).code === 'ECONNREFUSED' ? 'refused' : 'network';
+        last = new DiscoveryError(
+          reason,
+          `${type} ${qname} to ${where} failed: ${(error as Error).message}`,
+          { name: qname, cause: error },
+        );
+      }
+    }
+  }
+  if (signal.aborted) {
+    return failure(
+      new DiscoveryError('aborted', `lookup of ${type} ${qname} cancelled`, { name: qname }),
+    );
+  }
+  return failure(last!);
+}

@@ -90,6 +90,8 @@ function askUdp(
 ): Promise<DnsResponse> {
   return new Promise((resolve, reject) => {
     const socket: UdpSocket = createSocket(isIP(server.address) === 6 ? 'udp6' : 'udp4');
+    // A lookup alone does not keep the process alive, like the refresh timer.
+    socket.unref();
     const done = (settle: () => void) => {
       signal.removeEventListener('abort', onAbort);
       socket.removeAllListeners('message');
@@ -133,6 +135,7 @@ function askTcp(
 ): Promise<DnsResponse> {
   return new Promise((resolve, reject) => {
     const socket: TcpSocket = connect({ host: server.address, port: server.port });
+    socket.unref();
     let buffered = Buffer.alloc(0);
     const done = (settle: () => void) => {
       signal.removeEventListener('abort', onAbort);

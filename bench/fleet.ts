@@ -24,7 +24,145 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as sy from '../dist/index.js';
 import { type SimulatedEndpoint, simulate } from '../dist/testing.js';
-import { renderLineChart, type Series } from './svg-chart.ts';
+
+// ---- the charts: hand-written SVG, no dependency ------------------------------------
+
+/** One line of a chart. */
+interface Series {
+  readonly name: string;
+  /** y for each x of the chart, in order. */
+  readonly values: readonly number[];
+  /** Draw the line dashed (to set a family of series apart). */
+  readonly dashed?: boolean;
+}
+
+/** What to draw. */
+interface LineChart {
+  readonly title: string;
+  readonly subtitle?: string;
+  readonly xLabel: string;
+  readonly yLabel: string;
+  /** x values, > 0 (drawn on a log scale). */
+  readonly xs: readonly number[];
+  readonly series: readonly Series[];
+  /** A reference line (the ideal), drawn dashed. */
+  readonly baseline?: { readonly y: number; readonly label: string };
+  /** Format of y tick labels. */
+  readonly format?: (y: number) => string;
+}
+
+// Colour-blind-safe palette (Okabe–Ito), one colour per series.
+const COLOURS = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000'];
+const MARKERS = ['circle', 'square', 'diamond', 'triangle', 'circle', 'square', 'diamond'];
+
+const escapeXml = (text: string) =>
+  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** A "nice" step for about `count` ticks over `span`. */
+function niceStep(span: number, count: number): number {
+  const raw = span / count;
+  const magnitude = 10 ** Math.floor(Math.log10(raw));
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * magnitude >= raw) return m * magnitude;
+  return 10 * magnitude;
+}
+
+function marker(kind: string, x: number, y: number, colour: string): string {
+  const r = 4;
+  if (kind === 'square') {
+    return `<rect x="${x - r}" y="${y - r}" width="${2 * r}" height="${2 * r}" fill="${colour}"/>`;
+  }
+  if (kind === 'diamond') {
+    return `<path d="M${x} ${y - r - 1}L${x + r + 1} ${y}L${x} ${y + r + 1}L${x - r - 1} ${y}Z" fill="${colour}"/>`;
+  }
+  if (kind === 'triangle') {
+    return `<path d="M${x} ${y - r - 1}L${x + r + 1} ${y + r}L${x - r - 1} ${y + r}Z" fill="${colour}"/>`;
+  }
+  return `<circle cx="${x}" cy="${y}" r="${r}" fill="${colour}"/>`;
+}
+
+/** Renders `chart` as an SVG document. */
+function renderLineChart(chart: LineChart): string {
+  const width = 790;
+  const height = 440;
+  const left = 70;
+  const right = 200;
+  const top = chart.subtitle ? 70 : 50;
+  const bottom = 60;
+  const plotW = width - left - right;
+  const plotH = height - top - bottom;
+  const format = chart.format ?? ((y: number) => String(Number(y.toPrecision(3))));
+
+  const all = chart.series.flatMap((s) => s.values).filter(Number.isFinite);
+  if (chart.baseline) all.push(chart.baseline.y);
+  const maxY = Math.max(...all) * 1.08;
+  const minY = Math.min(0, ...all);
+  const step = niceStep(maxY - minY, 5);
+  const yTop = Math.ceil(maxY / step) * step;
+  const yOf = (y: number) => top + plotH - ((y - minY) / (yTop - minY)) * plotH;
+  const logs = chart.xs.map(Math.log10);
+  const lo = Math.min(...logs);
+  const hi = Math.max(...logs);
+  const xOf = (x: number) =>
+    left + (hi === lo ? plotW / 2 : ((Math.log10(x) - lo) / (hi - lo)) * plotW);
+
+  const out: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, -apple-system, 'Segoe UI', sans-serif" font-size="13">`,
+    `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
+    `<text x="${left}" y="26" font-size="17" font-weight="600" fill="#111">${escapeXml(chart.title)}</text>`,
+  ];
+  if (chart.subtitle) {
+    out.push(`<text x="${left}" y="48" fill="#555">${escapeXml(chart.subtitle)}</text>`);
+  }
+  for (let y = minY; y <= yTop + step / 2; y += step) {
+    const py = yOf(y);
+    out.push(
+      `<line x1="${left}" x2="${left + plotW}" y1="${py}" y2="${py}" stroke="#e5e5e5"/>`,
+      `<text x="${left - 8}" y="${py + 4}" text-anchor="end" fill="#444">${escapeXml(format(y))}</text>`,
+    );
+  }
+  for (const x of chart.xs) {
+    const px = xOf(x);
+    out.push(
+      `<line x1="${px}" x2="${px}" y1="${top}" y2="${top + plotH}" stroke="#f0f0f0"/>`,
+      `<text x="${px}" y="${top + plotH + 20}" text-anchor="middle" fill="#444">${x.toLocaleString('en-US')}</text>`,
+    );
+  }
+  out.push(
+    `<line x1="${left}" x2="${left + plotW}" y1="${top + plotH}" y2="${top + plotH}" stroke="#888"/>`,
+    `<line x1="${left}" x2="${left}" y1="${top}" y2="${top + plotH}" stroke="#888"/>`,
+    `<text x="${left + plotW / 2}" y="${height - 14}" text-anchor="middle" fill="#222">${escapeXml(chart.xLabel)}</text>`,
+    `<text transform="translate(18 ${top + plotH / 2}) rotate(-90)" text-anchor="middle" fill="#222">${escapeXml(chart.yLabel)}</text>`,
+  );
+  if (chart.baseline) {
+    const py = yOf(chart.baseline.y);
+    out.push(
+      `<line x1="${left}" x2="${left + plotW}" y1="${py}" y2="${py}" stroke="#777" stroke-dasharray="5 4"/>`,
+      `<text x="${left + 6}" y="${py - 6}" fill="#666">${escapeXml(chart.baseline.label)}</text>`,
+    );
+  }
+  // Labels at the right end, nudged apart so none overlaps.
+  const labels = chart.series.map((s, i) => ({ i, y: yOf(s.values.at(-1)!) }));
+  labels.sort((a, b) => a.y - b.y);
+  for (let k = 1; k < labels.length; k++) {
+    if (labels[k]!.y - labels[k - 1]!.y < 15) labels[k]!.y = labels[k - 1]!.y + 15;
+  }
+  chart.series.forEach((s, i) => {
+    const colour = COLOURS[i % COLOURS.length]!;
+    const points = s.values.map((v, j) => [xOf(chart.xs[j]!), yOf(v)] as const);
+    out.push(
+      `<polyline fill="none" stroke="${colour}" stroke-width="2.2"${s.dashed ? ' stroke-dasharray="7 4"' : ''} points="${points.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(' ')}"/>`,
+      ...points.map(([x, y]) => marker(MARKERS[i % MARKERS.length]!, x, y, colour)),
+    );
+    const label = labels.find((l) => l.i === i)!;
+    out.push(
+      `<text x="${left + plotW + 12}" y="${label.y + 4}" fill="${colour}" font-weight="600">${escapeXml(s.name)}</text>`,
+    );
+  });
+  out.push('</svg>');
+  return `${out.join('\n')}\n`;
+}
+
+// ---- the runs ---------------------------------------------------------------------
 
 const QUICK = process.env.QUICK === '1';
 const REQUESTS = Number(process.env.REQUESTS ?? (QUICK ? 4_000 : 20_000));

@@ -107,6 +107,7 @@ function renderLineChart(chart: LineChart): string {
 
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, -apple-system, 'Segoe UI', sans-serif" font-size="13">`,
+    `<title>${escapeXml(chart.title)}</title>`,
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
     `<text x="${left}" y="26" font-size="17" font-weight="600" fill="#111">${escapeXml(chart.title)}</text>`,
   ];

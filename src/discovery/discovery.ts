@@ -4,7 +4,7 @@ import type { EndpointInput, RemoveOptions } from '../pool/index.js';
 import { checkBoolean, checkOptions, quote } from '../validate.js';
 
 /**
- * What a discovery source feeds: a {@link Pool} satisfies it. Only `setEndpoints` is
+ * What a discovery source feeds: a `Pool` satisfies it. Only `setEndpoints` is
  * called; a target whose `closed` turns true is detached at the next change.
  */
 export interface DiscoveryTarget {

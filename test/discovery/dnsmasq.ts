@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { existsSync } from 'node:fs';
 import { Resolver } from 'node:dns/promises';
+import { existsSync } from 'node:fs';
 
 /** Debian's dnsmasq: .ci/run installs it (package dnsmasq-base). Tests fail without it. */
 export const DNSMASQ = ['/usr/sbin/dnsmasq', '/usr/bin/dnsmasq'].find((p) => existsSync(p));

@@ -27,7 +27,7 @@ pool.onMembershipChange(() => {
   console.log(`endpoints: ${members.join(', ')}`);
 });
 
-await using discovery = new DnsDiscovery({
+const discovery = new DnsDiscovery({
   name,
   servers: [server],
   minRefreshMs: 200,
@@ -49,5 +49,6 @@ for (const key of ['user-1', 'user-2', 'user-3']) {
   lease?.release({ ok: true });
 }
 await new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())));
+await discovery.close(); // (or `await using discovery = …` on Node 24)
 await pool.close();
 console.log('done');

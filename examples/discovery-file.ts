@@ -94,7 +94,7 @@ try {
   await save(file, JSON.stringify(['http://127.0.0.1:9001', 'http://127.0.0.1:9002']));
   const pool = new Pool({ endpoints: [] });
   let updates = 0;
-  await using discovery = new FileDiscovery(file);
+  const discovery = new FileDiscovery(file);
   discovery.onError((error) => console.log(`error (${error.reason}): kept the last good set`));
   discovery.attach({
     setEndpoints(endpoints, options) {
@@ -125,6 +125,7 @@ try {
   );
   await new Promise((resolve) => setTimeout(resolve, 200));
   console.log(`updates: ${updates}`);
+  await discovery.close();
   await pool.close();
 } finally {
   await rm(dir, { recursive: true, force: true });

@@ -213,13 +213,19 @@ export async function query(
     const where = server.address.includes(':')
       ? `[${server.address}]:${server.port}`
       : `${server.address}:${server.port}`;
-    const id = randomInt(0, 65_536);
-    const packet = encodeQuery(id, qname, type);
-    const check = (response: DnsResponse) => matches(response, id, qname, code);
     const attempt = AbortSignal.any([signal, AbortSignal.timeout(Math.max(1, share))]);
     try {
-      let response = await askUdp(server, packet, check, attempt);
-      if (response.truncated) response = await askTcp(server, packet, check, attempt);
+      let response: DnsResponse | undefined;
+      // With EDNS(0) first; again without it if the server does not understand it.
+      for (const edns of [true, false]) {
+        const id = randomInt(0, 65_536);
+        const packet = encodeQuery(id, qname, type, edns);
+        const check = (answer: DnsResponse) => matches(answer, id, qname, code);
+        response = await askUdp(server, packet, check, attempt);
+        if (response.truncated) response = await askTcp(server, packet, check, attempt);
+        if (response.rcode !== RCODE.FORMERR) break;
+      }
+      if (response === undefined) throw new DnsFormatError('no answer');
       const error = rcodeError(response.rcode, qname, type, where);
       if (error === undefined || error.reason === 'nxdomain') return { ok: true, response };
       last = error;

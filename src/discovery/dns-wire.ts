@@ -95,17 +95,25 @@ export function nameLabels(name: string, what = 'name'): string[] {
   return labels;
 }
 
-/** Encodes a recursive query for `name`/`type` with an EDNS(0) OPT record. */
-export function encodeQuery(id: number, name: string, type: DnsRecordType): Uint8Array {
+/**
+ * Encodes a recursive query for `name`/`type`, with an EDNS(0) OPT record unless `edns` is
+ * false (for the rare server that answers FORMERR to EDNS, RFC 6891 §7).
+ */
+export function encodeQuery(
+  id: number,
+  name: string,
+  type: DnsRecordType,
+  edns = true,
+): Uint8Array {
   const labels = nameLabels(name);
   let nameBytes = 1;
   for (const label of labels) nameBytes += 1 + label.length;
-  const out = new Uint8Array(12 + nameBytes + 4 + 11);
+  const out = new Uint8Array(12 + nameBytes + 4 + (edns ? 11 : 0));
   const view = new DataView(out.buffer);
   view.setUint16(0, id);
   view.setUint16(2, 0x0100); // RD: recursion desired
   view.setUint16(4, 1); // QDCOUNT
-  view.setUint16(10, 1); // ARCOUNT: the OPT record
+  if (edns) view.setUint16(10, 1); // ARCOUNT: the OPT record
   let at = 12;
   for (const label of labels) {
     out[at++] = label.length;
@@ -115,6 +123,7 @@ export function encodeQuery(id: number, name: string, type: DnsRecordType): Uint
   view.setUint16(at, TYPE_CODES[type]);
   view.setUint16(at + 2, CLASS_IN);
   at += 4;
+  if (!edns) return out;
   // OPT: root name, type 41, class = UDP payload size, TTL 0 (no DO bit), no options.
   out[at] = 0;
   view.setUint16(at + 1, TYPE_CODES.OPT);

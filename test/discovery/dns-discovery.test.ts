@@ -387,6 +387,44 @@ describe('DnsDiscovery answers only what it asked', () => {
     );
     expect(errors.find((e) => e.reason === 'servfail')!.rcode).toBe(2);
   });
+  it('asks again without EDNS when the server answers FORMERR to it', async () => {
+    const address = await fake((query, send) => {
+      const edns = query.readUInt16BE(10) === 1;
+      const plain = Buffer.from(query.subarray(0, query.length - (edns ? 11 : 0)));
+      plain.writeUInt16BE(0, 10);
+      send(edns ? answer(plain, [], { rcode: 1 }) : answer(plain, [127, 0, 0, 11]));
+    });
+    const p = pool();
+    discovery({ name: 'web.svc.test', type: 'A', port: 82, servers: [address] }).attach(p);
+    await until(() => p.endpoints.length > 0, 'an answer without EDNS');
+    expect(p.endpoints[0]!.url).toBe('http://127.0.0.11:82');
+  });
+
+  it('backs off while lookups fail: minRefreshMs doubling up to maxRefreshMs', async () => {
+    let asked = 0;
+    const address = await fake(() => asked++);
+    const d = discovery({
+      name: 'web.svc.test',
+      type: 'A',
+      port: 83,
+      servers: [address],
+      minRefreshMs: 40,
+      maxRefreshMs: 320,
+      timeoutMs: 20,
+    });
+    const errors: string[] = [];
+    d.onError((e) => errors.push(e.reason));
+    d.attach(pool());
+    // Lookups start at 0, 60, 140, 240, 420, 760, 1100, …: 6 or 7 in 1.2 s (without the
+    // backoff, one every 60 ms would make 20).
+    await new Promise((r) => setTimeout(r, 1_200));
+    await d.close();
+    expect(asked).toBeGreaterThanOrEqual(4);
+    expect(asked).toBeLessThanOrEqual(9);
+    expect(new Set(errors)).toEqual(new Set(['timeout']));
+    // Every failed lookup is heard (one may still have been in flight at close()).
+    expect(errors.length).toBeGreaterThanOrEqual(asked - 1);
+  });
 });
 
 describe('DnsDiscovery options', () => {

@@ -7,7 +7,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { connect, isIP, type Socket as TcpSocket } from 'node:net';
+import { connect, isIP, SocketAddress, type Socket as TcpSocket } from 'node:net';
 import { DiscoveryError } from '../errors.js';
 import { quote } from '../validate.js';
 import {
@@ -59,6 +59,10 @@ export function parseServer(text: unknown, what: string): DnsServer {
   if (!Number.isInteger(port) || port < 1 || port > 65_535) {
     throw new RangeError(`${what} port must be an integer from 1 to 65535, got ${quote(text)}`);
   }
+  // The canonical form, as answers report their source: `0:0:0:0:0:0:0:1` is `::1`.
+  if (family === 6 && !address.includes('%')) {
+    address = new SocketAddress({ address, family: 'ipv6' }).address;
+  }
   return { address, port };
 }
 
@@ -92,7 +96,10 @@ function askUdp(
     const socket: UdpSocket = createSocket(isIP(server.address) === 6 ? 'udp6' : 'udp4');
     // A lookup alone does not keep the process alive, like the refresh timer.
     socket.unref();
+    let settled = false;
     const done = (settle: () => void) => {
+      if (settled) return;
+      settled = true;
       signal.removeEventListener('abort', onAbort);
       socket.removeAllListeners('message');
       socket.on('error', () => {});
@@ -137,7 +144,10 @@ function askTcp(
     const socket: TcpSocket = connect({ host: server.address, port: server.port });
     socket.unref();
     let buffered = Buffer.alloc(0);
+    let settled = false;
     const done = (settle: () => void) => {
+      if (settled) return;
+      settled = true;
       signal.removeEventListener('abort', onAbort);
       socket.removeAllListeners('data');
       socket.on('error', () => {});

@@ -313,11 +313,13 @@ describe('DnsDiscovery answers only what it asked', () => {
   /** A DNS server by hand: answers each query with `reply(query)` packets. */
   async function fake(
     reply: (query: Buffer, send: (bytes: Buffer, fromOther?: boolean) => void) => void,
+    host = '127.0.0.1',
   ) {
-    const server = createSocket('udp4');
-    const other = createSocket('udp4');
-    await new Promise<void>((r) => server.bind(0, '127.0.0.1', r));
-    await new Promise<void>((r) => other.bind(0, '127.0.0.1', r));
+    const family = host.includes(':') ? 'udp6' : 'udp4';
+    const server = createSocket(family);
+    const other = createSocket(family);
+    await new Promise<void>((r) => server.bind(0, host, r));
+    await new Promise<void>((r) => other.bind(0, host, r));
     server.on('message', (query, remote) => {
       reply(query, (bytes, fromOther) =>
         (fromOther ? other : server).send(bytes, remote.port, remote.address),
@@ -327,7 +329,9 @@ describe('DnsDiscovery answers only what it asked', () => {
       await new Promise<void>((r) => server.close(() => r()));
       await new Promise<void>((r) => other.close(() => r()));
     });
-    return `127.0.0.1:${server.address().port}`;
+    return host.includes(':')
+      ? `[0:0:0:0:0:0:0:1]:${server.address().port}` // written long on purpose
+      : `${host}:${server.address().port}`;
   }
 
   /** An answer to `query` (its id and question) with one A record. */
@@ -387,6 +391,14 @@ describe('DnsDiscovery answers only what it asked', () => {
     );
     expect(errors.find((e) => e.reason === 'servfail')!.rcode).toBe(2);
   });
+  it('talks to an IPv6 server, however its address is written', async () => {
+    const address = await fake((query, send) => send(answer(query, [127, 0, 0, 12])), '::1');
+    const p = pool();
+    discovery({ name: 'web.svc.test', type: 'A', port: 84, servers: [address] }).attach(p);
+    await until(() => p.endpoints.length > 0, 'an answer over IPv6');
+    expect(p.endpoints[0]!.url).toBe('http://127.0.0.12:84');
+  });
+
   it('asks again without EDNS when the server answers FORMERR to it', async () => {
     const address = await fake((query, send) => {
       const edns = query.readUInt16BE(10) === 1;

@@ -41,7 +41,8 @@ function hostOf(address: string): string {
  *   `emptyOnNxdomain`) keep the pools' last good set; `onError` hears the failure and the
  *   next lookup comes after `minRefreshMs`, doubling up to `maxRefreshMs`.
  *
- * Lookups start at the first `attach()`. Answers are accepted only from the server asked,
+ * Lookups start at the first `attach()` and run until `close()`, on unref'd timers and
+ * sockets (they do not keep the process alive). Answers are accepted only from the server asked,
  * with the query's random id and question; a truncated answer is asked again over TCP.
  *
  * @example

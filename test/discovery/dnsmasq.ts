@@ -2,17 +2,36 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { Resolver } from 'node:dns/promises';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 
 /** Debian's dnsmasq: .ci/run installs it (package dnsmasq-base). Tests fail without it. */
 export const DNSMASQ = ['/usr/sbin/dnsmasq', '/usr/bin/dnsmasq'].find((p) => existsSync(p));
 
-/** A port free for UDP right now on 127.0.0.1 (dnsmasq binds TCP on it too). */
+/**
+ * A random high port below Linux's ephemeral range (32768–60999), free right now on
+ * 127.0.0.1 for both TCP and UDP (dnsmasq binds both). Below the ephemeral range, so the
+ * `listen(0)` of tests running in parallel cannot take it while dnsmasq restarts.
+ */
 async function freePort(): Promise<number> {
-  const socket = createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  const { port } = socket.address();
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return port;
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if ((await canBind(port, 'tcp')) && (await canBind(port, 'udp'))) return port;
+  }
+}
+
+/** Binds `port` on 127.0.0.1 and lets it go again; false when it is taken. */
+function canBind(port: number, protocol: 'tcp' | 'udp'): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (protocol === 'tcp') {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    } else {
+      const socket = createSocket('udp4');
+      socket.once('error', () => resolve(false));
+      socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(true)));
+    }
+  });
 }
 
 /** A dnsmasq answering for `svc.test` on 127.0.0.1:port, from command-line records. */
@@ -28,9 +47,16 @@ export class Dnsmasq {
   /** Starts one with `records` (dnsmasq options such as `--srv-host=…`). */
   static async start(records: readonly string[]): Promise<Dnsmasq> {
     if (DNSMASQ === undefined) throw new Error('dnsmasq not found: install dnsmasq-base');
-    const server = new Dnsmasq(await freePort());
-    await server.restart(records);
-    return server;
+    // Another test may take the port between the probe and dnsmasq's bind: try again.
+    for (let attempt = 1; ; attempt++) {
+      const server = new Dnsmasq(await freePort());
+      try {
+        await server.restart(records);
+        return server;
+      } catch (error) {
+        if (attempt >= 5 || !/in use/.test(String(error))) throw error;
+      }
+    }
   }
 
   /** `127.0.0.1:port`, for `servers`. */
@@ -49,6 +75,18 @@ export class Dnsmasq {
   /** Stops it (if running) and starts it again on the same port with new records. */
   async restart(records: readonly string[]): Promise<void> {
     await this.stop();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#launch(records);
+      } catch (error) {
+        // The port is ours, but a socket of the old process may linger a moment.
+        if (attempt >= 20 || !/in use/.test(String(error))) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+  }
+
+  async #launch(records: readonly string[]): Promise<void> {
     const args = [
       '--no-resolv',
       '--no-hosts',
@@ -68,7 +106,10 @@ export class Dnsmasq {
     child.stderr!.on('data', (d) => (this.#log += d));
     this.#child = child;
     const exited = new Promise<never>((_, reject) =>
-      child.once('exit', (code) => reject(new Error(`dnsmasq exited with ${code}: ${this.#log}`))),
+      child.once('exit', (code) => {
+        if (this.#child === child) this.#child = undefined;
+        reject(new Error(`dnsmasq exited with ${code}: ${this.#log}`));
+      }),
     );
     // Ready once it answers anything (here REFUSED or NXDOMAIN) on the port.
     const resolver = new Resolver({ timeout: 200, tries: 1 });

@@ -132,27 +132,38 @@ export class DnsDiscovery implements Discovery {
     if (this.#members.closed) return;
     const controller = new AbortController();
     this.#lookup = controller;
-    this.#running = this.#resolve(controller.signal).then((outcome) => {
-      this.#lookup = undefined;
-      if (this.#members.closed) return;
-      const { minRefreshMs, maxRefreshMs } = this.#options;
-      let delay: number;
-      if (outcome.ok) {
-        this.#failures = 0;
-        this.#members.publish(outcome.endpoints);
-        for (const note of outcome.notes) this.#members.fail(note);
-        delay = Math.min(maxRefreshMs, Math.max(minRefreshMs, outcome.ttl * 1000));
-      } else {
-        this.#failures++;
-        if (outcome.error.reason === 'nxdomain' && this.#options.emptyOnNxdomain) {
-          this.#members.publish([]);
+    this.#running = this.#resolve(controller.signal)
+      .catch(
+        // Nothing below should throw; if it does, it is one failed lookup, not a dead loop.
+        (error: unknown): Lookup => ({
+          ok: false,
+          error: new DiscoveryError('malformed', `lookup failed: ${(error as Error).message}`, {
+            cause: error,
+            name: this.#options.name,
+          }),
+        }),
+      )
+      .then((outcome) => {
+        this.#lookup = undefined;
+        if (this.#members.closed) return;
+        const { minRefreshMs, maxRefreshMs } = this.#options;
+        let delay: number;
+        if (outcome.ok) {
+          this.#failures = 0;
+          this.#members.publish(outcome.endpoints);
+          for (const note of outcome.notes) this.#members.fail(note);
+          delay = Math.min(maxRefreshMs, Math.max(minRefreshMs, outcome.ttl * 1000));
+        } else {
+          this.#failures++;
+          if (outcome.error.reason === 'nxdomain' && this.#options.emptyOnNxdomain) {
+            this.#members.publish([]);
+          }
+          this.#members.fail(outcome.error);
+          delay = Math.min(maxRefreshMs, minRefreshMs * 2 ** Math.min(30, this.#failures - 1));
         }
-        this.#members.fail(outcome.error);
-        delay = Math.min(maxRefreshMs, minRefreshMs * 2 ** Math.min(30, this.#failures - 1));
-      }
-      this.#timer = setTimeout(() => this.#run(), delay);
-      this.#timer.unref?.();
-    });
+        this.#timer = setTimeout(() => this.#run(), delay);
+        this.#timer.unref?.();
+      });
   }
 
   async #resolve(signal: AbortSignal): Promise<Lookup> {

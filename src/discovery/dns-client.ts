@@ -85,35 +85,58 @@ function matches(response: DnsResponse, id: number, name: string, type: number):
   );
 }
 
-/** Asks one server over UDP; resolves with the checked response bytes' decoding. */
+/** How an exchange ends: with the answer, or with an error. */
+type Finish = (outcome: { response: DnsResponse } | { error: unknown }) => void;
+
+/**
+ * One exchange on one socket: `start` wires the socket and calls `finish` when done.
+ * `finish` settles once, after `release` (which closes the socket); an abort of `signal`
+ * finishes it with the abort's reason, and an error on the socket with that error.
+ */
+function exchange(
+  signal: AbortSignal,
+  socket: { on(event: 'error', listener: (error: Error) => void): unknown },
+  release: () => void,
+  start: (finish: Finish) => void,
+): Promise<DnsResponse> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const finish: Finish = (outcome) => {
+      if (settled) return;
+      settled = true;
+      signal.removeEventListener('abort', onAbort);
+      socket.on('error', () => {}); // late errors of a socket being closed
+      release();
+      if ('response' in outcome) resolve(outcome.response);
+      else reject(outcome.error);
+    };
+    const onAbort = () => finish({ error: signal.reason });
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    socket.on('error', (error) => finish({ error }));
+    start(finish);
+  });
+}
+
+/** Asks one server over UDP; resolves with the first answer that passes `check`. */
 function askUdp(
   server: DnsServer,
   query: Uint8Array,
   check: (response: DnsResponse) => boolean,
   signal: AbortSignal,
 ): Promise<DnsResponse> {
-  return new Promise((resolve, reject) => {
-    const socket: UdpSocket = createSocket(isIP(server.address) === 6 ? 'udp6' : 'udp4');
-    // A lookup alone does not keep the process alive, like the refresh timer.
-    socket.unref();
-    let settled = false;
-    const done = (settle: () => void) => {
-      if (settled) return;
-      settled = true;
-      signal.removeEventListener('abort', onAbort);
-      socket.removeAllListeners('message');
-      socket.on('error', () => {});
-      try {
-        socket.close();
-      } catch {
-        // already closed
-      }
-      settle();
-    };
-    const onAbort = () => done(() => reject(signal.reason));
-    if (signal.aborted) return done(() => reject(signal.reason));
-    signal.addEventListener('abort', onAbort, { once: true });
-    socket.on('error', (error) => done(() => reject(error)));
+  const socket: UdpSocket = createSocket(isIP(server.address) === 6 ? 'udp6' : 'udp4');
+  // A lookup alone does not keep the process alive, like the refresh timer.
+  socket.unref();
+  const release = () => {
+    socket.removeAllListeners('message');
+    try {
+      socket.close();
+    } catch {
+      // already closed
+    }
+  };
+  return exchange(signal, socket, release, (finish) => {
     socket.on('message', (message, remote) => {
       // Anti-spoofing: only the server we asked, only our id and question; others are noise.
       if (remote.address !== server.address || remote.port !== server.port) return;
@@ -122,13 +145,12 @@ function askUdp(
         response = decodeResponse(message);
       } catch (error) {
         if (message.length >= 2 && message.readUInt16BE(0) !== query[0]! * 256 + query[1]!) return;
-        return done(() => reject(error));
+        return finish({ error });
       }
-      if (!check(response)) return;
-      done(() => resolve(response));
+      if (check(response)) finish({ response });
     });
     socket.send(query, server.port, server.address, (error) => {
-      if (error) done(() => reject(error));
+      if (error) finish({ error });
     });
   });
 }
@@ -140,26 +162,16 @@ function askTcp(
   check: (response: DnsResponse) => boolean,
   signal: AbortSignal,
 ): Promise<DnsResponse> {
-  return new Promise((resolve, reject) => {
-    const socket: TcpSocket = connect({ host: server.address, port: server.port });
-    socket.unref();
+  const socket: TcpSocket = connect({ host: server.address, port: server.port });
+  socket.unref();
+  const release = () => {
+    socket.removeAllListeners('data');
+    socket.destroy();
+  };
+  return exchange(signal, socket, release, (finish) => {
     let buffered = Buffer.alloc(0);
-    let settled = false;
-    const done = (settle: () => void) => {
-      if (settled) return;
-      settled = true;
-      signal.removeEventListener('abort', onAbort);
-      socket.removeAllListeners('data');
-      socket.on('error', () => {});
-      socket.destroy();
-      settle();
-    };
-    const onAbort = () => done(() => reject(signal.reason));
-    if (signal.aborted) return done(() => reject(signal.reason));
-    signal.addEventListener('abort', onAbort, { once: true });
-    socket.on('error', (error) => done(() => reject(error)));
     socket.on('end', () =>
-      done(() => reject(new DnsFormatError('the server closed the TCP connection early'))),
+      finish({ error: new DnsFormatError('the server closed the TCP connection early') }),
     );
     socket.on('connect', () => {
       const framed = Buffer.alloc(query.length + 2);
@@ -170,7 +182,7 @@ function askTcp(
     socket.on('data', (chunk: Buffer) => {
       buffered = Buffer.concat([buffered, chunk]);
       if (buffered.length > MAX_TCP_MESSAGE + 2) {
-        return done(() => reject(new DnsFormatError('TCP answer longer than its length prefix')));
+        return finish({ error: new DnsFormatError('TCP answer longer than its length prefix') });
       }
       if (buffered.length < 2) return;
       const size = buffered.readUInt16BE(0);
@@ -178,9 +190,9 @@ function askTcp(
       try {
         const response = decodeResponse(buffered.subarray(2, size + 2));
         if (!check(response)) throw new DnsFormatError('TCP answer to another question');
-        done(() => resolve(response));
+        finish({ response });
       } catch (error) {
-        done(() => reject(error));
+        finish({ error });
       }
     });
   });

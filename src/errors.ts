@@ -15,7 +15,8 @@ export type SwitchyardErrorCode =
   | 'ERR_HEALTH_CHECK'
   | 'ERR_UPSTREAM_UNAVAILABLE'
   | 'ERR_UPSTREAM_TIMEOUT'
-  | 'ERR_BODY_CONSUMED';
+  | 'ERR_BODY_CONSUMED'
+  | 'ERR_DISCOVERY';
 
 /**
  * Base class of every error switchyard throws on purpose.
@@ -237,6 +238,65 @@ export class BodyConsumedError extends SwitchyardError {
   }
 }
 
+/**
+ * Why a discovery lookup failed, carried by {@link DiscoveryError}:
+ * - `timeout`: no answer within `timeoutMs`;
+ * - `nxdomain`, `servfail`, `refused`, `rcode`: the server answered NXDOMAIN (3),
+ *   SERVFAIL (2), REFUSED (5) or another error code (`refused` also when the connection was
+ *   refused);
+ * - `empty`: the answer held no usable record;
+ * - `malformed`: the answer did not parse (or was truncated and the TCP retry failed);
+ * - `network`: a socket error;
+ * - `aborted`: the lookup was cancelled by `close()`;
+ * - `source`: another source's failure (a file that does not parse, an API error);
+ * - `apply`: `pool.setEndpoints` refused the discovered set.
+ */
+export type DiscoveryFailure =
+  | 'timeout'
+  | 'nxdomain'
+  | 'servfail'
+  | 'refused'
+  | 'rcode'
+  | 'empty'
+  | 'malformed'
+  | 'network'
+  | 'aborted'
+  | 'source'
+  | 'apply';
+
+/**
+ * A discovery lookup failed; the pools attached keep their last good set. Given to
+ * `discovery.onError` listeners, never thrown at the caller. Code `ERR_DISCOVERY`; `reason`
+ * says what went wrong.
+ *
+ * @example
+ * ```ts
+ * discovery.onError((error) => {
+ *   if (isDiscoveryError(error) && error.reason === 'timeout') metrics.dnsTimeouts.inc();
+ * });
+ * ```
+ */
+export class DiscoveryError extends SwitchyardError {
+  /** What went wrong. */
+  readonly reason: DiscoveryFailure;
+  /** The DNS response code, when the server answered with an error. */
+  readonly rcode: number | undefined;
+  /** The name looked up, when there was one. */
+  readonly hostname: string | undefined;
+
+  constructor(
+    reason: DiscoveryFailure,
+    message: string,
+    options?: { cause?: unknown; rcode?: number; name?: string },
+  ) {
+    super('ERR_DISCOVERY', message, { cause: options?.cause });
+    this.name = 'DiscoveryError';
+    this.reason = reason;
+    this.rcode = options?.rcode;
+    this.hostname = options?.name;
+  }
+}
+
 /** True when `value` is any switchyard error (works across duplicate installs). */
 export function isSwitchyardError(value: unknown): value is SwitchyardError {
   return value instanceof SwitchyardError;
@@ -280,4 +340,9 @@ export function isUpstreamTimeoutError(value: unknown): value is UpstreamTimeout
 /** True when `value` is a {@link BodyConsumedError} (code `ERR_BODY_CONSUMED`). */
 export function isBodyConsumedError(value: unknown): value is BodyConsumedError {
   return isSwitchyardError(value) && value.code === 'ERR_BODY_CONSUMED';
+}
+
+/** True when `value` is a {@link DiscoveryError} (code `ERR_DISCOVERY`). */
+export function isDiscoveryError(value: unknown): value is DiscoveryError {
+  return isSwitchyardError(value) && value.code === 'ERR_DISCOVERY';
 }

@@ -19,7 +19,9 @@ export default defineConfig([
     sourcemap: true,
     splitting: true,
     treeshake: true,
-    external: [/^node:/, 'undici', 'fast-check'],
+    // switchyard/fastify imports switchyard/http through the package's own name: one copy
+    // of the proxy at run time, whichever entries an application loads.
+    external: [/^node:/, 'undici', 'fast-check', 'fastify', /^switchyard(\/|$)/],
   },
   {
     entry: { cli: 'src/cli/bin.ts' },

@@ -25,6 +25,9 @@ export class ReplyStream extends PassThrough {
   constructor(reply: FastifyReply) {
     super({ highWaterMark: 64 * 1024 });
     this.reply = reply;
+    // Failures reach Fastify (its stream watcher) and the proxy (`'close'`); an `'error'`
+    // with no listener before `reply.send()` must not take the process down.
+    this.on('error', ignore);
   }
 
   /** True once the proxy handed its response to Fastify, or someone else answered. */
@@ -122,3 +125,5 @@ function setHeaders(reply: FastifyReply, input: HeaderInput): void {
     reply.header(String(list[i]), list[i + 1] as string | string[]);
   }
 }
+
+function ignore(): void {}

@@ -35,7 +35,8 @@ const asyncDispose: typeof Symbol.asyncDispose =
 /**
  * Active health checking for a pool, with HAProxy's rise/fall semantics: `unhealthyThreshold`
  * consecutive failures take an endpoint out (`pool.setHealth(id, false, 'health-check')`),
- * `healthyThreshold` consecutive passes bring it back. Endpoints start healthy.
+ * `healthyThreshold` consecutive passes bring it back. Endpoints start healthy. A passing
+ * check also ends an outlier ejection, as Envoy does (see `unejectOnPass`).
  *
  * One scheduler (a min-heap of due times, one unref'd timer) drives every endpoint, at most
  * `concurrency` checks run at once, and a check never overlaps itself: the next check of an

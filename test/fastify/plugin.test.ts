@@ -289,11 +289,14 @@ describe('switchyard/fastify: options', () => {
     expect(pool.snapshot().totals.inflight).toBe(0);
   });
 
-  it('carries fastify-plugin’s metadata, yet stays encapsulated', () => {
+  it('carries fastify-plugin’s metadata, yet stays encapsulated', async () => {
     const meta = switchyardProxy as unknown as Record<symbol, unknown>;
     expect(meta[Symbol.for('fastify.display-name')]).toBe('switchyard');
     expect(meta[Symbol.for('plugin-meta')]).toEqual({ name: 'switchyard', fastify: '5.x' });
     expect(meta[Symbol.for('skip-override')]).toBeUndefined();
+    const { app: fastify } = await app(['http://127.0.0.1:1']);
+    // Fastify names it in its plugin tree.
+    expect(fastify.printPlugins()).toMatch(/switchyard/);
   });
 
   it('refuses bad options at registration, naming them', async () => {

@@ -42,5 +42,6 @@ export type {
   PoolLike,
   PoolSnapshot,
   ReleaseOutcome,
+  SetHealthOptions,
   StateChangeEvent,
 } from './types.js';

@@ -153,7 +153,18 @@ export interface PoolLike {
   readonly endpoints: readonly PoolEndpoint[];
   onMembershipChange(listener: (event: MembershipChangeEvent) => void): Disposable;
   onStateChange(listener: (event: StateChangeEvent) => void): Disposable;
-  setHealth(id: string, healthy: boolean, reason?: string): void;
+  setHealth(id: string, healthy: boolean, reason?: string, options?: SetHealthOptions): void;
+}
+
+/** Options of `pool.setHealth()`. */
+export interface SetHealthOptions {
+  /**
+   * With `healthy: true`, also end an outlier ejection in force (consecutive failures or
+   * latency; a `Retry-After` ejection is kept), as Envoy's
+   * `successful_active_health_check_uneject_host`: one state change, reason as given.
+   * @default false
+   */
+  readonly endEjection?: boolean;
 }
 
 /** One endpoint in a {@link PoolSnapshot}: plain JSON. */

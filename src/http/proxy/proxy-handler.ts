@@ -1,0 +1,100 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { sendErrorAnswer } from './answers.js';
+import { ProxyEngine, type ProxyPool } from './proxy-engine.js';
+import { ProxyExchange } from './proxy-exchange.js';
+import { type ProxyOptions, resolveProxyOptions } from './proxy-options.js';
+import { proxyUpgrade } from './upgrade-exchange.js';
+
+/**
+ * A reverse-proxy request handler: a plain `(req, res)` Node handler that also works as
+ * Express/Connect middleware, plus `upgrade` for WebSocket upgrades.
+ */
+export interface ProxyHandler {
+  /**
+   * Forwards one request to an endpoint of the pool and streams the response back. As
+   * middleware it ends the request itself: `next` is never called — failures get the
+   * proxy's own answer (or `onError`'s).
+   */
+  (req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void): void;
+  /**
+   * Forwards an HTTP upgrade (WebSocket) through the same pool and affinity; for the
+   * server's `'upgrade'` event: `server.on('upgrade', proxy.upgrade)`.
+   */
+  readonly upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+  /**
+   * Stops forwarding (new requests get 503) and closes the connections to the endpoints:
+   * gracefully (requests in flight finish), or at once with `{ force: true }`. Idempotent.
+   */
+  close(options?: { readonly force?: boolean }): Promise<void>;
+  /** Same as `close()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/**
+ * Creates a reverse proxy over `pool`: each request goes to the endpoint the pool picks,
+ * through a keep-alive undici connection pool per endpoint, with bodies streamed both ways
+ * under backpressure.
+ *
+ * Failover follows NGINX's `proxy_next_upstream`: a request that never reached an
+ * endpoint (connection refused or timed out) is retried on another one whatever its
+ * method; idempotent requests (and those with an `Idempotency-Key`) also after a reset,
+ * a headers timeout or a status in `retry.statuses`; never once response bytes reached
+ * the client. Retries are capped by a retry budget. The proxy answers 503 when no
+ * endpoint is eligible, 502 when every try failed and 504 on a timeout.
+ *
+ * @param pool - the pool that chooses endpoints (switchyard's `Pool`)
+ * @param options - see {@link ProxyOptions}
+ * @throws TypeError or RangeError for a bad option, naming it and quoting the value.
+ * @example
+ * ```ts
+ * import http from 'node:http';
+ * import { Pool } from 'switchyard';
+ * import { createProxyHandler } from 'switchyard/http';
+ *
+ * const pool = new Pool({ endpoints: ['http://127.0.0.1:8081', 'http://127.0.0.1:8082'] });
+ * const proxy = createProxyHandler(pool, { retry: { attempts: 3 }, affinity: { cookie: 'sy' } });
+ * http.createServer(proxy).on('upgrade', proxy.upgrade).listen(8080);
+ * // Express: app.use('/api', proxy);
+ * ```
+ */
+export function createProxyHandler(pool: ProxyPool, options?: ProxyOptions): ProxyHandler {
+  checkPool(pool);
+  const engine = new ProxyEngine(pool, resolveProxyOptions(options));
+  let closing: Promise<void> | undefined;
+  const handler = ((req: IncomingMessage, res: ServerResponse): void => {
+    try {
+      new ProxyExchange(engine, req, res).start();
+    } catch (error) {
+      // Unreachable by design; still, a handler must never throw.
+      sendErrorAnswer(req, res, error);
+    }
+  }) as ProxyHandler & { upgrade: ProxyHandler['upgrade'] };
+  const close = (closeOptions?: { readonly force?: boolean }): Promise<void> => {
+    closing ??= engine.close(closeOptions?.force === true);
+    return closing;
+  };
+  Object.defineProperties(handler, {
+    upgrade: {
+      value: (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+        proxyUpgrade(engine, req, socket, head),
+      enumerable: true,
+    },
+    close: { value: close, enumerable: true },
+    [Symbol.asyncDispose]: { value: () => close() },
+  });
+  return handler;
+}
+
+function checkPool(pool: unknown): void {
+  const p = pool as Partial<ProxyPool> | null;
+  if (
+    typeof p !== 'object' ||
+    p === null ||
+    typeof p.acquire !== 'function' ||
+    typeof p.tryAcquire !== 'function' ||
+    typeof p.onMembershipChange !== 'function'
+  ) {
+    throw new TypeError('createProxyHandler needs a Pool as its first argument');
+  }
+}

@@ -49,7 +49,6 @@ export {
   type HttpCheckOptions,
   httpCheck,
 } from './check/http-check.js';
-export type { BalancedDispatcherPool, BalancedInterceptorPool } from './dispatcher/balancer.js';
 export {
   BalancedDispatcher,
   balancedInterceptor,
@@ -71,7 +70,6 @@ export {
   proxyChannels,
 } from './proxy/diagnostics.js';
 export { HOP_BY_HOP_HEADERS } from './proxy/headers.js';
-export type { ProxyPool } from './proxy/proxy-engine.js';
 export { createProxyHandler, type ProxyHandler } from './proxy/proxy-handler.js';
 export type {
   ProxyErrorHandler,

@@ -7,13 +7,7 @@
  */
 
 import type { Dispatcher } from 'undici';
-import type { Disposable } from '../../events.js';
-import type {
-  AcquireOptions,
-  Lease,
-  MembershipChangeEvent,
-  PoolEndpoint,
-} from '../../pool/types.js';
+import type { Lease, PoolEndpoint, PoolLike } from '../../pool/types.js';
 import type { RetryPolicy } from '../shared/retry-policy.js';
 import type { Upstreams } from '../shared/upstreams.js';
 import type { DispatchKey, ResolvedBalancerOptions } from './dispatcher-options.js';
@@ -21,25 +15,6 @@ import type { DispatchKey, ResolvedBalancerOptions } from './dispatcher-options.
 type Controller = Dispatcher.DispatchController;
 type RawHeaders = Buffer[] | string[] | Record<string, string | string[] | undefined> | null;
 type Handler = Dispatcher.DispatchHandler;
-
-/** What {@link balancedInterceptor} needs of a pool; switchyard's `Pool` has it. */
-export interface BalancedInterceptorPool {
-  /** Claims an endpoint; throws `NoEndpointError` when none is eligible. */
-  acquire(options?: AcquireOptions): Lease;
-  /** Claims an endpoint, or returns `undefined` when none is eligible. */
-  tryAcquire(options?: AcquireOptions): Lease | undefined;
-}
-
-/**
- * What {@link createBalancedDispatcher} needs of a pool (its membership events close the
- * connections to endpoints that left); switchyard's `Pool` has it.
- */
-export interface BalancedDispatcherPool extends BalancedInterceptorPool {
-  /** Every endpoint, whatever its state. */
-  readonly endpoints: readonly PoolEndpoint[];
-  /** Membership changes: endpoints added and removed. */
-  onMembershipChange(listener: (event: MembershipChangeEvent) => void): Disposable;
-}
 
 /** Where a try goes, for the interceptor form: cached per endpoint. */
 interface Target {
@@ -50,7 +25,7 @@ interface Target {
 
 /** @internal */
 export class Balancer {
-  readonly pool: BalancedInterceptorPool;
+  readonly pool: PoolLike;
   readonly policy: RetryPolicy;
   readonly key: DispatchKey | undefined;
   readonly now: () => number;
@@ -66,7 +41,7 @@ export class Balancer {
   #idlePromise: Promise<void> | undefined;
 
   constructor(
-    pool: BalancedInterceptorPool,
+    pool: PoolLike,
     options: ResolvedBalancerOptions,
     via: Upstreams | Dispatcher.Dispatch,
   ) {

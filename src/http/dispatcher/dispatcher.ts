@@ -6,9 +6,11 @@
  */
 
 import { Dispatcher, Dispatcher1Wrapper, errors } from 'undici';
+import { assertPool } from '../../pool/assert-pool.js';
+import type { PoolLike } from '../../pool/types.js';
 import { Upstreams } from '../shared/upstreams.js';
 import { BalancedExchange } from './balanced-exchange.js';
-import { type BalancedDispatcherPool, type BalancedInterceptorPool, Balancer } from './balancer.js';
+import { Balancer } from './balancer.js';
 import {
   type BalancedDispatcherOptions,
   type BalancedInterceptorOptions,
@@ -32,9 +34,9 @@ export class BalancedDispatcher extends Dispatcher {
    * Prefer {@link createBalancedDispatcher}.
    * @throws TypeError or RangeError for a bad pool or option, naming it and quoting the value.
    */
-  constructor(pool: BalancedDispatcherPool, options?: BalancedDispatcherOptions) {
+  constructor(pool: PoolLike, options?: BalancedDispatcherOptions) {
     super();
-    checkPool(pool, 'createBalancedDispatcher', true);
+    assertPool(pool, 'createBalancedDispatcher');
     const resolved = resolveDispatcherOptions(options);
     this.#upstreams = new Upstreams(pool, {
       connectMs: resolved.connectMs,
@@ -135,7 +137,7 @@ export class BalancedDispatcher extends Dispatcher {
  * (`ERR_NO_ENDPOINT`). `fetch` wraps them: match on `error.cause.code`. A last try that got
  * a response (a 503 on the last endpoint left, say) returns that response.
  *
- * @param pool - the pool that chooses endpoints (switchyard's `Pool`)
+ * @param pool - the pool that chooses endpoints: a `Pool`, or any `PoolLike`
  * @param options - see {@link BalancedDispatcherOptions}
  * @throws TypeError or RangeError for a bad pool or option, naming it and quoting the value.
  * @example
@@ -152,7 +154,7 @@ export class BalancedDispatcher extends Dispatcher {
  * ```
  */
 export function createBalancedDispatcher(
-  pool: BalancedDispatcherPool,
+  pool: PoolLike,
   options?: BalancedDispatcherOptions,
 ): BalancedDispatcher {
   return new BalancedDispatcher(pool, options);
@@ -165,7 +167,7 @@ export function createBalancedDispatcher(
  * the same rules. The composed dispatcher owns the connections, so its settings apply
  * (connect timeout, TLS, HTTP/2); `timeouts` here are per request.
  *
- * @param pool - the pool that chooses endpoints (switchyard's `Pool`)
+ * @param pool - the pool that chooses endpoints: a `Pool`, or any `PoolLike`
  * @param options - see {@link BalancedInterceptorOptions}
  * @throws TypeError or RangeError for a bad pool or option, naming it and quoting the value.
  * @example
@@ -181,10 +183,10 @@ export function createBalancedDispatcher(
  * ```
  */
 export function balancedInterceptor(
-  pool: BalancedInterceptorPool,
+  pool: PoolLike,
   options?: BalancedInterceptorOptions,
 ): Dispatcher.DispatcherComposeInterceptor {
-  checkPool(pool, 'balancedInterceptor', false);
+  assertPool(pool, 'balancedInterceptor');
   const resolved = resolveInterceptorOptions(options);
   return (dispatch) => {
     const balancer = new Balancer(pool, resolved, dispatch);
@@ -216,17 +218,4 @@ function asHandler(handler: Handler): Handler {
   return (Dispatcher1Wrapper as unknown as { wrapHandler(h: object): Handler }).wrapHandler(
     handler,
   );
-}
-
-function checkPool(pool: unknown, owner: string, membership: boolean): void {
-  const p = pool as Partial<BalancedDispatcherPool> | null;
-  if (
-    typeof p !== 'object' ||
-    p === null ||
-    typeof p.acquire !== 'function' ||
-    typeof p.tryAcquire !== 'function' ||
-    (membership && typeof p.onMembershipChange !== 'function')
-  ) {
-    throw new TypeError(`${owner} needs a Pool as its first argument`);
-  }
 }

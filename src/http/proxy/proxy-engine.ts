@@ -5,36 +5,16 @@
  */
 
 import type { Disposable } from '../../events.js';
-import type {
-  AcquireOptions,
-  Lease,
-  MembershipChangeEvent,
-  PoolEndpoint,
-} from '../../pool/types.js';
+import type { Lease, PoolLike } from '../../pool/types.js';
 import type { RetryPolicy } from '../shared/retry-policy.js';
 import { Upstreams } from '../shared/upstreams.js';
 import type { Affinity } from './affinity.js';
 import type { RequestHeaderRules } from './headers.js';
 import type { ProxyErrorHandler, ResolvedProxyOptions } from './proxy-options.js';
 
-/**
- * What the proxy needs of a pool; switchyard's `Pool` has it all. Cookie affinity relies on
- * `acquire({ prefer })` taking the preferred endpoint whenever it is eligible.
- */
-export interface ProxyPool {
-  /** Claims an endpoint (`options.prefer` when eligible); throws `NoEndpointError` when none is. */
-  acquire(options?: AcquireOptions): Lease;
-  /** Claims an endpoint, or returns `undefined` when none is eligible. */
-  tryAcquire(options?: AcquireOptions): Lease | undefined;
-  /** Every endpoint, whatever its state. */
-  readonly endpoints: readonly PoolEndpoint[];
-  /** Membership changes: endpoints added and removed. */
-  onMembershipChange(listener: (event: MembershipChangeEvent) => void): Disposable;
-}
-
 /** @internal */
 export class ProxyEngine {
-  readonly pool: ProxyPool;
+  readonly pool: PoolLike;
   readonly policy: RetryPolicy;
   readonly upstreams: Upstreams;
   readonly rules: RequestHeaderRules;
@@ -46,7 +26,7 @@ export class ProxyEngine {
   readonly #membership: Disposable | undefined;
   closed = false;
 
-  constructor(pool: ProxyPool, options: ResolvedProxyOptions) {
+  constructor(pool: PoolLike, options: ResolvedProxyOptions) {
     this.pool = pool;
     this.policy = options.policy;
     this.affinity = options.affinity;

@@ -1,7 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { assertPool } from '../../pool/assert-pool.js';
+import type { PoolLike } from '../../pool/types.js';
 import { sendErrorAnswer } from './answers.js';
-import { ProxyEngine, type ProxyPool } from './proxy-engine.js';
+import { ProxyEngine } from './proxy-engine.js';
 import { ProxyExchange } from './proxy-exchange.js';
 import { type ProxyOptions, resolveProxyOptions } from './proxy-options.js';
 import { proxyUpgrade } from './upgrade-exchange.js';
@@ -43,7 +45,7 @@ export interface ProxyHandler {
  * the client. Retries are capped by a retry budget. The proxy answers 503 when no
  * endpoint is eligible, 502 when every try failed and 504 on a timeout.
  *
- * @param pool - the pool that chooses endpoints (switchyard's `Pool`)
+ * @param pool - the pool that chooses endpoints: a `Pool`, or any `PoolLike`
  * @param options - see {@link ProxyOptions}
  * @throws TypeError or RangeError for a bad option, naming it and quoting the value.
  * @example
@@ -58,8 +60,8 @@ export interface ProxyHandler {
  * // Express: app.use('/api', proxy);
  * ```
  */
-export function createProxyHandler(pool: ProxyPool, options?: ProxyOptions): ProxyHandler {
-  checkPool(pool);
+export function createProxyHandler(pool: PoolLike, options?: ProxyOptions): ProxyHandler {
+  assertPool(pool, 'createProxyHandler');
   const engine = new ProxyEngine(pool, resolveProxyOptions(options));
   let closing: Promise<void> | undefined;
   const handler = ((req: IncomingMessage, res: ServerResponse): void => {
@@ -84,17 +86,4 @@ export function createProxyHandler(pool: ProxyPool, options?: ProxyOptions): Pro
     [Symbol.asyncDispose]: { value: () => close() },
   });
   return handler;
-}
-
-function checkPool(pool: unknown): void {
-  const p = pool as Partial<ProxyPool> | null;
-  if (
-    typeof p !== 'object' ||
-    p === null ||
-    typeof p.acquire !== 'function' ||
-    typeof p.tryAcquire !== 'function' ||
-    typeof p.onMembershipChange !== 'function'
-  ) {
-    throw new TypeError('createProxyHandler needs a Pool as its first argument');
-  }
 }

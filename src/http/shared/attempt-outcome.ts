@@ -6,14 +6,14 @@
  */
 
 import { SwitchyardError, UpstreamTimeoutError, UpstreamUnavailableError } from '../../errors.js';
-import type { AcquireOptions, Lease, ReleaseOutcome } from '../../pool/types.js';
+import type { Lease, PoolLike, ReleaseOutcome } from '../../pool/types.js';
 import { parseRetryAfter } from './retry-after.js';
 import { type FailureKind, isTimeoutKind, type RetryPolicy } from './retry-policy.js';
 
 /** What a try needs of its owner (the proxy's engine, the dispatcher's balancer). */
 export interface TrySource {
   /** The pool retries are claimed from. */
-  readonly pool: { tryAcquire(options?: AcquireOptions): Lease | undefined };
+  readonly pool: Pick<PoolLike, 'tryAcquire'>;
   /** The failover rules and the retry budget. */
   readonly policy: RetryPolicy;
   /** The clock `Retry-After` dates are read against. */

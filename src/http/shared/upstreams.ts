@@ -7,7 +7,7 @@
 
 import { Pool as UndiciPool } from 'undici';
 import type { Disposable } from '../../events.js';
-import type { MembershipChangeEvent, PoolEndpoint } from '../../pool/types.js';
+import type { PoolEndpoint, PoolLike } from '../../pool/types.js';
 
 /** Connection settings shared by every endpoint's connection pool. */
 export interface UpstreamSettings {
@@ -48,12 +48,6 @@ export class Upstream {
   }
 }
 
-/** A pool as the upstream map needs it: its endpoints and membership events. */
-export interface MembershipSource {
-  readonly endpoints: readonly PoolEndpoint[];
-  onMembershipChange?(listener: (event: MembershipChangeEvent) => void): Disposable;
-}
-
 /**
  * The map endpoint id → {@link Upstream}. `get` is the hot path: one `Map` lookup.
  * @internal
@@ -64,9 +58,9 @@ export class Upstreams {
   readonly #subscription: Disposable | undefined;
   #closed = false;
 
-  constructor(pool: MembershipSource, settings: UpstreamSettings) {
+  constructor(pool: Pick<PoolLike, 'onMembershipChange'>, settings: UpstreamSettings) {
     this.#settings = settings;
-    this.#subscription = pool.onMembershipChange?.((event) => {
+    this.#subscription = pool.onMembershipChange((event) => {
       for (const endpoint of event.removed) this.#drop(endpoint.id);
     });
   }

@@ -668,7 +668,7 @@ describe('options', () => {
     expect(() => make({ key: 'tenant' })).toThrow(/^key must be a function, got "tenant"$/);
     expect(() => make({ now: 5 })).toThrow(TypeError);
     expect(() => createBalancedDispatcher({} as Pool)).toThrow(
-      /^createBalancedDispatcher needs a Pool as its first argument$/,
+      /^createBalancedDispatcher needs a Pool as its first argument, got \{\} \(no acquire\(\)\)$/,
     );
   });
 

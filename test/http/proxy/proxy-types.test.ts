@@ -7,16 +7,16 @@ import {
   type ProxyErrorHandler,
   type ProxyHandler,
   type ProxyOptions,
-  type ProxyPool,
 } from '../../../src/http/index.js';
+import type { PoolLike } from '../../../src/index.js';
 import type { Pool } from '../../../src/pool/pool.js';
 
 describe('public types', () => {
   it('createProxyHandler takes a Pool and options and returns a ProxyHandler', () => {
-    expectTypeOf(createProxyHandler).parameter(0).toEqualTypeOf<ProxyPool>();
+    expectTypeOf(createProxyHandler).parameter(0).toEqualTypeOf<PoolLike>();
     expectTypeOf(createProxyHandler).parameter(1).toEqualTypeOf<ProxyOptions | undefined>();
     expectTypeOf(createProxyHandler).returns.toEqualTypeOf<ProxyHandler>();
-    expectTypeOf<Pool>().toExtend<ProxyPool>();
+    expectTypeOf<Pool>().toExtend<PoolLike>();
   });
 
   it('a ProxyHandler is a Node request listener, a Connect middleware and an upgrade listener', () => {

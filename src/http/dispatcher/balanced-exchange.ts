@@ -9,18 +9,11 @@
 
 import type { Duplex } from 'node:stream';
 import { type Dispatcher, errors } from 'undici';
-import type { Lease, ReleaseOutcome } from '../../pool/types.js';
-import {
-  NOT_THEIRS,
-  nextLease,
-  responseOutcome,
-  retriedOutcome,
-  retryAfterOf,
-  statusError,
-  upstreamError,
-} from '../shared/attempt-outcome.js';
-import { targetPath } from '../shared/request-target.js';
-import { classifyError, isIdempotentMethod, type RetryFacts } from '../shared/retry-policy.js';
+import { AbortedError } from '../../errors.js';
+import type { PoolEndpoint } from '../../pool/types.js';
+import { normalizePath, targetPath } from '../shared/request-target.js';
+import { isIdempotentMethod, type RetryFacts } from '../shared/retry-policy.js';
+import { DISCARDED, RETRYING, TryLoop, type TryOwner } from '../shared/try-loop.js';
 import { BalancedController, type Balancer } from './balancer.js';
 import {
   BODY_REPLAYABLE,
@@ -48,20 +41,8 @@ const S_WAITING = 2;
 const S_STREAMING = 3;
 const S_DONE = 4;
 
-const OK: ReleaseOutcome = Object.freeze({ ok: true });
-const DISCARDED = new errors.RequestAbortedError('response discarded for a retry');
-
-// Errors that say the request itself is wrong: passed through as is, and not held against
-// the endpoint.
-const CALLER_CODES = new Set([
-  'UND_ERR_INVALID_ARG',
-  'UND_ERR_NOT_SUPPORTED',
-  'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH',
-  'UND_ERR_REQ_RETRY',
-]);
-
 /** @internal */
-export class BalancedExchange implements Handler, RetryFacts, DispatchHeadFacts {
+export class BalancedExchange implements Handler, RetryFacts, DispatchHeadFacts, TryOwner {
   idempotencyKey = false;
   contentLength = -1;
   safeToRepeat = false;
@@ -71,29 +52,21 @@ export class BalancedExchange implements Handler, RetryFacts, DispatchHeadFacts 
   readonly #opts: Dispatcher.DispatchOptions;
   readonly #handler: Handler;
   readonly #controller: BalancedController;
+  readonly #tries: TryLoop;
   #state = S_START;
   #path = '';
-  #key: string | undefined;
   #body: unknown = null;
   /** A stream body this exchange started reading, and its iterator: to let go of on failure. */
   #source: object | undefined;
   #iterator: ChunkIterator | undefined;
-  #lease: Lease | undefined;
-  #tried: Set<string> | undefined;
-  #attempts = 0;
-  #try: Controller | null = null;
-  #sent = false;
-  #discarding = false;
   #callerThrew = false;
-  #status = 0;
-  #retryAfterMs = 0;
-  #latencyMs = 0;
 
   constructor(balancer: Balancer, opts: Dispatcher.DispatchOptions, handler: Handler) {
     this.#balancer = balancer;
     this.#opts = opts;
     this.#handler = handler;
     this.#controller = new BalancedController(this);
+    this.#tries = new TryLoop(balancer, this);
   }
 
   /** Starts the request. Never throws: every failure reaches the caller's `onResponseError`. */
@@ -115,18 +88,23 @@ export class BalancedExchange implements Handler, RetryFacts, DispatchHeadFacts 
       this.#fail(new errors.NotSupportedError('CONNECT is not supported by a balanced dispatcher'));
       return;
     }
-    const path = typeof opts.path === 'string' ? targetPath(opts.path) : undefined;
-    if (path === undefined) {
+    const target = typeof opts.path === 'string' ? targetPath(opts.path) : undefined;
+    if (target === undefined) {
       this.#fail(
         new errors.InvalidArgumentError('path must be an absolute URL or start with a slash'),
       );
+      return;
+    }
+    const path = normalizePath(target);
+    if (path === undefined) {
+      this.#fail(new errors.InvalidArgumentError('path must not climb above the root with ..'));
       return;
     }
     this.#path = path;
     const keyFn = balancer.key;
     if (keyFn !== undefined) {
       try {
-        this.#key = keyFn(opts) ?? undefined;
+        this.#tries.key = keyFn(opts) ?? undefined;
       } catch (error) {
         this.#fail(error);
         return;
@@ -198,37 +176,37 @@ export class BalancedExchange implements Handler, RetryFacts, DispatchHeadFacts 
   /** Sends one try on the current lease (acquiring the first one). */
   #attempt(): void {
     if (this.#state === S_DONE) return;
-    let lease = this.#lease;
-    if (lease === undefined) {
-      try {
-        lease = this.#balancer.acquire(this.#key);
-      } catch (error) {
-        // NoEndpointError or PoolClosedError, coded: the caller's to match on.
+    const tries = this.#tries;
+    if (tries.lease === undefined) {
+      // NoEndpointError or PoolClosedError, coded: the caller's to match on.
+      const error = tries.first();
+      if (error !== undefined) {
         this.#fail(error);
         return;
       }
-      this.#lease = lease;
     }
-    this.#attempts++;
-    this.#sent = false;
-    this.#try = null;
     this.#state = S_WAITING;
     const opts = { ...this.#opts, body: this.#body } as Dispatcher.DispatchOptions;
-    this.#balancer.send(lease.endpoint, opts, this.#path, this);
+    tries.send(opts, this.#path, this);
   }
 
-  /** @internal Runs the next try (off undici's stack). */
+  /** @internal TryOwner: the next try, off undici's stack. */
   retryNow(): void {
     if (this.#state === S_START) this.#attempt();
   }
 
+  /** @internal TryOwner: a try failed and another endpoint gets the request. */
+  retrying(_failed: PoolEndpoint, _attempt: number, _reason: string, _error: unknown): void {
+    this.#controller.target = null;
+    this.#state = S_START;
+  }
+
   onRequestStart(controller: Controller): void {
     if (this.#state !== S_WAITING) {
-      this.#discard(controller, this.#controller.reason ?? DISCARDED);
+      this.#tries.discard(controller, this.#controller.reason ?? DISCARDED);
       return;
     }
-    this.#try = controller;
-    this.#sent = true;
+    this.#tries.started(controller);
     this.#controller.target = controller;
   }
 
@@ -244,7 +222,7 @@ export class BalancedExchange implements Handler, RetryFacts, DispatchHeadFacts 
     }
     this.#end();
     this.#controller.target = controller;
-    this.#release(OK);
+    this.#tries.succeeded();
     this.#handler.onRequestUpgrade?.(this.#controller, statusCode, headers, socket);
   }
 
@@ -266,35 +244,20 @@ export class BalancedExchange implements Handler, RetryFacts, DispatchHeadFacts 
     headers: Headers,
     statusMessage?: string,
   ): void {
+    const tries = this.#tries;
     if (this.#state !== S_WAITING) {
-      this.#discard(controller, DISCARDED);
+      tries.discard(controller, DISCARDED);
       return;
     }
-    this.#try = controller;
+    tries.controller = controller;
     this.#controller.target = controller;
     if (statusCode < 200) {
       // Interim responses (103 Early Hints) are the caller's; they promise nothing.
       this.#callHandler(0, statusCode, headers, statusMessage);
       return;
     }
-    const balancer = this.#balancer;
-    const retryAfterMs = retryAfterOf(balancer, statusCode, headers);
-    if (balancer.policy.retriesStatus(statusCode, this)) {
-      const next = this.#nextLease();
-      if (next !== undefined) {
-        const error = statusError(statusCode, this.#attempts);
-        // Discarded unread: the connection goes with it.
-        this.#discard(controller, DISCARDED);
-        this.#retry(next, error, retryAfterMs);
-        return;
-      }
-    }
+    if (tries.retriesResponse(controller, statusCode, headers)) return;
     this.#state = S_STREAMING;
-    // Latency is time to headers, as the proxy's: a long download says nothing about how
-    // fast the endpoint answers.
-    this.#latencyMs = this.#lease!.elapsedMs();
-    this.#status = statusCode;
-    this.#retryAfterMs = retryAfterMs;
     this.#callHandler(0, statusCode, headers, statusMessage);
   }
 
@@ -305,9 +268,7 @@ export class BalancedExchange implements Handler, RetryFacts, DispatchHeadFacts 
   onResponseEnd(_controller: Controller, trailers: Headers): void {
     if (this.#state !== S_STREAMING) return;
     this.#end();
-    this.#release(
-      responseOutcome(this.#status, this.#attempts, this.#latencyMs, this.#retryAfterMs),
-    );
+    this.#tries.delivered();
     try {
       this.#handler.onResponseEnd?.(this.#controller, trailers);
     } catch (error) {
@@ -317,51 +278,41 @@ export class BalancedExchange implements Handler, RetryFacts, DispatchHeadFacts 
   }
 
   onResponseError(_controller: Controller | null, error: Error): void {
-    if (this.#discarding) return;
+    const tries = this.#tries;
+    if (tries.discarding) return;
     const state = this.#state;
     if (state === S_DONE || state === S_START || state === S_BUFFERING) return;
     if (this.#controller.aborted || this.#callerThrew) {
-      this.#finish(NOT_THEIRS, error);
+      this.#finish(error);
       return;
     }
     if (state === S_STREAMING) {
       // Mid-body: the caller has the response, so its body fails with undici's error.
-      this.#finish({ ok: false, error, latencyMs: this.#latencyMs }, error);
+      tries.broke(error);
+      this.#finish(error);
       return;
     }
-    const kind = classifyError(error);
     const body = this.#body;
-    const bodyUnread = body instanceof StreamedBody ? !body.started : !this.#sent;
-    if (this.#balancer.policy.retriesError(kind, this.#sent, bodyUnread, this)) {
-      const next = this.#nextLease();
-      if (next !== undefined) {
-        this.#retry(next, error, 0);
-        return;
-      }
-    }
-    const code = (error as { code?: unknown }).code;
-    if (kind === 'other' && typeof code === 'string' && CALLER_CODES.has(code)) {
-      this.#finish(NOT_THEIRS, error);
-      return;
-    }
-    this.#finish({ ok: false, error }, upstreamError(kind, error, this.#attempts));
+    const bodyUnread = body instanceof StreamedBody ? !body.started : !tries.sent;
+    // A refusal of the request itself (CALLER_FAULT) reaches the caller as is.
+    if (tries.failed(error, bodyUnread) !== RETRYING) this.#finish(tries.error);
   }
 
   /** @internal The caller aborted through its controller. */
   callerAbort(reason: Error | undefined): void {
-    const error = reason ?? new errors.RequestAbortedError();
+    const error = reason ?? new AbortedError('the request was aborted');
     const state = this.#state;
     if (state === S_DONE) return;
-    const current = this.#try;
+    const current = this.#tries.controller;
     if (current !== null && (state === S_WAITING || state === S_STREAMING)) {
       // On the wire: aborting it reports back through onResponseError (synchronously).
       current.abort(error);
-      if (this.#state !== S_DONE) this.#finish(NOT_THEIRS, error);
+      if (this.#state !== S_DONE) this.#finish(error);
       return;
     }
     // Not on the wire yet (reading the body, connecting, between tries): end now; a try
     // still connecting is aborted when it starts.
-    this.#finish(NOT_THEIRS, error);
+    this.#finish(error);
   }
 
   /** Calls the caller's onResponseStart (`what` 0) or onResponseData (1), noting a throw. */
@@ -383,47 +334,21 @@ export class BalancedExchange implements Handler, RetryFacts, DispatchHeadFacts 
     }
   }
 
-  /** The lease for the next try, or undefined when the request may not be retried now. */
-  #nextLease(): Lease | undefined {
-    const balancer = this.#balancer;
-    // Closing: requests in flight finish, but start no new try.
-    if (balancer.closed) return undefined;
-    const tried = (this.#tried ??= new Set());
-    return nextLease(balancer, this.#key, this.#attempts, this.#lease!, tried);
-  }
-
-  #retry(next: Lease, error: unknown, retryAfterMs: number): void {
-    this.#lease!.release(retriedOutcome(error, retryAfterMs));
-    this.#lease = next;
-    this.#try = null;
-    this.#controller.target = null;
-    this.#state = S_START;
-    // Off undici's stack: the failed try's connection is still unwinding.
-    process.nextTick(retryTick, this);
-  }
-
-  /** Aborts a try whose outcome no longer matters, ignoring the error it reports. */
-  #discard(controller: Controller, reason: Error): void {
-    this.#discarding = true;
-    try {
-      controller.abort(reason);
-    } finally {
-      this.#discarding = false;
-    }
-  }
-
-  /** Ends the request: the lease released with `outcome`, the caller told `error`. */
-  #finish(outcome: ReleaseOutcome, error: unknown): void {
+  /**
+   * Ends the request: a lease still held is released as not the endpoint's (failures were
+   * released already), the caller told `error`.
+   */
+  #finish(error: unknown): void {
     if (this.#state === S_DONE) return;
     this.#end();
-    this.#lease?.release(outcome);
+    this.#tries.abandon(undefined);
     if (this.#source !== undefined) this.#dropSource();
     this.#handler.onResponseError?.(this.#controller, error as Error);
   }
 
   /** Ends the request for a reason that is not an endpoint's (no lease, or not its fault). */
   #fail(error: unknown): void {
-    this.#finish(NOT_THEIRS, error);
+    this.#finish(error);
   }
 
   /**
@@ -447,14 +372,6 @@ export class BalancedExchange implements Handler, RetryFacts, DispatchHeadFacts 
     this.#state = S_DONE;
     this.#balancer.end();
   }
-
-  #release(outcome: ReleaseOutcome): void {
-    this.#lease?.release(outcome);
-  }
-}
-
-function retryTick(exchange: BalancedExchange): void {
-  exchange.retryNow();
 }
 
 function noop(): void {}

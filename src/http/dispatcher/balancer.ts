@@ -7,8 +7,10 @@
  */
 
 import type { Dispatcher } from 'undici';
-import type { Lease, PoolEndpoint, PoolLike } from '../../pool/types.js';
+import type { PoolEndpoint, PoolLike } from '../../pool/types.js';
+import type { EndpointSchemes } from '../shared/endpoint-scheme.js';
 import type { RetryPolicy } from '../shared/retry-policy.js';
+import type { TryTarget } from '../shared/try-loop.js';
 import type { Upstreams } from '../shared/upstreams.js';
 import type { DispatchKey, ResolvedBalancerOptions } from './dispatcher-options.js';
 
@@ -24,7 +26,7 @@ interface Target {
 }
 
 /** @internal */
-export class Balancer {
+export class Balancer implements TryTarget {
   readonly pool: PoolLike;
   readonly policy: RetryPolicy;
   readonly key: DispatchKey | undefined;
@@ -34,6 +36,8 @@ export class Balancer {
   readonly #upstreams: Upstreams | undefined;
   readonly #dispatch: Dispatcher.Dispatch | undefined;
   readonly #targets = new WeakMap<PoolEndpoint, Target>();
+  /** Ids of endpoints the dispatcher cannot speak to (they arrived after it was created). */
+  readonly unsupported: ReadonlySet<string>;
   /** Set by the dispatcher's close: requests in flight finish, but retry no more. */
   closed = false;
   #active = 0;
@@ -44,8 +48,10 @@ export class Balancer {
     pool: PoolLike,
     options: ResolvedBalancerOptions,
     via: Upstreams | Dispatcher.Dispatch,
+    schemes: EndpointSchemes,
   ) {
     this.pool = pool;
+    this.unsupported = schemes.unsupported;
     this.policy = options.policy;
     this.key = options.key;
     this.now = options.now;
@@ -79,17 +85,9 @@ export class Balancer {
   }
 
   /**
-   * The first lease of a request.
-   * @throws NoEndpointError or PoolClosedError.
-   */
-  acquire(key: string | undefined): Lease {
-    return key === undefined ? this.pool.acquire() : this.pool.acquire({ key });
-  }
-
-  /**
    * Sends one try to `endpoint`: `opts` is this try's own copy of the request options,
    * `path` the request's path and query, to which the endpoint URL's path is prefixed.
-   * Errors, synchronous ones included, reach `handler.onResponseError`.
+   * A synchronous throw is the try loop's to report.
    */
   send(
     endpoint: PoolEndpoint,
@@ -97,25 +95,21 @@ export class Balancer {
     path: string,
     handler: Handler,
   ): void {
-    try {
-      const upstreams = this.#upstreams;
-      if (upstreams !== undefined) {
-        const upstream = upstreams.get(endpoint);
-        opts.path = upstream.basePath === '' ? path : upstream.basePath + path;
-        upstream.dispatcher.dispatch(opts, handler);
-        return;
-      }
-      const target = this.#target(endpoint);
-      opts.origin = target.origin;
-      opts.path = target.basePath === '' ? path : target.basePath + path;
-      if (this.#headersMs !== undefined && opts.headersTimeout == null) {
-        opts.headersTimeout = this.#headersMs;
-      }
-      if (this.#idleMs !== undefined && opts.bodyTimeout == null) opts.bodyTimeout = this.#idleMs;
-      this.#dispatch!(opts, handler);
-    } catch (error) {
-      handler.onResponseError?.(null as unknown as Controller, error as Error);
+    const upstreams = this.#upstreams;
+    if (upstreams !== undefined) {
+      const upstream = upstreams.get(endpoint);
+      opts.path = upstream.basePath === '' ? path : upstream.basePath + path;
+      upstream.dispatcher.dispatch(opts, handler);
+      return;
     }
+    const target = this.#target(endpoint);
+    opts.origin = target.origin;
+    opts.path = target.basePath === '' ? path : target.basePath + path;
+    if (this.#headersMs !== undefined && opts.headersTimeout == null) {
+      opts.headersTimeout = this.#headersMs;
+    }
+    if (this.#idleMs !== undefined && opts.bodyTimeout == null) opts.bodyTimeout = this.#idleMs;
+    this.#dispatch!(opts, handler);
   }
 
   #target(endpoint: PoolEndpoint): Target {

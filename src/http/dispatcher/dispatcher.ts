@@ -8,6 +8,7 @@
 import { Dispatcher, Dispatcher1Wrapper, errors } from 'undici';
 import { assertPool } from '../../pool/assert-pool.js';
 import type { PoolLike } from '../../pool/types.js';
+import { EndpointSchemes } from '../shared/endpoint-scheme.js';
 import { Upstreams } from '../shared/upstreams.js';
 import { BalancedExchange } from './balanced-exchange.js';
 import { Balancer } from './balancer.js';
@@ -27,6 +28,7 @@ type Handler = Dispatcher.DispatchHandler;
 export class BalancedDispatcher extends Dispatcher {
   readonly #balancer: Balancer;
   readonly #upstreams: Upstreams;
+  readonly #schemes: EndpointSchemes;
   #closing: Promise<void> | undefined;
   #destroying: Promise<void> | undefined;
 
@@ -38,6 +40,7 @@ export class BalancedDispatcher extends Dispatcher {
     super();
     assertPool(pool, 'createBalancedDispatcher');
     const resolved = resolveDispatcherOptions(options);
+    this.#schemes = new EndpointSchemes('createBalancedDispatcher', pool);
     this.#upstreams = new Upstreams(pool, {
       connectMs: resolved.connectMs,
       headersMs: resolved.poolHeadersMs,
@@ -45,7 +48,7 @@ export class BalancedDispatcher extends Dispatcher {
       connections: resolved.connections,
       keepAliveTimeoutMs: resolved.keepAliveTimeoutMs,
     });
-    this.#balancer = new Balancer(pool, resolved, this.#upstreams);
+    this.#balancer = new Balancer(pool, resolved, this.#upstreams, this.#schemes);
   }
 
   /**
@@ -86,6 +89,7 @@ export class BalancedDispatcher extends Dispatcher {
   override close(callback: () => void): void;
   override close(callback?: () => void): Promise<void> | void {
     this.#balancer.closed = true;
+    this.#schemes.dispose();
     this.#closing ??= this.#balancer.whenIdle().then(() => this.#upstreams.close(false));
     if (callback === undefined) return this.#closing;
     this.#closing.then(callback, callback);
@@ -105,6 +109,7 @@ export class BalancedDispatcher extends Dispatcher {
   ): Promise<void> | void {
     const done = typeof errOrCallback === 'function' ? errOrCallback : callback;
     this.#balancer.closed = true;
+    this.#schemes.dispose();
     this.#destroying ??= this.#upstreams.close(true);
     if (done === undefined) return this.#destroying;
     this.#destroying.then(done, done);
@@ -188,8 +193,10 @@ export function balancedInterceptor(
 ): Dispatcher.DispatcherComposeInterceptor {
   assertPool(pool, 'balancedInterceptor');
   const resolved = resolveInterceptorOptions(options);
+  // Follows the pool's membership for as long as the pool lives.
+  const schemes = new EndpointSchemes('balancedInterceptor', pool);
   return (dispatch) => {
-    const balancer = new Balancer(pool, resolved, dispatch);
+    const balancer = new Balancer(pool, resolved, dispatch, schemes);
     return function balancedDispatch(opts: Dispatcher.DispatchOptions, handler: Handler) {
       return run(balancer, opts, handler);
     };

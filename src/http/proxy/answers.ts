@@ -1,6 +1,7 @@
 /**
- * The proxy's own answers: 503 when no endpoint is eligible, 502 when every try failed,
- * 504 on a timeout, 500 for a consumed body or an internal error. Short text bodies that
+ * The proxy's own answers: 503 when no endpoint is eligible (or the proxy is closed), 502
+ * when every try failed, 504 on a timeout, 400 for a request that cannot be forwarded as
+ * it stands, 500 for a consumed body, a throwing selector or another internal error. Short text bodies that
  * name the cause and never an endpoint's address.
  * @internal
  */
@@ -20,6 +21,8 @@ export function statusForError(error: unknown): number {
         return 502;
       case 'ERR_UPSTREAM_TIMEOUT':
         return 504;
+      case 'ERR_BAD_REQUEST':
+        return 400;
       default:
         return 500;
     }

@@ -56,6 +56,8 @@ export interface RequestHeadFacts {
   cookie: string | undefined;
   /** Leftmost `X-Forwarded-For` address when trusted, else undefined. */
   originalClient: string | undefined;
+  /** The incoming `X-Forwarded-For` list when trusted, else undefined. */
+  forwardedFor: string | undefined;
   /** The incoming `X-Forwarded-Proto` when trusted, else undefined. */
   forwardedProto: string | undefined;
 }
@@ -90,7 +92,7 @@ function join(prior: string | undefined, value: string): string {
  * form), from Node's `req.rawHeaders`, and records facts about the request in `facts`.
  * Dropped: hop-by-hop headers, those `Connection` names, `Expect` (Node answers
  * `100-continue` itself), duplicate `Content-Length`; `Host` with `changeOrigin`; and,
- * unless `client.trusted`, incoming `X-Forwarded-*` and `Forwarded`.
+ * unless `client.trusted`, every forwarding header ({@link isForwardingHeader}).
  */
 export function buildRequestHeaders(
   raw: readonly string[],
@@ -192,11 +194,16 @@ export function buildRequestHeaders(
         if (eqi(name, 'proxy-authorization')) continue;
         break;
     }
+    // Forwarding headers a client could forge: only a trusted proxy may pass them on.
+    if (!trusted && isForwardingHeader(name)) continue;
     out.push(name, value);
   }
   if (connection !== undefined) removeConnectionNamed(out, connection);
   if (trusted) {
-    if (xff !== undefined) facts.originalClient = leftmost(xff);
+    if (xff !== undefined) {
+      facts.forwardedFor = xff;
+      facts.originalClient = leftmost(xff);
+    }
     facts.forwardedProto = xfProto;
   }
   const ip = client.ip;
@@ -218,6 +225,39 @@ export function buildRequestHeaders(
     out.push('forwarded', fwd);
   }
   return out;
+}
+
+/**
+ * True for a header that says who the client is or how it came (any case, `-` or `_`):
+ * `X-Forwarded-*`, `Forwarded`, `X-Real-IP`, `X-Client-IP`, `True-Client-IP`. Most
+ * names are ruled out by their first character.
+ */
+export function isForwardingHeader(name: string): boolean {
+  const first = name.charCodeAt(0) | 0x20;
+  if (first === 120 /* x */) {
+    return (
+      (name.length > 11 && startsWithFolded(name, 'x-forwarded')) ||
+      eqFolded(name, 'x-real-ip') ||
+      eqFolded(name, 'x-client-ip')
+    );
+  }
+  if (first === 116 /* t */) return eqFolded(name, 'true-client-ip');
+  if (first === 102 /* f */) return eqFolded(name, 'forwarded');
+  return false;
+}
+
+/** `eqi`, with `_` read as `-` (some servers map both to one CGI variable). */
+function eqFolded(name: string, lower: string): boolean {
+  return name.length === lower.length && startsWithFolded(name, lower);
+}
+
+function startsWithFolded(name: string, lower: string): boolean {
+  for (let i = 0; i < lower.length; i++) {
+    const c = name.charCodeAt(i);
+    const want = lower.charCodeAt(i);
+    if (c === 95 /* _ */ ? want !== 45 : (c | 0x20) !== want) return false;
+  }
+  return true;
 }
 
 /** Removes from a flat header array every header that a `Connection` value names. */

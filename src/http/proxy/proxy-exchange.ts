@@ -10,27 +10,24 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import {
+  BadRequestError,
   BodyConsumedError,
-  isSwitchyardError,
-  NoEndpointError,
-  SwitchyardError,
+  PoolClosedError,
   UpstreamTimeoutError,
   UpstreamUnavailableError,
 } from '../../errors.js';
-import type { Lease, ReleaseOutcome } from '../../pool/types.js';
+import type { PoolEndpoint } from '../../pool/types.js';
+import { attemptsText } from '../shared/attempt-outcome.js';
+import { normalizePath, targetPath } from '../shared/request-target.js';
+import { isIdempotentMethod, type RetryFacts } from '../shared/retry-policy.js';
 import {
-  attemptsText,
+  CALLER_FAULT,
   CLIENT_GONE,
-  NOT_THEIRS,
-  nextLease,
-  responseOutcome,
-  retriedOutcome,
-  retryAfterOf,
-  statusError,
-  upstreamError,
-} from '../shared/attempt-outcome.js';
-import { targetPath } from '../shared/request-target.js';
-import { classifyError, isIdempotentMethod, type RetryFacts } from '../shared/retry-policy.js';
+  DISCARDED,
+  RETRYING,
+  TryLoop,
+  type TryOwner,
+} from '../shared/try-loop.js';
 import { answerError, sendAnswer } from './answers.js';
 import { proxyChannels } from './diagnostics.js';
 import { buildResponseHeaders } from './headers.js';
@@ -53,10 +50,10 @@ type Tagged = { [kExchange]?: ProxyExchange | undefined };
 /** Response bytes held for a slow client before undici is paused. */
 const RESPONSE_BUFFER_BYTES = 128 * 1024;
 
-const DISCARDED = new SwitchyardError('ERR_ABORTED', 'response discarded for a retry');
-
 /** @internal */
-export class ProxyExchange implements Dispatcher.DispatchHandler, RequestHead, RetryFacts {
+export class ProxyExchange
+  implements Dispatcher.DispatchHandler, RequestHead, RetryFacts, TryOwner
+{
   // RequestHead: filled in by readRequestHead.
   contentLength = -1;
   chunked = false;
@@ -65,6 +62,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, RequestHead, R
   upgrade: string | undefined = undefined;
   cookie: string | undefined = undefined;
   originalClient: string | undefined = undefined;
+  forwardedFor: string | undefined = undefined;
   forwardedProto: string | undefined = undefined;
   ip: string | undefined = undefined;
   proto = 'http';
@@ -86,27 +84,20 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, RequestHead, R
   #body: Buffer | RequestBodyStream | null = null;
   #chunks: Buffer[] | undefined;
   #bytes = 0;
-  #lease: Lease | undefined;
-  #tried: Set<string> | undefined;
-  #attempts = 0;
-  #controller: Controller | null = null;
-  #sent = false;
-  #discarding = false;
+  /** The tries: leases, attempts, retries. */
+  readonly #tries: TryLoop;
   #drainHooked = false;
   #timer: NodeJS.Timeout | undefined;
-  #status = 0;
-  #retryAfterMs = 0;
   /** Response body bytes still due per the upstream's `Content-Length`, or -1 when unknown. */
   #due = -1;
   /** The response's last chunk, held so it goes out with `end()` in the same write. */
   #last: Buffer | undefined;
-  /** Time to response headers of the forwarded try: its latency sample for the pool. */
-  #latencyMs = 0;
 
   constructor(engine: ProxyEngine, req: IncomingMessage, res: ServerResponse) {
     this.#engine = engine;
     this.#req = req;
     this.#res = res;
+    this.#tries = new TryLoop(engine, this);
   }
 
   /** Starts handling. Never throws: every failure becomes an answer or a reset. */
@@ -120,7 +111,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, RequestHead, R
       proxyChannels.request.publish({ request: req, response: res });
     }
     if (engine.closed) {
-      this.#fail(new NoEndpointError('the proxy is closed'));
+      this.#fail(new PoolClosedError('the proxy is closed'));
       return;
     }
     const method = req.method ?? 'GET';
@@ -130,10 +121,15 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, RequestHead, R
       sendAnswer(req, res, 501, 'CONNECT is not supported');
       return;
     }
-    const path = targetPath(req.url);
+    const target = targetPath(req.url);
+    if (target === undefined) {
+      this.#fail(new BadRequestError('unsupported request target'));
+      return;
+    }
+    const path = normalizePath(target);
     if (path === undefined) {
-      this.#state = S_DONE;
-      sendAnswer(req, res, 400, 'unsupported request target');
+      // A path that climbs above the root would climb out of an endpoint's path prefix.
+      this.#fail(new BadRequestError('the path climbs above the root'));
       return;
     }
     this.#path = path;
@@ -145,6 +141,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, RequestHead, R
       this.#fail(error);
       return;
     }
+    this.#tries.key = this.affinityKey;
     this.safeToRepeat =
       isIdempotentMethod(method) || this.idempotencyKey || engine.policy.nonIdempotent;
     engine.policy.budget?.recordRequest();
@@ -219,36 +216,41 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, RequestHead, R
   /** @internal Runs one try on the current lease (acquiring the first one). */
   attempt(): void {
     if (this.#state === S_DONE) return;
-    let lease = this.#lease;
-    if (lease === undefined) {
-      try {
-        lease = this.#engine.acquire(this.affinityKey, this.cookieToken);
-      } catch (error) {
-        this.#fail(
-          isSwitchyardError(error) ? error : new NoEndpointError(String(error), { cause: error }),
-        );
+    const tries = this.#tries;
+    if (tries.lease === undefined) {
+      const prefer =
+        this.cookieToken === undefined
+          ? undefined
+          : this.#engine.affinity?.idForToken(this.cookieToken);
+      const error = tries.first(prefer);
+      if (error !== undefined) {
+        this.#fail(error);
         return;
       }
-      this.#lease = lease;
     }
-    this.#attempts++;
-    const upstream = this.#engine.upstreams.get(lease.endpoint);
-    const opts = this.#opts!;
-    opts.path = upstream.basePath === '' ? this.#path : upstream.basePath + this.#path;
-    this.#sent = false;
-    this.#controller = null;
     this.#state = S_WAITING;
-    // Errors, even synchronous ones, come back through onResponseError.
-    upstream.dispatcher.dispatch(opts, this);
+    tries.send(this.#opts!, this.#path, this);
+  }
+
+  /** @internal TryOwner: the next try, off undici's stack. */
+  retryNow(): void {
+    if (this.#state === S_START) this.attempt();
+  }
+
+  /** @internal TryOwner: a try failed and another endpoint gets the request. */
+  retrying(failed: PoolEndpoint, attempt: number, reason: string, error: unknown): void {
+    this.#state = S_START;
+    if (proxyChannels.retry.hasSubscribers) {
+      proxyChannels.retry.publish({ request: this.#req, endpoint: failed, attempt, reason, error });
+    }
   }
 
   onRequestStart(controller: Controller): void {
-    if (this.#state === S_DONE) {
+    if (this.#state !== S_WAITING) {
       controller.abort(CLIENT_GONE);
       return;
     }
-    this.#controller = controller;
-    this.#sent = true;
+    this.#tries.started(controller);
   }
 
   onResponseStart(
@@ -263,30 +265,14 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, RequestHead, R
     }
     // 1xx interim responses are not forwarded (Node answers 100-continue itself).
     if (statusCode < 200) return;
-    this.#controller = controller;
-    const engine = this.#engine;
-    const retryAfterMs = retryAfterOf(engine, statusCode, headers);
-    if (engine.policy.retriesStatus(statusCode, this)) {
-      const next = this.#nextLease();
-      if (next !== undefined) {
-        const error = statusError(statusCode, this.#attempts);
-        // Discarded, not forwarded: the connection goes with it (its body is unread).
-        this.#discard(controller, DISCARDED);
-        this.#retry(next, `status ${statusCode}`, error, retryAfterMs);
-        return;
-      }
-    }
+    const tries = this.#tries;
+    if (tries.retriesResponse(controller, statusCode, headers)) return;
     const res = this.#res;
-    const lease = this.#lease!;
-    // Latency is time to headers, so a long download or an event stream does not make the
-    // endpoint look slow. One clock read, the pool's, which started the lease.
-    this.#latencyMs = lease.elapsedMs();
-    this.#status = statusCode;
-    this.#retryAfterMs = retryAfterMs;
+    const lease = tries.lease!;
+    const engine = this.#engine;
     this.#clearTimer();
     if (res.headersSent) {
       // Someone else answered meanwhile: not the endpoint's fault, nothing to forward to.
-      this.#discard(controller, CLIENT_GONE);
       this.#fail(new UpstreamUnavailableError('the response was already started elsewhere'));
       return;
     }
@@ -299,8 +285,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, RequestHead, R
     } catch (cause) {
       // An upstream header Node refuses: not forwardable.
       const error = new UpstreamUnavailableError('upstream sent an invalid response', { cause });
-      this.#discard(controller, DISCARDED);
-      this.#release({ ok: false, error, latencyMs: this.#latencyMs });
+      tries.discard(controller, DISCARDED);
+      tries.broke(error);
       this.#fail(error);
       return;
     }
@@ -312,7 +298,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, RequestHead, R
         response: res,
         endpoint: lease.endpoint,
         statusCode,
-        attempts: this.#attempts,
+        attempts: tries.attempts,
       });
     }
   }
@@ -346,7 +332,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, RequestHead, R
 
   /** @internal The client can take more: let undici read on. */
   drained(): void {
-    if (this.#state === S_STREAMING) this.#controller?.resume();
+    if (this.#state === S_STREAMING) this.#tries.controller?.resume();
   }
 
   onResponseEnd(): void {
@@ -364,59 +350,32 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, RequestHead, R
       body.destroy();
       this.#req.resume();
     }
-    this.#release(
-      responseOutcome(this.#status, this.#attempts, this.#latencyMs, this.#retryAfterMs),
-    );
+    this.#tries.delivered();
   }
 
   onResponseError(_controller: Controller | null, error: Error): void {
-    if (this.#discarding) return;
+    const tries = this.#tries;
+    if (tries.discarding) return;
     const state = this.#state;
-    if (state === S_DONE) return;
+    if (state !== S_WAITING && state !== S_STREAMING) return;
     if (state === S_STREAMING) {
       // Mid-body: the client must see a broken response, never a clean short one.
       this.#state = S_DONE;
-      this.#release({ ok: false, error, latencyMs: this.#latencyMs });
+      tries.broke(error);
       this.#publishError(error);
       resetClient(this.#res);
       return;
     }
-    const kind = classifyError(error);
     const body = this.#body;
     const bodyUnread = !(body instanceof RequestBodyStream) || !body.started;
-    if (this.#engine.policy.retriesError(kind, this.#sent, bodyUnread, this)) {
-      const next = this.#nextLease();
-      if (next !== undefined) {
-        this.#retry(next, kind, error, 0);
-        return;
-      }
-    }
-    this.#release({ ok: false, error });
-    this.#fail(upstreamError(kind, error, this.#attempts));
-  }
-
-  /** The lease for the next try, or undefined when the request may not be retried now. */
-  #nextLease(): Lease | undefined {
-    const tried = (this.#tried ??= new Set());
-    return nextLease(this.#engine, this.affinityKey, this.#attempts, this.#lease!, tried);
-  }
-
-  #retry(next: Lease, reason: string, error: unknown, retryAfterMs: number): void {
-    const failed = this.#lease!;
-    failed.release(retriedOutcome(error, retryAfterMs));
-    this.#lease = next;
-    this.#state = S_START;
-    if (proxyChannels.retry.hasSubscribers) {
-      proxyChannels.retry.publish({
-        request: this.#req,
-        endpoint: failed.endpoint,
-        attempt: this.#attempts,
-        reason,
-        error,
-      });
-    }
-    // Off undici's stack: the failed try's connection is still unwinding.
-    process.nextTick(retryTick, this);
+    const verdict = tries.failed(error, bodyUnread);
+    if (verdict === RETRYING) return;
+    // A request the upstream client refuses is the client's fault: 400, no endpoint blamed.
+    this.#fail(
+      verdict === CALLER_FAULT
+        ? new BadRequestError('the request cannot be forwarded as it stands', { cause: error })
+        : tries.error,
+    );
   }
 
   /** @internal The client went away (or the response closed before it finished). */
@@ -425,11 +384,10 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, RequestHead, R
     this.#state = S_DONE;
     if (this.#chunks !== undefined) this.#stopBuffering();
     this.#clearTimer();
-    this.#controller?.abort(CLIENT_GONE);
     const body = this.#body;
     if (body instanceof RequestBodyStream) body.destroy();
     // Not the endpoint's fault: no failure, no latency sample.
-    this.#release(NOT_THEIRS);
+    this.#tries.abandon(CLIENT_GONE);
   }
 
   /** @internal The overall deadline passed before the response headers. */
@@ -437,29 +395,16 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, RequestHead, R
     this.#timer = undefined;
     const state = this.#state;
     if (state === S_DONE || state === S_STREAMING) return;
-    const attempts = this.#attempts;
+    const tries = this.#tries;
+    const attempts = tries.attempts;
     const error = new UpstreamTimeoutError(
       `no response within ${this.#engine.requestMs} ms (${attemptsText(attempts)})`,
       { attempts },
     );
-    const controller = this.#controller;
-    if (controller !== null) this.#discard(controller, error);
-    if (state === S_WAITING) this.#release({ ok: false, error });
+    const controller = tries.controller;
+    if (controller !== null) tries.discard(controller, error);
+    if (state === S_WAITING) tries.fail(error);
     this.#fail(error);
-  }
-
-  /** Aborts a try whose outcome no longer matters, ignoring the error it reports. */
-  #discard(controller: Controller, reason: Error): void {
-    this.#discarding = true;
-    try {
-      controller.abort(reason);
-    } finally {
-      this.#discarding = false;
-    }
-  }
-
-  #release(outcome: ReleaseOutcome): void {
-    this.#lease?.release(outcome);
   }
 
   #clearTimer(): void {
@@ -475,7 +420,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, RequestHead, R
         request: this.#req,
         response: this.#res,
         error,
-        endpoint: this.#lease?.endpoint,
+        endpoint: this.#tries.lease?.endpoint,
       });
     }
   }
@@ -488,7 +433,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, RequestHead, R
     const body = this.#body;
     if (body instanceof RequestBodyStream) body.destroy();
     // A lease still held here was not the endpoint's fault (callers release failures).
-    this.#release(NOT_THEIRS);
+    this.#tries.abandon(CLIENT_GONE);
     this.#publishError(error);
     answerError(this.#req, this.#res, error, this.#engine.onError);
   }
@@ -506,10 +451,6 @@ function resetClient(res: ServerResponse): void {
   const socket = res.socket;
   if (socket !== null && typeof socket.resetAndDestroy === 'function') socket.resetAndDestroy();
   else res.destroy();
-}
-
-function retryTick(exchange: ProxyExchange): void {
-  exchange.attempt();
 }
 
 function onDeadline(exchange: ProxyExchange): void {

@@ -1,12 +1,14 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { BadRequestError } from '../../errors.js';
 import { assertPool } from '../../pool/assert-pool.js';
 import type { PoolLike } from '../../pool/types.js';
 import { sendErrorAnswer } from './answers.js';
 import { ProxyEngine } from './proxy-engine.js';
 import { ProxyExchange } from './proxy-exchange.js';
 import { type ProxyOptions, resolveProxyOptions } from './proxy-options.js';
-import { proxyUpgrade } from './upgrade-exchange.js';
+import { endAndLinger, proxyUpgrade, upgradeAllowed } from './upgrade-exchange.js';
 
 /**
  * A reverse-proxy request handler: a plain `(req, res)` Node handler that also works as
@@ -78,8 +80,11 @@ export function createProxyHandler(pool: PoolLike, options?: ProxyOptions): Prox
   };
   Object.defineProperties(handler, {
     upgrade: {
-      value: (req: IncomingMessage, socket: Duplex, head: Buffer) =>
-        proxyUpgrade(engine, req, socket, head),
+      value: (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+        if (upgradeAllowed(req.headers.upgrade, engine.upgradeProtocols)) {
+          proxyUpgrade(engine, req, socket, head);
+        } else answerPlainly(engine, req, socket);
+      },
       enumerable: true,
     },
     close: { value: close, enumerable: true },
@@ -87,3 +92,34 @@ export function createProxyHandler(pool: PoolLike, options?: ProxyOptions): Prox
   });
   return handler;
 }
+
+/**
+ * An upgrade to a protocol not in `upgrade.protocols`: forwarded as an ordinary request,
+ * without the upgrade (the header pass drops `Upgrade` and `Connection`), answered on the
+ * socket, which is then closed. A body is refused: Node reads none for an upgrade request.
+ */
+function answerPlainly(engine: ProxyEngine, req: IncomingMessage, socket: Duplex): void {
+  try {
+    const res = new ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket as Socket);
+    res.once('finish', () => {
+      res.detachSocket(socket as Socket);
+      endAndLinger(socket, undefined);
+    });
+    socket.on('error', noop);
+    const length = req.headers['content-length'];
+    if (
+      (length !== undefined && length !== '0') ||
+      req.headers['transfer-encoding'] !== undefined
+    ) {
+      sendErrorAnswer(req, res, new BadRequestError('an upgrade request with a body'));
+      return;
+    }
+    new ProxyExchange(engine, req, res).start();
+  } catch {
+    socket.destroy();
+  }
+}
+
+function noop(): void {}

@@ -6,9 +6,11 @@ import {
   DEFAULT_HEADERS_TIMEOUT_MS,
   DEFAULT_IDLE_TIMEOUT_MS,
   DEFAULT_KEEP_ALIVE_TIMEOUT_MS,
+  DEFAULT_TUNNEL_IDLE_TIMEOUT_MS,
   MAX_TIMER_MS,
 } from '../shared/timeouts.js';
 import { Affinity, type AffinityOptions } from './affinity.js';
+import { ProxyTrust, type TrustProxy } from './trust-proxy.js';
 
 /** Timeouts of the proxy. `0` disables one. */
 export interface ProxyTimeouts {
@@ -37,7 +39,27 @@ export interface ProxyTimeouts {
    * @default 0
    */
   readonly requestMs?: number;
+  /**
+   * Longest silence both ways on an upgraded connection (a WebSocket tunnel), after which
+   * both sockets are closed and the lease released (HAProxy's `timeout tunnel`). `0` for
+   * none.
+   * @default 3_600_000 (1 h)
+   */
+  readonly tunnelIdleMs?: number;
 }
+
+/** Upgrades (`proxy.upgrade`). */
+export interface ProxyUpgradeOptions {
+  /**
+   * The `Upgrade` protocols tunnelled (any case). An upgrade request for another (`h2c`,
+   * say) is answered as an ordinary request, without the upgrade.
+   * @default ['websocket']
+   */
+  readonly protocols?: readonly string[];
+}
+
+/** The `Upgrade` protocols tunnelled unless `upgrade.protocols` says otherwise. */
+export const DEFAULT_UPGRADE_PROTOCOLS: readonly string[] = Object.freeze(['websocket']);
 
 /**
  * Called instead of the built-in answer when the proxy cannot forward a response: `error`
@@ -63,13 +85,19 @@ export interface ProxyOptions {
    * @default none
    */
   readonly affinity?: AffinityOptions;
+  /** Which upgrades are tunnelled; see {@link ProxyUpgradeOptions}. */
+  readonly upgrade?: ProxyUpgradeOptions;
   /**
-   * Whether the client is a proxy to be trusted: its `X-Forwarded-*` and `Forwarded`
-   * headers are kept and appended to, rather than replaced. `true`, or a function of the
-   * peer address.
+   * Which peers are proxies to be trusted, as Express's `trust proxy`: their
+   * `X-Forwarded-*` and `Forwarded` headers are kept and appended to; from anyone else,
+   * every forwarding header (`X-Forwarded-*` in either spelling, `Forwarded`, `X-Real-IP`,
+   * `X-Client-IP`, `True-Client-IP`) is removed. `true` (every peer; the client is the
+   * leftmost `X-Forwarded-For` address, which a client can forge), a hop count, trusted
+   * addresses and CIDRs (`['10.0.0.0/8', 'loopback']`; the client is then the rightmost
+   * address that is not a trusted proxy), or a function `(address, hop) => boolean`.
    * @default false
    */
-  readonly trustProxy?: boolean | ((address: string) => boolean);
+  readonly trustProxy?: TrustProxy;
   /**
    * Send the endpoint's host as `Host` instead of the client's.
    * @default false
@@ -111,6 +139,7 @@ const KNOWN = [
   'timeouts',
   'affinity',
   'trustProxy',
+  'upgrade',
   'changeOrigin',
   'xForwarded',
   'forwarded',
@@ -127,8 +156,10 @@ export interface ResolvedProxyOptions {
   readonly headersMs: number;
   readonly idleMs: number;
   readonly requestMs: number;
+  readonly tunnelIdleMs: number;
+  readonly upgradeProtocols: ReadonlySet<string>;
   readonly affinity: Affinity | undefined;
-  readonly trustProxy: boolean | ((address: string) => boolean);
+  readonly trustProxy: ProxyTrust;
   readonly changeOrigin: boolean;
   readonly xForwarded: boolean;
   readonly forwarded: boolean;
@@ -146,15 +177,27 @@ export interface ResolvedProxyOptions {
 export function resolveProxyOptions(options: ProxyOptions | undefined): ResolvedProxyOptions {
   const o = checkOptions('createProxyHandler', options, KNOWN);
   const now = o.now === undefined ? Date.now : checkFunction<() => number>('now', o.now);
-  const t = checkOptions('timeouts', o.timeouts, ['connectMs', 'headersMs', 'idleMs', 'requestMs']);
+  const t = checkOptions('timeouts', o.timeouts, [
+    'connectMs',
+    'headersMs',
+    'idleMs',
+    'requestMs',
+    'tunnelIdleMs',
+  ]);
   const ms = (name: string, value: unknown, fallback: number) =>
     checkNumber(`timeouts.${name}`, value === undefined ? fallback : value, {
       min: 0,
       max: MAX_TIMER_MS,
     });
-  const trustProxy = o.trustProxy === undefined ? false : o.trustProxy;
-  if (typeof trustProxy !== 'boolean' && typeof trustProxy !== 'function') {
-    throw new TypeError(`trustProxy must be a boolean or a function, got ${quote(trustProxy)}`);
+  const u = checkOptions('upgrade', o.upgrade, ['protocols']);
+  const protocols = u.protocols === undefined ? DEFAULT_UPGRADE_PROTOCOLS : u.protocols;
+  if (
+    !Array.isArray(protocols) ||
+    !protocols.every((p) => typeof p === 'string' && /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(p))
+  ) {
+    throw new TypeError(
+      `upgrade.protocols must be an array of protocol names, got ${quote(protocols)}`,
+    );
   }
   const connections = checkNumber(
     'connections',
@@ -171,8 +214,10 @@ export function resolveProxyOptions(options: ProxyOptions | undefined): Resolved
     headersMs: ms('headersMs', t.headersMs, DEFAULT_HEADERS_TIMEOUT_MS),
     idleMs: ms('idleMs', t.idleMs, DEFAULT_IDLE_TIMEOUT_MS),
     requestMs: ms('requestMs', t.requestMs, 0),
+    tunnelIdleMs: ms('tunnelIdleMs', t.tunnelIdleMs, DEFAULT_TUNNEL_IDLE_TIMEOUT_MS),
+    upgradeProtocols: new Set(protocols.map((p: string) => p.toLowerCase())),
     affinity: o.affinity === undefined ? undefined : new Affinity(o.affinity as AffinityOptions),
-    trustProxy: trustProxy as boolean | ((address: string) => boolean),
+    trustProxy: new ProxyTrust(o.trustProxy),
     changeOrigin: checkBoolean('changeOrigin', orDefault(o.changeOrigin, false)),
     xForwarded: checkBoolean('xForwarded', orDefault(o.xForwarded, true)),
     forwarded: checkBoolean('forwarded', orDefault(o.forwarded, false)),

@@ -41,15 +41,18 @@ export function readRequestHead(
   const socket = req.socket as TLSSocket | undefined;
   const ip = socket?.remoteAddress;
   head.ip = ip;
-  head.trusted = engine.trusts(ip);
+  const trust = engine.trust;
+  head.trusted = trust.trusts(ip, 0);
   if (socket?.encrypted === true) head.proto = 'https';
   const headers = buildRequestHeaders(req.rawHeaders, engine.rules, head, head);
   head.tls = head.proto === 'https' || head.forwardedProto === 'https';
   const affinity = engine.affinity;
   if (affinity !== undefined) {
     if (affinity.mode === 'cookie') head.cookieToken = affinity.readCookie(head.cookie);
-    else if (affinity.mode === 'ip') head.affinityKey = head.originalClient ?? ip;
-    else head.affinityKey = affinity.keyFn!(req) ?? undefined;
+    else if (affinity.mode === 'ip') {
+      // Behind trusted proxies: the rightmost address that is not one (`true`: the leftmost).
+      head.affinityKey = head.trusted ? trust.client(ip, head.forwardedFor) : ip;
+    } else head.affinityKey = affinity.keyFn!(req) ?? undefined;
   }
   return headers;
 }

@@ -1,26 +1,29 @@
 /**
  * HTTP upgrades (WebSocket): the upgrade request goes to an endpoint of the same pool,
- * with the same affinity and failover as ordinary requests; after `101 Switching
- * Protocols` the two sockets are piped together and the lease is held until they close.
+ * with the same target rules, affinity and failover as ordinary requests (the shared
+ * {@link TryLoop}); after `101 Switching Protocols` the two sockets are piped together as
+ * a tunnel that holds its lease until it closes, ends after `timeouts.tunnelIdleMs` of
+ * silence both ways, and is destroyed whole on any failure or by `close({ force })`.
  * @internal
  */
 
 import { type IncomingMessage, STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import type { Lease } from '../../pool/types.js';
+import { BadRequestError, PoolClosedError } from '../../errors.js';
+import type { PoolEndpoint } from '../../pool/types.js';
+import { NOT_THEIRS } from '../shared/attempt-outcome.js';
+import { normalizePath, targetPath } from '../shared/request-target.js';
+import type { RetryFacts } from '../shared/retry-policy.js';
 import {
+  CALLER_FAULT,
   CLIENT_GONE,
-  NOT_THEIRS,
-  nextLease,
-  responseOutcome,
-  retriedOutcome,
-  retryAfterOf,
-  statusError,
-  upstreamError,
-} from '../shared/attempt-outcome.js';
-import { targetPath } from '../shared/request-target.js';
-import { classifyError, type RetryFacts } from '../shared/retry-policy.js';
+  DISCARDED,
+  RETRYING,
+  TryLoop,
+  type TryOwner,
+} from '../shared/try-loop.js';
 import { publicMessage, statusForError } from './answers.js';
 import { buildResponseHeaders } from './headers.js';
 import type { ProxyEngine } from './proxy-engine.js';
@@ -28,7 +31,13 @@ import { affinityCookie, type RequestHead, readRequestHead } from './request-hea
 
 type Controller = Dispatcher.DispatchController;
 
-/** Forwards one upgrade request. Never throws. */
+/** How long a socket the proxy ended is read and discarded before it is destroyed, ms. */
+const LINGER_MS = 2_000;
+
+/**
+ * Forwards one upgrade request whose protocols `upgrade.protocols` allows; the caller
+ * answers the others as ordinary requests. Never throws.
+ */
 export function proxyUpgrade(
   engine: ProxyEngine,
   req: IncomingMessage,
@@ -42,7 +51,26 @@ export function proxyUpgrade(
   }
 }
 
-class UpgradeExchange implements Dispatcher.DispatchHandler, RequestHead, RetryFacts {
+/**
+ * True when every protocol the `Upgrade` header lists (`websocket`, `h2c`, `foo/2`, any
+ * case) is one of `allowed` (lower case).
+ */
+export function upgradeAllowed(header: string | undefined, allowed: ReadonlySet<string>): boolean {
+  if (header === undefined) return false;
+  if (allowed.has(header.toLowerCase())) return true;
+  let any = false;
+  for (const part of header.split(',')) {
+    const token = part.trim();
+    if (token === '') continue;
+    const slash = token.indexOf('/');
+    const name = (slash === -1 ? token : token.slice(0, slash)).toLowerCase();
+    if (!allowed.has(name)) return false;
+    any = true;
+  }
+  return any;
+}
+
+class UpgradeExchange implements Dispatcher.DispatchHandler, RequestHead, RetryFacts, TryOwner {
   // RequestHead: filled in by readRequestHead.
   contentLength = -1;
   chunked = false;
@@ -51,6 +79,7 @@ class UpgradeExchange implements Dispatcher.DispatchHandler, RequestHead, RetryF
   upgrade: string | undefined = undefined;
   cookie: string | undefined = undefined;
   originalClient: string | undefined = undefined;
+  forwardedFor: string | undefined = undefined;
   forwardedProto: string | undefined = undefined;
   ip: string | undefined = undefined;
   proto = 'http';
@@ -67,25 +96,18 @@ class UpgradeExchange implements Dispatcher.DispatchHandler, RequestHead, RetryF
   readonly #req: IncomingMessage;
   readonly #socket: Duplex;
   readonly #head: Buffer;
+  readonly #tries: TryLoop;
   #opts: Dispatcher.DispatchOptions | undefined;
   #path = '';
-  #lease: Lease | undefined;
-  #tried: Set<string> | undefined;
-  #attempts = 0;
-  #controller: Controller | null = null;
-  #sent = false;
   #done = false;
-  #discarding = false;
   #responding = false;
-  #status = 0;
-  #retryAfterMs = 0;
-  #latencyMs = 0;
 
   constructor(engine: ProxyEngine, req: IncomingMessage, socket: Duplex, head: Buffer) {
     this.#engine = engine;
     this.#req = req;
     this.#socket = socket;
     this.#head = head;
+    this.#tries = new TryLoop(engine, this);
   }
 
   start(): void {
@@ -95,12 +117,17 @@ class UpgradeExchange implements Dispatcher.DispatchHandler, RequestHead, RetryF
     socket.on('error', noop);
     socket.once('close', () => this.#clientClosed());
     if (engine.closed) {
-      this.#answer(503, 'the proxy is closed');
+      this.#answerError(new PoolClosedError('the proxy is closed'));
       return;
     }
-    const path = targetPath(req.url);
-    if (path === undefined) {
+    const target = targetPath(req.url);
+    if (target === undefined) {
       this.#answer(400, 'unsupported request target');
+      return;
+    }
+    const path = normalizePath(target);
+    if (path === undefined) {
+      this.#answer(400, 'the path climbs above the root');
       return;
     }
     let headers: string[];
@@ -108,7 +135,7 @@ class UpgradeExchange implements Dispatcher.DispatchHandler, RequestHead, RetryF
       headers = readRequestHead(this, engine, req);
     } catch (error) {
       // The application's affinity key function threw: answered as an ordinary request is.
-      this.#answer(statusForError(error), publicMessage(error));
+      this.#answerError(error);
       return;
     }
     if (this.upgrade === undefined) {
@@ -116,6 +143,7 @@ class UpgradeExchange implements Dispatcher.DispatchHandler, RequestHead, RetryF
       return;
     }
     this.#path = path;
+    this.#tries.key = this.affinityKey;
     engine.policy.budget?.recordRequest();
     this.#opts = { method: req.method ?? 'GET', path, headers, upgrade: this.upgrade, body: null };
     this.attempt();
@@ -124,30 +152,33 @@ class UpgradeExchange implements Dispatcher.DispatchHandler, RequestHead, RetryF
   /** @internal Runs one try on the current lease (acquiring the first one). */
   attempt(): void {
     if (this.#done) return;
-    if (this.#lease === undefined) {
-      try {
-        this.#lease = this.#engine.acquire(this.affinityKey, this.cookieToken);
-      } catch (error) {
-        this.#answer(statusForError(error), publicMessage(error));
+    const tries = this.#tries;
+    if (tries.lease === undefined) {
+      const token = this.cookieToken;
+      const prefer = token === undefined ? undefined : this.#engine.affinity?.idForToken(token);
+      const error = tries.first(prefer);
+      if (error !== undefined) {
+        this.#answerError(error);
         return;
       }
     }
-    this.#attempts++;
-    const upstream = this.#engine.upstreams.get(this.#lease.endpoint);
-    const opts = this.#opts!;
-    opts.path = upstream.basePath + this.#path;
-    this.#sent = false;
-    this.#controller = null;
-    upstream.dispatcher.dispatch(opts, this);
+    tries.send(this.#opts!, this.#path, this);
   }
+
+  /** @internal TryOwner: the next try, off undici's stack. */
+  retryNow(): void {
+    this.attempt();
+  }
+
+  /** @internal TryOwner. */
+  retrying(_failed: PoolEndpoint, _attempt: number, _reason: string, _error: unknown): void {}
 
   onRequestStart(controller: Controller): void {
     if (this.#done) {
       controller.abort(CLIENT_GONE);
       return;
     }
-    this.#controller = controller;
-    this.#sent = true;
+    this.#tries.started(controller);
   }
 
   onRequestUpgrade(
@@ -162,29 +193,33 @@ class UpgradeExchange implements Dispatcher.DispatchHandler, RequestHead, RetryF
       return;
     }
     this.#done = true;
-    const lease = this.#lease!;
-    const lines = [`HTTP/1.1 ${statusCode} ${STATUS_CODES[statusCode] ?? 'Switching Protocols'}`];
-    // Hop-by-hop headers are rebuilt for this hop: the upgrade itself.
-    lines.push('connection: Upgrade', `upgrade: ${String(headers.upgrade ?? this.upgrade)}`);
-    const setCookie = affinityCookie(this, this.#engine, lease.endpoint.id);
-    pushHeaderLines(lines, buildResponseHeaders(headers, setCookie));
-    socket.write(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
+    const tries = this.#tries;
+    const lease = tries.lease!;
+    const engine = this.#engine;
     upstream.on('error', noop);
-    if (this.#head.length > 0) upstream.write(this.#head);
-    upstream.pipe(socket);
-    socket.pipe(upstream);
-    // As NGINX: when either side has ended and its data was flushed to the other, the
-    // tunnel is over; a close or error on either side ends both at once. A tunnel's
-    // lifetime says nothing about the endpoint: no latency sample.
-    const finish = (): void => {
+    try {
+      const lines = [`HTTP/1.1 ${statusCode} ${STATUS_CODES[statusCode] ?? 'Switching Protocols'}`];
+      // Hop-by-hop headers are rebuilt for this hop: the upgrade itself.
+      lines.push('connection: Upgrade', `upgrade: ${String(headers.upgrade ?? this.upgrade)}`);
+      const setCookie = affinityCookie(this, engine, lease.endpoint.id);
+      pushHeaderLines(lines, buildResponseHeaders(headers, setCookie));
+      socket.write(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
+      if (this.#head.length > 0) upstream.write(this.#head);
+    } catch {
       upstream.destroy();
       socket.destroy();
       lease.release(NOT_THEIRS);
-    };
-    upstream.once('finish', finish);
-    socket.once('finish', finish);
-    upstream.once('close', finish);
-    socket.once('close', finish);
+      return;
+    }
+    upstream.pipe(socket);
+    socket.pipe(upstream);
+    const tunnel = new Tunnel(socket, upstream, () => lease.release(NOT_THEIRS));
+    engine.openTunnel(tunnel);
+    const idleMs = engine.tunnelIdleMs;
+    // Node's socket timeout counts writes as well as reads: silence both ways.
+    if (idleMs > 0 && typeof (socket as Socket).setTimeout === 'function') {
+      (socket as Socket).setTimeout(idleMs, () => tunnel.close());
+    }
   }
 
   onResponseStart(
@@ -197,102 +232,129 @@ class UpgradeExchange implements Dispatcher.DispatchHandler, RequestHead, RetryF
       return;
     }
     if (statusCode < 200) return;
-    const engine = this.#engine;
-    const retryAfterMs = retryAfterOf(engine, statusCode, headers);
-    if (engine.policy.retriesStatus(statusCode, this)) {
-      const next = this.#nextLease();
-      if (next !== undefined) {
-        const error = statusError(statusCode, this.#attempts);
-        this.#discarding = true;
-        try {
-          controller.abort(error);
-        } finally {
-          this.#discarding = false;
-        }
-        this.#retry(next, error, retryAfterMs);
-        return;
-      }
-    }
+    const tries = this.#tries;
+    if (tries.retriesResponse(controller, statusCode, headers)) return;
     // The endpoint refused the upgrade: relay its answer, then close.
-    const lease = this.#lease!;
-    this.#latencyMs = lease.elapsedMs();
-    this.#status = statusCode;
-    this.#retryAfterMs = retryAfterMs;
+    const lease = tries.lease!;
     this.#responding = true;
     const lines = [`HTTP/1.1 ${statusCode} ${STATUS_CODES[statusCode] ?? ''}`, 'connection: close'];
-    const setCookie = affinityCookie(this, engine, lease.endpoint.id);
+    const setCookie = affinityCookie(this, this.#engine, lease.endpoint.id);
     pushHeaderLines(lines, buildResponseHeaders(headers, setCookie));
     this.#socket.write(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
   }
 
   onResponseData(_controller: Controller, chunk: Buffer): void {
-    if (this.#responding) this.#socket.write(chunk);
+    if (this.#responding && !this.#done) this.#socket.write(chunk);
   }
 
   onResponseEnd(): void {
     if (!this.#responding || this.#done) return;
     this.#done = true;
-    this.#socket.end();
-    this.#lease?.release(
-      responseOutcome(this.#status, this.#attempts, this.#latencyMs, this.#retryAfterMs),
-    );
+    this.#tries.delivered();
+    endAndLinger(this.#socket, undefined);
   }
 
   onResponseError(_controller: Controller | null, error: Error): void {
-    if (this.#done || this.#discarding) return;
+    const tries = this.#tries;
+    if (this.#done || tries.discarding) return;
     if (this.#responding) {
       this.#done = true;
-      this.#lease?.release({ ok: false, error, latencyMs: this.#latencyMs });
+      tries.broke(error);
       this.#socket.destroy();
       return;
     }
-    const kind = classifyError(error);
-    if (this.#engine.policy.retriesError(kind, this.#sent, true, this)) {
-      const next = this.#nextLease();
-      if (next !== undefined) {
-        this.#retry(next, error, 0);
-        return;
-      }
+    const verdict = tries.failed(error, true);
+    if (verdict === RETRYING) return;
+    if (verdict === CALLER_FAULT) {
+      this.#answerError(new BadRequestError('the request cannot be forwarded as it stands'));
+      return;
     }
-    this.#lease?.release({ ok: false, error });
-    const failure = upstreamError(kind, error, this.#attempts);
-    this.#answer(statusForError(failure), publicMessage(failure));
-  }
-
-  #nextLease(): Lease | undefined {
-    const tried = (this.#tried ??= new Set());
-    return nextLease(this.#engine, this.affinityKey, this.#attempts, this.#lease!, tried);
-  }
-
-  #retry(next: Lease, error: unknown, retryAfterMs: number): void {
-    this.#lease!.release(retriedOutcome(error, retryAfterMs));
-    this.#lease = next;
-    // Off undici's stack: the failed try's connection is still unwinding.
-    process.nextTick(retryTick, this);
+    this.#answerError(tries.error);
   }
 
   #clientClosed(): void {
     if (this.#done) return;
     this.#done = true;
-    this.#controller?.abort(CLIENT_GONE);
-    this.#lease?.release(NOT_THEIRS);
+    this.#tries.abandon(CLIENT_GONE);
   }
 
+  #answerError(error: unknown): void {
+    this.#answer(statusForError(error), publicMessage(error));
+  }
+
+  /** Answers with a short text of the proxy's own and closes the connection. */
   #answer(status: number, text: string): void {
     this.#done = true;
+    // A lease still held is not the endpoint's fault (failures were released already).
+    this.#tries.abandon(DISCARDED);
     const socket = this.#socket;
     if (socket.destroyed) return;
     const reason = STATUS_CODES[status] ?? 'Error';
     const body = `${status} ${reason}: ${text}\n`;
-    socket.end(
+    endAndLinger(
+      socket,
       `HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\n` +
         `content-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
     );
   }
 }
 
-function retryTick(exchange: UpgradeExchange): void {
-  exchange.attempt();
+/**
+ * An open tunnel: the two sockets, ended together. As NGINX: when either side has ended
+ * and its data was flushed to the other, the tunnel is over; a close or error on either
+ * side ends both at once. A tunnel's lifetime says nothing about the endpoint: its lease is
+ * released with no latency sample.
+ * @internal
+ */
+export class Tunnel {
+  readonly #client: Duplex;
+  readonly #upstream: Duplex;
+  #onClose: (() => void) | undefined;
+  /** Called once the tunnel is closed (the engine forgets it). */
+  onClosed: ((tunnel: Tunnel) => void) | undefined = undefined;
+
+  constructor(client: Duplex, upstream: Duplex, onClose: () => void) {
+    this.#client = client;
+    this.#upstream = upstream;
+    this.#onClose = onClose;
+    const close = (): void => this.close();
+    upstream.once('finish', close);
+    client.once('finish', close);
+    upstream.once('close', close);
+    client.once('close', close);
+  }
+
+  /** Destroys both sockets and releases the lease. Idempotent. */
+  close(): void {
+    const onClose = this.#onClose;
+    if (onClose === undefined) return;
+    this.#onClose = undefined;
+    this.#upstream.destroy();
+    this.#client.destroy();
+    onClose();
+    this.onClosed?.(this);
+  }
+}
+
+/**
+ * Ends `socket` (after `data`) and reads and discards what the client still sends, so
+ * that the end is seen and the connection closes; destroyed after {@link LINGER_MS} at
+ * the latest (NGINX's lingering close). A socket left unread never sees the client's end.
+ */
+export function endAndLinger(socket: Duplex, data: string | undefined): void {
+  if (socket.destroyed) return;
+  const timer = setTimeout(destroySocket, LINGER_MS, socket);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+  socket.once('end', () => socket.destroy());
+  socket.on('error', noop);
+  if (data === undefined) socket.end();
+  else socket.end(data, 'latin1');
+  socket.resume();
+}
+
+function destroySocket(socket: Duplex): void {
+  socket.destroy();
 }
 
 function pushHeaderLines(lines: string[], flat: (string | string[])[]): void {

@@ -5,7 +5,7 @@
  * @internal
  */
 
-import { SwitchyardError, UpstreamTimeoutError, UpstreamUnavailableError } from '../../errors.js';
+import { UpstreamTimeoutError, UpstreamUnavailableError } from '../../errors.js';
 import type { Lease, PoolLike, ReleaseOutcome } from '../../pool/types.js';
 import { parseRetryAfter } from './retry-after.js';
 import { type FailureKind, isTimeoutKind, type RetryPolicy } from './retry-policy.js';
@@ -22,9 +22,6 @@ export interface TrySource {
 
 /** Not the endpoint's doing (the client left, the caller aborted or threw): no failure, no latency sample. */
 export const NOT_THEIRS: ReleaseOutcome = Object.freeze({ ok: true, skipLatency: true });
-
-/** The reason a try is aborted with when the client went away. */
-export const CLIENT_GONE = new SwitchyardError('ERR_ABORTED', 'the client went away');
 
 /**
  * The lease for the next try, on an endpoint not tried yet, or `undefined` when the

@@ -32,3 +32,56 @@ export function targetPath(url: string | undefined): string | undefined {
   }
   return undefined;
 }
+
+/** A dot segment may be present: a `.` or `%2e` right after a separator, plain or encoded. */
+const DOT_HINT = /(?:\/|\\|%2f|%5c)(?:\.|%2e)/i;
+const ENCODED_SEPARATOR = /%2f|%5c|\\/i;
+const ANY_DOT = /\.|%2e/i;
+const SEPARATORS = /%2f|%5c|\\/gi;
+const ONE_DOT = /^(?:\.|%2e)$/i;
+const TWO_DOTS = /^(?:\.|%2e){2}$/i;
+
+/**
+ * Resolves the dot segments of an origin-form path (`/a/./b/../c?q` → `/a/c?q`), as NGINX
+ * does before proxying, so that an endpoint's path prefix cannot be climbed out of: `.`
+ * and `..` in any encoding (`%2e`, `.%2E`), including those a backend would see after
+ * decoding an encoded separator (`..%2f`, `..%5c`, `..\`). The query is left alone.
+ *
+ * @returns the path unchanged when it holds no dot segment (the usual case, one regex
+ *   test), the resolved path, or `undefined` when it climbs above the root — the request
+ *   is then refused with 400, as NGINX does.
+ * @example
+ * ```ts
+ * normalizePath('/a/../file');   // '/file'
+ * normalizePath('/../secret');   // undefined
+ * normalizePath('/..%2fsecret'); // undefined
+ * ```
+ */
+export function normalizePath(path: string): string | undefined {
+  const q = path.indexOf('?');
+  const pathname = q === -1 ? path : path.slice(0, q);
+  if (!DOT_HINT.test(pathname)) return path;
+  const input = pathname.split('/');
+  const out: string[] = [];
+  let directory = false;
+  for (let i = 1; i < input.length; i++) {
+    const segment = input[i]!;
+    // A segment with an encoded separator and a dot is read as the backend may decode it.
+    const parts =
+      ENCODED_SEPARATOR.test(segment) && ANY_DOT.test(segment)
+        ? segment.split(SEPARATORS)
+        : [segment];
+    for (const part of parts) {
+      directory = false;
+      if (ONE_DOT.test(part)) {
+        directory = true;
+      } else if (TWO_DOTS.test(part)) {
+        if (out.length === 0) return undefined;
+        out.pop();
+        directory = true;
+      } else out.push(part);
+    }
+  }
+  const resolved = `/${out.join('/')}${directory && out.length > 0 ? '/' : ''}`;
+  return q === -1 ? resolved : resolved + path.slice(q);
+}

@@ -20,6 +20,7 @@ function facts(): RequestHeadFacts {
     upgrade: undefined,
     cookie: undefined,
     originalClient: undefined,
+    forwardedFor: undefined,
     forwardedProto: undefined,
   };
 }

@@ -171,7 +171,13 @@ describe('options', () => {
       /timeouts got an unknown option "idle"/,
     );
     expect(() => createProxyHandler(pool, { trustProxy: 'yes' as never })).toThrow(
-      /trustProxy must be a boolean or a function, got "yes"/,
+      /^trustProxy must list IP addresses or CIDRs, got "yes" in "yes"$/,
+    );
+    expect(() => createProxyHandler(pool, { trustProxy: {} as never })).toThrow(
+      /^trustProxy must be a boolean, a hop count, addresses\/CIDRs or a function, got \{\}$/,
+    );
+    expect(() => createProxyHandler(pool, { trustProxy: -1 })).toThrow(
+      /^trustProxy must be a hop count \(an integer >= 0\), got -1$/,
     );
     expect(() => createProxyHandler(pool, { changeOrigin: 1 as never })).toThrow(
       /changeOrigin must be a boolean, got 1/,

@@ -4,8 +4,8 @@
  * @internal
  */
 
+import { createHmac, randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { murmur3 } from '../../selectors/hash.js';
 import {
   checkBoolean,
   checkFunction,
@@ -54,8 +54,11 @@ export interface CookieAffinityOptions {
 
 /**
  * How requests of one client stick to one endpoint:
- * - `{ cookie: 'sy' }`: the proxy sets a cookie naming the endpoint (by a hash of its id,
- *   never its address) and sends the client's later requests there while it is eligible;
+ * - `{ cookie: 'sy', secret }`: the proxy sets a cookie naming the endpoint by an HMAC of
+ *   its id under `secret` (never its address, and not guessable from it) and sends the
+ *   client's later requests there while it is eligible. Proxies that must agree on the
+ *   cookie (a fleet, or one proxy across restarts) need the same `secret`; without one,
+ *   each proxy draws a random secret, so stickiness lasts as long as the proxy;
  * - `{ by: 'ip' }`: the client address is the hash key, so a hashing selector (`RingHash`,
  *   `Maglev`, `Rendezvous`) maps each client to one endpoint;
  * - `{ key: (req) => string | undefined }`: the application's own key (user id, tenant…),
@@ -65,6 +68,12 @@ export type AffinityOptions =
   | {
       /** Sticky by cookie: the cookie's name, or its full settings. */
       readonly cookie: string | CookieAffinityOptions;
+      /**
+       * The key of the HMAC that names an endpoint in the cookie: at least 16 characters,
+       * shared by every proxy that must read the others' cookies.
+       * @default a random secret per proxy
+       */
+      readonly secret?: string;
     }
   | {
       /** Sticky by client IP (the leftmost `X-Forwarded-For` when the client is trusted). */
@@ -88,6 +97,7 @@ export class Affinity {
   readonly mode: 'cookie' | 'ip' | 'key';
   /** The application's key function, in `key` mode. */
   readonly keyFn: ((req: IncomingMessage) => string | undefined) | undefined;
+  readonly #secret: string;
   readonly #needle: string;
   readonly #attributes: string;
   readonly #secure: boolean | 'auto';
@@ -102,13 +112,14 @@ export class Affinity {
         `affinity must be { cookie }, { by: 'ip' } or { key }, got ${quote(options)}`,
       );
     }
-    const keys = Object.keys(options);
+    const keys = Object.keys(options).filter((k) => k !== 'secret' || !('cookie' in options));
     if (keys.length !== 1 || !['cookie', 'by', 'key'].includes(keys[0]!)) {
       throw new TypeError(
         `affinity must have exactly one of "cookie", "by" or "key", got ${quote(options)}`,
       );
     }
     this.keyFn = undefined;
+    this.#secret = '';
     this.#needle = '';
     this.#attributes = '';
     this.#secure = false;
@@ -177,16 +188,26 @@ export class Affinity {
         );
       }
       this.#secure = secure;
+      const secret = (options as { secret?: unknown }).secret;
+      if (secret === undefined) this.#secret = randomBytes(32).toString('base64');
+      else {
+        this.#secret = checkString('affinity.secret', secret);
+        if (this.#secret.length < 16) {
+          throw new RangeError(
+            `affinity.secret must be at least 16 characters, got ${this.#secret.length}`,
+          );
+        }
+      }
       this.#needle = `${name}=`;
       this.#attributes = attributes;
     }
   }
 
-  /** The token that stands for an endpoint in the cookie: a hash of its id, 16 hex digits. */
+  /** The token that stands for an endpoint in the cookie: an HMAC of its id, 16 hex digits. */
   tokenFor(id: string): string {
     let token = this.#tokens.get(id);
     if (token === undefined) {
-      token = endpointToken(id);
+      token = endpointToken(id, this.#secret);
       this.#tokens.set(id, token);
     }
     return token;
@@ -254,14 +275,10 @@ export class Affinity {
 }
 
 /**
- * The cookie token of an endpoint id: two 32-bit MurmurHash3 values (seeds 0 and 1) in hex.
- * Stable across processes, so a fleet of proxies agrees on it, and it does not reveal the
- * endpoint's address.
+ * The cookie token of an endpoint id: the first 64 bits of HMAC-SHA256(`secret`, id), in
+ * hex. Proxies with the same secret agree on it; without the secret it can be neither
+ * computed from an address nor turned back into one.
  */
-export function endpointToken(id: string): string {
-  return hex8(murmur3(id, 0)) + hex8(murmur3(id, 1));
-}
-
-function hex8(n: number): string {
-  return (n >>> 0).toString(16).padStart(8, '0');
+export function endpointToken(id: string, secret: string): string {
+  return createHmac('sha256', secret).update(id).digest('hex').slice(0, 16);
 }

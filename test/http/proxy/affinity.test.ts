@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { Affinity, endpointToken } from '../../../src/http/proxy/affinity.js';
 
+/** The affinity cookie's HMAC key: tests forge cookies with it, as a fleet member would. */
+const SECRET = 'test-secret-0123456789';
+
 describe('Affinity (cookie)', () => {
-  const affinity = new Affinity({ cookie: 'sy' });
+  const affinity = new Affinity({ cookie: 'sy', secret: SECRET });
 
   it('reads only the whole cookie name', () => {
     expect(affinity.readCookie(undefined)).toBeUndefined();
@@ -17,26 +20,26 @@ describe('Affinity (cookie)', () => {
 
   it('maps tokens back to the indexed endpoints, and forgets the ones that left', () => {
     affinity.index([{ id: 'a' }, { id: 'b' }]);
-    expect(affinity.idForToken(endpointToken('a'))).toBe('a');
-    expect(affinity.idForToken(endpointToken('b'))).toBe('b');
+    expect(affinity.idForToken(endpointToken('a', SECRET))).toBe('a');
+    expect(affinity.idForToken(endpointToken('b', SECRET))).toBe('b');
     affinity.index([{ id: 'b' }]);
-    expect(affinity.idForToken(endpointToken('a'))).toBeUndefined();
+    expect(affinity.idForToken(endpointToken('a', SECRET))).toBeUndefined();
     expect(affinity.idForToken('nonsense')).toBeUndefined();
   });
 
   it('makes stable 16-hex-digit tokens that do not reveal the id', () => {
-    const token = endpointToken('http://10.0.0.1:8080');
+    const token = endpointToken('http://10.0.0.1:8080', SECRET);
     expect(token).toMatch(/^[0-9a-f]{16}$/);
-    expect(endpointToken('http://10.0.0.1:8080')).toBe(token);
-    expect(endpointToken('http://10.0.0.2:8080')).not.toBe(token);
+    expect(endpointToken('http://10.0.0.1:8080', SECRET)).toBe(token);
+    expect(endpointToken('http://10.0.0.2:8080', SECRET)).not.toBe(token);
   });
 
   it('builds Set-Cookie values, Secure when asked or on TLS', () => {
     expect(affinity.setCookieFor('a', false)).toBe(
-      `sy=${endpointToken('a')}; Path=/; HttpOnly; SameSite=Lax`,
+      `sy=${endpointToken('a', SECRET)}; Path=/; HttpOnly; SameSite=Lax`,
     );
     expect(affinity.setCookieFor('a', true)).toMatch(/; Secure$/);
-    const never = new Affinity({ cookie: { name: 'sy', secure: false } });
+    const never = new Affinity({ cookie: { name: 'sy', secure: false }, secret: SECRET });
     expect(never.setCookieFor('a', true)).not.toMatch(/Secure/);
   });
 

@@ -10,6 +10,9 @@ import {
   startProxy,
 } from '../proxy-support.js';
 
+/** The affinity cookie's HMAC key: tests forge cookies with it, as a fleet member would. */
+const SECRET = 'test-secret-0123456789';
+
 failOnProcessProblems();
 
 function cookiePair(setCookie: string | string[] | undefined): string {
@@ -22,10 +25,10 @@ describe('cookie affinity', () => {
     const a = await namedBackend('a');
     const b = await namedBackend('b');
     const pool = makePool([a.url, b.url]);
-    const { url } = await startProxy(pool, { affinity: { cookie: 'sy' } });
+    const { url } = await startProxy(pool, { affinity: { cookie: 'sy', secret: SECRET } });
     const first = await send(url);
     const setCookie = first.headers['set-cookie']?.[0] ?? '';
-    expect(setCookie).toBe(`sy=${endpointToken(a.url)}; Path=/; HttpOnly; SameSite=Lax`);
+    expect(setCookie).toBe(`sy=${endpointToken(a.url, SECRET)}; Path=/; HttpOnly; SameSite=Lax`);
     expect(setCookie).not.toContain('127.0.0.1');
     const cookie = cookiePair(first.headers['set-cookie']);
     for (let i = 0; i < 5; i++) {
@@ -41,39 +44,39 @@ describe('cookie affinity', () => {
     const a = await namedBackend('a');
     const b = await namedBackend('b');
     const pool = makePool([a.url, b.url], { panicThreshold: 0 });
-    const { url } = await startProxy(pool, { affinity: { cookie: 'sy' } });
-    const cookie = `sy=${endpointToken(a.url)}`;
+    const { url } = await startProxy(pool, { affinity: { cookie: 'sy', secret: SECRET } });
+    const cookie = `sy=${endpointToken(a.url, SECRET)}`;
     expect((await send(url, { headers: { cookie } })).body).toBe('a');
     pool.setHealth(a.url, false);
     const moved = await send(url, { headers: { cookie } });
     expect(moved.body).toBe('b');
-    expect(cookiePair(moved.headers['set-cookie'])).toBe(`sy=${endpointToken(b.url)}`);
+    expect(cookiePair(moved.headers['set-cookie'])).toBe(`sy=${endpointToken(b.url, SECRET)}`);
   });
 
   it('goes elsewhere and rewrites the cookie while the sticky endpoint is ejected', async () => {
     const a = await namedBackend('a');
     const b = await namedBackend('b');
     const pool = makePool([a.url, b.url]);
-    const { url } = await startProxy(pool, { affinity: { cookie: 'sy' } });
-    const cookie = `sy=${endpointToken(a.url)}`;
+    const { url } = await startProxy(pool, { affinity: { cookie: 'sy', secret: SECRET } });
+    const cookie = `sy=${endpointToken(a.url, SECRET)}`;
     pool.acquire({ prefer: a.url }).release({ ok: false, retryAfterMs: 60_000 });
     expect(pool.get(a.url)?.state).toBe('ejected');
     const moved = await send(url, { headers: { cookie } });
     expect(moved.body).toBe('b');
-    expect(cookiePair(moved.headers['set-cookie'])).toBe(`sy=${endpointToken(b.url)}`);
+    expect(cookiePair(moved.headers['set-cookie'])).toBe(`sy=${endpointToken(b.url, SECRET)}`);
   });
 
   it('goes elsewhere and rewrites the cookie while the sticky endpoint drains', async () => {
     const a = await namedBackend('a');
     const b = await namedBackend('b');
     const pool = makePool([a.url, b.url]);
-    const { url } = await startProxy(pool, { affinity: { cookie: 'sy' } });
+    const { url } = await startProxy(pool, { affinity: { cookie: 'sy', secret: SECRET } });
     const held = pool.acquire({ prefer: a.url });
     pool.remove(a.url, { drain: true });
-    const cookie = `sy=${endpointToken(a.url)}`;
+    const cookie = `sy=${endpointToken(a.url, SECRET)}`;
     const moved = await send(url, { headers: { cookie } });
     expect(moved.body).toBe('b');
-    expect(cookiePair(moved.headers['set-cookie'])).toBe(`sy=${endpointToken(b.url)}`);
+    expect(cookiePair(moved.headers['set-cookie'])).toBe(`sy=${endpointToken(b.url, SECRET)}`);
     held.release();
   });
 
@@ -84,11 +87,13 @@ describe('cookie affinity', () => {
       endpoints: [primary.url, { url: backup.url, priority: 1 }],
       panicThreshold: 0,
     });
-    const { url } = await startProxy(pool, { affinity: { cookie: 'sy' } });
-    const cookie = `sy=${endpointToken(backup.url)}`;
+    const { url } = await startProxy(pool, { affinity: { cookie: 'sy', secret: SECRET } });
+    const cookie = `sy=${endpointToken(backup.url, SECRET)}`;
     const moved = await send(url, { headers: { cookie } });
     expect(moved.body).toBe('primary');
-    expect(cookiePair(moved.headers['set-cookie'])).toBe(`sy=${endpointToken(primary.url)}`);
+    expect(cookiePair(moved.headers['set-cookie'])).toBe(
+      `sy=${endpointToken(primary.url, SECRET)}`,
+    );
     pool.setHealth(primary.url, false);
     const kept = await send(url, { headers: { cookie } });
     expect(kept.body).toBe('backup');
@@ -99,11 +104,11 @@ describe('cookie affinity', () => {
     const a = await namedBackend('a');
     const b = await namedBackend('b');
     const pool = makePool([a.url, b.url], { panicThreshold: 0.5 });
-    const { url } = await startProxy(pool, { affinity: { cookie: 'sy' } });
+    const { url } = await startProxy(pool, { affinity: { cookie: 'sy', secret: SECRET } });
     pool.setHealth(a.url, false);
     pool.setHealth(b.url, false);
     expect(pool.snapshot().panic).toBe(true);
-    const cookie = `sy=${endpointToken(a.url)}`;
+    const cookie = `sy=${endpointToken(a.url, SECRET)}`;
     for (let i = 0; i < 3; i++) {
       const reply = await send(url, { headers: { cookie } });
       expect(reply.body).toBe('a');
@@ -115,8 +120,8 @@ describe('cookie affinity', () => {
     const a = await namedBackend('a');
     const b = await namedBackend('b');
     const pool = makePool([a.url]);
-    const { url } = await startProxy(pool, { affinity: { cookie: 'sy' } });
-    const cookie = `sy=${endpointToken(b.url)}`;
+    const { url } = await startProxy(pool, { affinity: { cookie: 'sy', secret: SECRET } });
+    const cookie = `sy=${endpointToken(b.url, SECRET)}`;
     expect((await send(url, { headers: { cookie } })).body).toBe('a');
     pool.add(b.url);
     for (let i = 0; i < 3; i++) expect((await send(url, { headers: { cookie } })).body).toBe('b');
@@ -126,19 +131,19 @@ describe('cookie affinity', () => {
     const dead = await refusedUrl();
     const b = await namedBackend('b');
     const pool = makePool([dead, b.url]);
-    const { url } = await startProxy(pool, { affinity: { cookie: 'sy' } });
-    const reply = await send(url, { headers: { cookie: `sy=${endpointToken(dead)}` } });
+    const { url } = await startProxy(pool, { affinity: { cookie: 'sy', secret: SECRET } });
+    const reply = await send(url, { headers: { cookie: `sy=${endpointToken(dead, SECRET)}` } });
     expect(reply.body).toBe('b');
-    expect(cookiePair(reply.headers['set-cookie'])).toBe(`sy=${endpointToken(b.url)}`);
+    expect(cookiePair(reply.headers['set-cookie'])).toBe(`sy=${endpointToken(b.url, SECRET)}`);
   });
 
   it('ignores an unknown or forged cookie value', async () => {
     const a = await namedBackend('a');
     const pool = makePool([a.url]);
-    const { url } = await startProxy(pool, { affinity: { cookie: 'sy' } });
+    const { url } = await startProxy(pool, { affinity: { cookie: 'sy', secret: SECRET } });
     const reply = await send(url, { headers: { cookie: 'sy=deadbeefdeadbeef; xsy=1' } });
     expect(reply.body).toBe('a');
-    expect(cookiePair(reply.headers['set-cookie'])).toBe(`sy=${endpointToken(a.url)}`);
+    expect(cookiePair(reply.headers['set-cookie'])).toBe(`sy=${endpointToken(a.url, SECRET)}`);
   });
 
   it('honours cookie attributes', async () => {
@@ -154,17 +159,18 @@ describe('cookie affinity', () => {
           httpOnly: false,
           domain: 'example.test',
         },
+        secret: SECRET,
       },
     });
     expect((await send(url)).headers['set-cookie']?.[0]).toBe(
-      `lb=${endpointToken(a.url)}; Path=/app; Domain=example.test; Max-Age=3600; SameSite=Strict; Secure`,
+      `lb=${endpointToken(a.url, SECRET)}; Path=/app; Domain=example.test; Max-Age=3600; SameSite=Strict; Secure`,
     );
   });
 
   it('marks the cookie Secure automatically behind a trusted TLS terminator', async () => {
     const a = await namedBackend('a');
     const { url } = await startProxy(makePool([a.url]), {
-      affinity: { cookie: 'sy' },
+      affinity: { cookie: 'sy', secret: SECRET },
       trustProxy: true,
     });
     const reply = await send(url, { headers: { 'x-forwarded-proto': 'https' } });

@@ -9,6 +9,9 @@ import {
 } from '../proxy-support.js';
 import { echoOnce, readText, upgradeBackend, upgradeRequest } from './upgrade-support.js';
 
+/** The affinity cookie's HMAC key: tests forge cookies with it, as a fleet member would. */
+const SECRET = 'test-secret-0123456789';
+
 failOnProcessProblems();
 
 describe('proxy.upgrade', () => {
@@ -85,13 +88,15 @@ describe('proxy.upgrade', () => {
   it('keeps cookie affinity', async () => {
     const a = await upgradeBackend('a');
     const b = await upgradeBackend('b');
-    const { url } = await startProxy(makePool([a.url, b.url]), { affinity: { cookie: 'sy' } });
+    const { url } = await startProxy(makePool([a.url, b.url]), {
+      affinity: { cookie: 'sy', secret: SECRET },
+    });
     const first = await upgradeRequest(url);
     expect(first.res.headers['set-cookie']?.[0]).toMatch(
-      new RegExp(`^sy=${endpointToken(a.url)};`),
+      new RegExp(`^sy=${endpointToken(a.url, SECRET)};`),
     );
     first.socket!.destroy();
-    const sticky = await upgradeRequest(url, { cookie: `sy=${endpointToken(b.url)}` });
+    const sticky = await upgradeRequest(url, { cookie: `sy=${endpointToken(b.url, SECRET)}` });
     expect(sticky.res.headers['x-backend']).toBe('b');
     expect(sticky.res.headers['set-cookie']).toBeUndefined();
     sticky.socket!.destroy();

@@ -2,12 +2,7 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { createProxyHandler } from '../../../../src/http/index.js';
-import {
-  eventually,
-  failOnProcessProblems,
-  makePool,
-  startProxy,
-} from '../../proxy-support.js';
+import { eventually, failOnProcessProblems, makePool, startProxy } from '../../proxy-support.js';
 import { echoOnce, readText, upgradeBackend, upgradeRequest } from '../upgrade-support.js';
 
 // Resource class: upgrade tunnels never timed out (200 idle WebSockets held 200 leases and
@@ -67,20 +62,26 @@ describe('upgrade tunnels', () => {
     const backend = await upgradeBackend('a');
     const pool = makePool([backend.url]);
     const { url } = await startProxy(pool);
-    const { res, socket } = await upgradeRequest(url, { upgrade: 'h2c', connection: 'Upgrade, HTTP2-Settings', 'http2-settings': 'AAMAAABkAAQAAP__' });
+    const { res, socket } = await upgradeRequest(url, {
+      upgrade: 'h2c',
+      connection: 'Upgrade, HTTP2-Settings',
+      'http2-settings': 'AAMAAABkAAQAAP__',
+    });
     expect(socket).toBeUndefined();
     expect(res.statusCode).toBe(200);
     expect(await readText(res)).toBe('plain');
     expect(backend.upgrades).toHaveLength(0);
     await eventually(() => pool.get(backend.url)?.inflight === 0);
     // Listed protocols are tunnelled, in any case.
-    const { url: url2 } = await startProxy(pool, { upgrade: { protocols: ['WebSocket', 'x-custom'] } });
+    const { url: url2 } = await startProxy(pool, {
+      upgrade: { protocols: ['WebSocket', 'x-custom'] },
+    });
     const ws = await upgradeRequest(url2);
     expect(ws.res.statusCode).toBe(101);
     ws.socket!.destroy();
   });
 
-  it('refused by the endpoint close the proxy's socket even when the client sent more bytes', async () => {
+  it('refused by the endpoint close the socket on the proxy side even when the client sent more bytes', async () => {
     const backend = await upgradeBackend('a', { refuse: 400 });
     const pool = makePool([backend.url]);
     const { port, server } = await startProxy(pool);
@@ -111,9 +112,9 @@ describe('upgrade tunnels', () => {
     expect(() => createProxyHandler(pool, { timeouts: { tunnelIdleMs: -1 } })).toThrow(
       /^timeouts\.tunnelIdleMs must be a finite number >= 0 and <= 2147483647, got -1$/,
     );
-    expect(() => createProxyHandler(pool, { upgrade: { protocols: 'websocket' as never } })).toThrow(
-      /^upgrade\.protocols must be an array of protocol names, got "websocket"$/,
-    );
+    expect(() =>
+      createProxyHandler(pool, { upgrade: { protocols: 'websocket' as never } }),
+    ).toThrow(/^upgrade\.protocols must be an array of protocol names, got "websocket"$/);
     expect(() => createProxyHandler(pool, { upgrade: { protocol: [] } as never })).toThrow(
       /upgrade got an unknown option "protocol"/,
     );

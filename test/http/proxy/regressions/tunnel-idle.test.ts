@@ -90,7 +90,9 @@ describe('upgrade tunnels', () => {
     server.on('upgrade', (_req, socket: Duplex) => proxySide.push(socket));
     for (let i = 0; i < 10; i++) {
       const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
-      onTestFinished(() => socket.destroy());
+      onTestFinished(() => {
+        socket.destroy();
+      });
       socket.on('error', () => {});
       socket.write(
         'GET /ws HTTP/1.1\r\nHost: proxy.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +

@@ -76,9 +76,9 @@ describe('endpoints the HTTP adapters cannot speak to', () => {
       reported.push((message as { error: Error }).error.message);
     };
     diagnostics.subscribe('switchyard:http:unsupported-endpoint', onMessage);
-    onTestFinished(() =>
-      diagnostics.unsubscribe('switchyard:http:unsupported-endpoint', onMessage),
-    );
+    onTestFinished(() => {
+      diagnostics.unsubscribe('switchyard:http:unsupported-endpoint', onMessage);
+    });
     pool.add('ftp://user:secret@127.0.0.1:21');
     pool.add('localhost:80');
     expect(reported).toHaveLength(2);

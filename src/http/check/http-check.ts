@@ -1,5 +1,5 @@
 import { Agent, type Dispatcher } from 'undici';
-import { HealthCheckError, SwitchyardError } from '../../errors.js';
+import { AbortedError, HealthCheckError } from '../../errors.js';
 import type { HealthCheck } from '../../health/index.js';
 import type { PoolEndpoint } from '../../pool/types.js';
 import { checkBoolean, checkNumber, checkOptions, checkString, quote } from '../../validate.js';
@@ -203,7 +203,7 @@ export function httpCheck(options?: HttpCheckOptions): HttpCheck {
   let closed = false;
 
   const check = async (endpoint: PoolEndpoint, signal: AbortSignal): Promise<void> => {
-    if (closed) throw new SwitchyardError('ERR_ABORTED', 'httpCheck was closed');
+    if (closed) throw new AbortedError('httpCheck was closed');
     const url = endpoint.parsedUrl;
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw new TypeError(

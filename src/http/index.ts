@@ -14,9 +14,11 @@
  *   `proxyChannels`, the proxy's `node:diagnostics_channel` channels
  *   (`switchyard:proxy:request`, `:response`, `:retry`, `:error`).
  *
- * The errors these report — `NoEndpointError`, `UpstreamUnavailableError`,
- * `UpstreamTimeoutError`, `BodyConsumedError` — and their `isXxxError` guards are exported
- * by `switchyard`, not re-exported here; match on their stable `code`.
+ * The errors these report — `NoEndpointError`, `PoolClosedError`, `UpstreamUnavailableError`,
+ * `UpstreamTimeoutError`, `BadRequestError`, `BodyConsumedError`,
+ * `UnsupportedEndpointError`, `AbortedError` — and their `isXxxError` guards are exported
+ * by `switchyard`, not re-exported here; match on their stable `code`. The adapters take
+ * any `PoolLike` (switchyard's `Pool` is one), checked with `assertPool`.
  *
  * @example
  * ```ts
@@ -71,11 +73,18 @@ export {
 } from './proxy/diagnostics.js';
 export { HOP_BY_HOP_HEADERS } from './proxy/headers.js';
 export { createProxyHandler, type ProxyHandler } from './proxy/proxy-handler.js';
-export type {
-  ProxyErrorHandler,
-  ProxyOptions,
-  ProxyTimeouts,
+export {
+  DEFAULT_UPGRADE_PROTOCOLS,
+  type ProxyErrorHandler,
+  type ProxyOptions,
+  type ProxyTimeouts,
+  type ProxyUpgradeOptions,
 } from './proxy/proxy-options.js';
+export type { TrustProxy } from './proxy/trust-proxy.js';
+export {
+  type UnsupportedEndpointMessage,
+  unsupportedEndpointChannel,
+} from './shared/endpoint-scheme.js';
 export { DEFAULT_MAX_RETRY_AFTER_MS, parseRetryAfter } from './shared/retry-after.js';
 export {
   DEFAULT_RETRY_BUDGET_MIN_PER_SECOND,
@@ -96,4 +105,5 @@ export {
   DEFAULT_HEADERS_TIMEOUT_MS,
   DEFAULT_IDLE_TIMEOUT_MS,
   DEFAULT_KEEP_ALIVE_TIMEOUT_MS,
+  DEFAULT_TUNNEL_IDLE_TIMEOUT_MS,
 } from './shared/timeouts.js';

@@ -144,7 +144,8 @@ export class BalancedDispatcher extends Dispatcher {
  *
  * @param pool - the pool that chooses endpoints: a `Pool`, or any `PoolLike`
  * @param options - see {@link BalancedDispatcherOptions}
- * @throws TypeError or RangeError for a bad pool or option, naming it and quoting the value.
+ * @throws TypeError or RangeError for a bad pool or option, naming it and quoting the value;
+ *   `UnsupportedEndpointError` for an endpoint whose scheme is not http: or https:.
  * @example
  * ```ts
  * import { Pool } from 'switchyard';

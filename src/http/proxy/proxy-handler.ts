@@ -27,8 +27,10 @@ export interface ProxyHandler {
    */
   readonly upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
   /**
-   * Stops forwarding (new requests get 503) and closes the connections to the endpoints:
-   * gracefully (requests in flight finish), or at once with `{ force: true }`. Idempotent.
+   * Stops forwarding (new requests get 503, `PoolClosedError`) and closes the connections
+   * to the endpoints: gracefully (requests in flight finish, WebSocket tunnels stay until
+   * they end or idle out), or at once with `{ force: true }` (requests in flight are
+   * aborted and tunnels ended). Idempotent.
    */
   close(options?: { readonly force?: boolean }): Promise<void>;
   /** Same as `close()`, for `await using`. */
@@ -45,11 +47,18 @@ export interface ProxyHandler {
  * method; idempotent requests (and those with an `Idempotency-Key`) also after a reset,
  * a headers timeout or a status in `retry.statuses`; never once response bytes reached
  * the client. Retries are capped by a retry budget. The proxy answers 503 when no
- * endpoint is eligible, 502 when every try failed and 504 on a timeout.
+ * endpoint is eligible, 502 when every try failed, 504 on a timeout and 400 for a request
+ * that cannot be forwarded as it stands (a path climbing above the root with dot segments
+ * in any encoding, a header value the upstream client refuses); client faults count
+ * against no endpoint. Untrusted clients' forwarding headers (`X-Forwarded-*` in either
+ * spelling, `Forwarded`, `X-Real-IP`, `X-Client-IP`, `True-Client-IP`) are removed.
  *
  * @param pool - the pool that chooses endpoints: a `Pool`, or any `PoolLike`
  * @param options - see {@link ProxyOptions}
- * @throws TypeError or RangeError for a bad option, naming it and quoting the value.
+ * @throws TypeError or RangeError for a bad option, naming it and quoting the value;
+ *   `UnsupportedEndpointError` for an endpoint of the pool whose scheme is not http: or
+ *   https: (one that joins later is never picked, and is reported on the
+ *   `switchyard:http:unsupported-endpoint` diagnostics channel).
  * @example
  * ```ts
  * import http from 'node:http';

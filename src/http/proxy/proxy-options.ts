@@ -63,8 +63,11 @@ export const DEFAULT_UPGRADE_PROTOCOLS: readonly string[] = Object.freeze(['webs
 
 /**
  * Called instead of the built-in answer when the proxy cannot forward a response: `error`
- * is a `NoEndpointError` (503), an `UpstreamUnavailableError` (502), an
- * `UpstreamTimeoutError` (504), a `BodyConsumedError` (500) or another error (500). The
+ * is a `NoEndpointError` or a `PoolClosedError` (503), an `UpstreamUnavailableError`
+ * (502), an `UpstreamTimeoutError` (504), a `BadRequestError` (400: a target that is not
+ * origin-form or absolute http(s), a path that climbs above the root, a request the
+ * upstream client refuses), a `BodyConsumedError` (500) or another error (500: what a
+ * custom selector or the affinity `key` function threw, as is). The
  * hook must answer through `res` (it runs only while `res.headersSent` is false). If it
  * throws or rejects, the built-in answer is sent (when still possible).
  */

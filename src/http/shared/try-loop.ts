@@ -5,7 +5,9 @@
  * `Retry-After`, the latency sample and every lease's release decided here, once.
  *
  * Each request owns one `TryLoop` (a plain object of a few fields, allocated with the
- * request; no closure, no promise). The request's own object stays the undici handler of
+ * request; no closure, no promise). Measured with `npm run bench:try-loop` against the
+ * same steps inline in the exchange: about +36 ns per request (on a loaded 2-core
+ * machine; a proxied request costs tens of µs), kept for one home of the rules. The request's own object stays the undici handler of
  * every try and tells the loop what happened; the loop answers with a verdict and calls the
  * owner back only to send the next try, off undici's stack.
  * @internal

@@ -31,7 +31,14 @@ export { RetryPolicy } from ${JSON.stringify(join(root, 'src/http/shared/retry-p
 export { responseOutcome, retryAfterOf } from ${JSON.stringify(join(root, 'src/http/shared/attempt-outcome.ts'))};
 export { Pool, RoundRobin } from ${JSON.stringify(join(root, 'src/index.ts'))};`,
 );
-await build({ entryPoints: [entry], bundle: true, format: 'esm', platform: 'node', outfile: out, logLevel: 'error' });
+await build({
+  entryPoints: [entry],
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  outfile: out,
+  logLevel: 'error',
+});
 const m = await import(pathToFileURL(out).href);
 rmSync(dir, { recursive: true, force: true });
 
@@ -121,5 +128,7 @@ const base = median(samples.get(contenders[0]![0])!);
 console.log(`try loop, ${OPS} requests x ${ROUNDS - 1} rounds (first discarded), medians:`);
 for (const [name] of contenders) {
   const ns = median(samples.get(name)!);
-  console.log(`  ${name.padEnd(24)} ${ns.toFixed(1).padStart(7)} ns/request  (${(ns - base >= 0 ? '+' : '') + (ns - base).toFixed(1)} ns)`);
+  console.log(
+    `  ${name.padEnd(24)} ${ns.toFixed(1).padStart(7)} ns/request  (${(ns - base >= 0 ? '+' : '') + (ns - base).toFixed(1)} ns)`,
+  );
 }

@@ -34,7 +34,12 @@ import { buildResponseHeaders } from './headers.js';
 import { replaceBody } from './parsed-body.js';
 import type { ProxyEngine } from './proxy-engine.js';
 import { RequestBodyStream } from './request-body.js';
-import { affinityCookie, type RequestHead, readRequestHead } from './request-head.js';
+import {
+  affinityCookie,
+  preferredEndpoint,
+  type RequestHead,
+  readRequestHead,
+} from './request-head.js';
 
 type Controller = Dispatcher.DispatchController;
 
@@ -218,11 +223,7 @@ export class ProxyExchange
     if (this.#state === S_DONE) return;
     const tries = this.#tries;
     if (tries.lease === undefined) {
-      const prefer =
-        this.cookieToken === undefined
-          ? undefined
-          : this.#engine.affinity?.idForToken(this.cookieToken);
-      const error = tries.first(prefer);
+      const error = tries.first(preferredEndpoint(this, this.#engine));
       if (error !== undefined) {
         this.#fail(error);
         return;
@@ -381,13 +382,7 @@ export class ProxyExchange
   /** @internal The client went away (or the response closed before it finished). */
   clientClosed(): void {
     if (this.#state === S_DONE || this.#res.writableFinished) return;
-    this.#state = S_DONE;
-    if (this.#chunks !== undefined) this.#stopBuffering();
-    this.#clearTimer();
-    const body = this.#body;
-    if (body instanceof RequestBodyStream) body.destroy();
-    // Not the endpoint's fault: no failure, no latency sample.
-    this.#tries.abandon(CLIENT_GONE);
+    this.#end();
   }
 
   /** @internal The overall deadline passed before the response headers. */
@@ -425,15 +420,23 @@ export class ProxyExchange
     }
   }
 
-  /** Answers with an error of the proxy's own (or resets the client if too late). */
-  #fail(error: unknown): void {
+  /**
+   * Ends the exchange: no more body reading, no deadline, the try in progress aborted. A
+   * lease still held is not the endpoint's fault (failures were released already): no
+   * failure, no latency sample.
+   */
+  #end(): void {
     this.#state = S_DONE;
     if (this.#chunks !== undefined) this.#stopBuffering();
     this.#clearTimer();
     const body = this.#body;
     if (body instanceof RequestBodyStream) body.destroy();
-    // A lease still held here was not the endpoint's fault (callers release failures).
     this.#tries.abandon(CLIENT_GONE);
+  }
+
+  /** Answers with an error of the proxy's own (or resets the client if too late). */
+  #fail(error: unknown): void {
+    this.#end();
     this.#publishError(error);
     answerError(this.#req, this.#res, error, this.#engine.onError);
   }

@@ -72,3 +72,12 @@ export function affinityCookie(
   }
   return affinity.setCookieFor(id, head.tls);
 }
+
+/**
+ * The id of the endpoint the client's affinity cookie names, among the pool's endpoints,
+ * for the first lease (`acquire({ prefer })`); `undefined` for none.
+ */
+export function preferredEndpoint(head: RequestHead, engine: ProxyEngine): string | undefined {
+  const token = head.cookieToken;
+  return token === undefined ? undefined : engine.affinity?.idForToken(token);
+}

@@ -27,7 +27,12 @@ import {
 import { publicMessage, statusForError } from './answers.js';
 import { buildResponseHeaders } from './headers.js';
 import type { ProxyEngine } from './proxy-engine.js';
-import { affinityCookie, type RequestHead, readRequestHead } from './request-head.js';
+import {
+  affinityCookie,
+  preferredEndpoint,
+  type RequestHead,
+  readRequestHead,
+} from './request-head.js';
 
 type Controller = Dispatcher.DispatchController;
 
@@ -154,9 +159,7 @@ class UpgradeExchange implements Dispatcher.DispatchHandler, RequestHead, RetryF
     if (this.#done) return;
     const tries = this.#tries;
     if (tries.lease === undefined) {
-      const token = this.cookieToken;
-      const prefer = token === undefined ? undefined : this.#engine.affinity?.idForToken(token);
-      const error = tries.first(prefer);
+      const error = tries.first(preferredEndpoint(this, this.#engine));
       if (error !== undefined) {
         this.#answerError(error);
         return;

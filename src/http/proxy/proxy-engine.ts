@@ -15,7 +15,7 @@ import type { Affinity } from './affinity.js';
 import type { RequestHeaderRules } from './headers.js';
 import type { ProxyErrorHandler, ResolvedProxyOptions } from './proxy-options.js';
 import type { ProxyTrust } from './trust-proxy.js';
-import type { Tunnel } from './upgrade-exchange.js';
+import type { Tunnel } from './tunnel.js';
 
 /** @internal */
 export class ProxyEngine implements TryTarget {

@@ -8,7 +8,8 @@ import { sendErrorAnswer } from './answers.js';
 import { ProxyEngine } from './proxy-engine.js';
 import { ProxyExchange } from './proxy-exchange.js';
 import { type ProxyOptions, resolveProxyOptions } from './proxy-options.js';
-import { endAndLinger, proxyUpgrade, upgradeAllowed } from './upgrade-exchange.js';
+import { endAndLinger } from './tunnel.js';
+import { proxyUpgrade, upgradeAllowed } from './upgrade-exchange.js';
 
 /**
  * A reverse-proxy request handler: a plain `(req, res)` Node handler that also works as

@@ -23,8 +23,11 @@ export interface ProxyHandler {
    */
   (req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void): void;
   /**
-   * Forwards an HTTP upgrade (WebSocket) through the same pool and affinity; for the
-   * server's `'upgrade'` event: `server.on('upgrade', proxy.upgrade)`.
+   * Forwards an HTTP upgrade (WebSocket) through the same pool, affinity and target rules;
+   * for the server's `'upgrade'` event: `server.on('upgrade', proxy.upgrade)`. Only the
+   * protocols in `upgrade.protocols` are tunnelled (another is answered as an ordinary
+   * request); a tunnel holds its lease until it closes, and ends after
+   * `timeouts.tunnelIdleMs` of silence both ways.
    */
   readonly upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
   /**

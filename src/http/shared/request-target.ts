@@ -58,9 +58,11 @@ const TWO_DOTS = /^(?:\.|%2e){2}$/i;
  * ```
  */
 export function normalizePath(path: string): string | undefined {
+  // The usual path has no dot segment anywhere: one test, no slicing.
+  if (!DOT_HINT.test(path)) return path;
   const q = path.indexOf('?');
   const pathname = q === -1 ? path : path.slice(0, q);
-  if (!DOT_HINT.test(pathname)) return path;
+  if (q !== -1 && !DOT_HINT.test(pathname)) return path;
   const input = pathname.split('/');
   const out: string[] = [];
   let directory = false;

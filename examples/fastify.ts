@@ -53,14 +53,14 @@ async function main(): Promise<void> {
   const app = Fastify();
   app.get('/health', async () => ({ ok: true }));
   app.post('/local', async (request) => ({ parsed: request.body }));
-  // The plugin makes the proxy (and closes it with the app); `upgrade` also forwards
+  // The plugin makes the proxy (and closes it with the app); `websocket` also forwards
   // WebSocket upgrades under the prefix.
   await app.register(switchyardProxy, {
     pool,
     prefix: '/api',
     retry: { attempts: 2 },
     bodyLimit: 4 * 1024 * 1024,
-    upgrade: true,
+    websocket: true,
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const base = urlOf(app.server);

@@ -50,7 +50,7 @@ describe('the oldest Node.js', () => {
   });
 
   it('the Node entries fail on import with that line, ESM and CommonJS, before loading undici', async () => {
-    for (const entry of ['switchyard/tcp', 'switchyard/fastify']) {
+    for (const entry of ['switchyard/http', 'switchyard/tcp', 'switchyard/fastify']) {
       for (const code of [
         `import(${JSON.stringify(entry)}).catch((e) => { console.log(e.message); process.exit(3); })`,
         `try { require(${JSON.stringify(entry)}) } catch (e) { console.log(e.message); process.exit(3); }`,

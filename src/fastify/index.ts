@@ -17,7 +17,7 @@
  * const pool = new Pool({ endpoints: ['http://127.0.0.1:8081', 'http://127.0.0.1:8082'] });
  * const app = Fastify();
  * app.get('/health', async () => ({ ok: true }));
- * await app.register(switchyardProxy, { pool, prefix: '/api', upgrade: true });
+ * await app.register(switchyardProxy, { pool, prefix: '/api', websocket: true });
  * await app.listen({ port: 8080 });
  * ```
  * @module

@@ -3,12 +3,8 @@ import type { Duplex } from 'node:stream';
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
 // Through the package's own entry, not '../http/…': the Fastify build stays a thin layer
 // over the one `switchyard/http` the application also imports.
-import {
-  createProxyHandler,
-  type ProxyHandler,
-  type ProxyOptions,
-  type ProxyPool,
-} from 'switchyard/http';
+import { createProxyHandler, type ProxyHandler, type ProxyOptions } from 'switchyard/http';
+import type { PoolLike } from '../pool/types.js';
 import { checkBoolean, checkFunction, checkNumber, quote } from '../validate.js';
 import { countBody } from './body-limit.js';
 import { ReplyStream } from './reply-stream.js';
@@ -40,7 +36,7 @@ export interface SwitchyardFastifyOptions {
    * requests. Leave it off when another plugin owns `'upgrade'`.
    * @default false
    */
-  readonly upgrade?: boolean;
+  readonly websocket?: boolean;
   /** Custom error answers through the Fastify reply; see {@link FastifyProxyErrorHandler}. */
   readonly onError?: FastifyProxyErrorHandler;
   /** Fastify's own: the path the proxy is mounted at, stripped before forwarding. */
@@ -56,7 +52,7 @@ export interface SwitchyardPoolOptions
   extends SwitchyardFastifyOptions,
     Omit<ProxyOptions, 'onError'> {
   /** The pool whose endpoints serve the requests. */
-  readonly pool: ProxyPool;
+  readonly pool: PoolLike;
   /** Not with `pool`. */
   readonly proxy?: undefined;
 }
@@ -74,7 +70,7 @@ export type SwitchyardProxyOptions = SwitchyardPoolOptions | SwitchyardHandlerOp
 
 /** Register options Fastify itself reads; not proxy options. */
 const FASTIFY_KEYS = ['prefix', 'logLevel', 'logSerializers'];
-const PLUGIN_KEYS = ['pool', 'proxy', 'bodyLimit', 'upgrade', 'onError'];
+const PLUGIN_KEYS = ['pool', 'proxy', 'bodyLimit', 'websocket', 'onError'];
 
 /**
  * The Fastify plugin: a catch-all route under the plugin's `prefix` that forwards every
@@ -186,7 +182,7 @@ function resolve(options: SwitchyardProxyOptions): Setup {
     o.bodyLimit === undefined
       ? undefined
       : checkNumber('bodyLimit', o.bodyLimit, { min: 0, integer: true });
-  const upgrade = checkBoolean('upgrade', o.upgrade ?? false);
+  const upgrade = checkBoolean('websocket', o.websocket ?? false);
   const onError =
     o.onError === undefined
       ? undefined
@@ -225,7 +221,7 @@ function resolve(options: SwitchyardProxyOptions): Setup {
     proxyOptions.onError = (error: Error, _req: IncomingMessage, res: ReplyStream) =>
       onError(error, res.reply.request, res.reply);
   }
-  const proxy = createProxyHandler(o.pool as ProxyPool, proxyOptions as ProxyOptions);
+  const proxy = createProxyHandler(o.pool as PoolLike, proxyOptions as ProxyOptions);
   return { proxy, owned: true, bodyLimit, upgrade };
 }
 

@@ -1,6 +1,7 @@
 import { SwitchyardError, TimeoutError } from '../errors.js';
 import { type Disposable, EventEmitter } from '../events.js';
 import type { Logger } from '../logger.js';
+import { assertPool } from '../pool/assert-pool.js';
 import type {
   MembershipChangeEvent,
   PoolEndpoint,
@@ -79,14 +80,7 @@ export class HealthMonitor {
    * @throws TypeError or RangeError for a bad option, naming it and quoting the value
    */
   constructor(pool: PoolLike, options?: HealthMonitorOptions) {
-    if (
-      typeof pool !== 'object' ||
-      pool === null ||
-      typeof pool.setHealth !== 'function' ||
-      typeof pool.onMembershipChange !== 'function'
-    ) {
-      throw new TypeError(`HealthMonitor needs a pool, got ${String(pool)}`);
-    }
+    assertPool(pool, 'HealthMonitor');
     this.#pool = pool;
     this.#o = resolveHealthOptions(options);
     const o = this.#o;

@@ -10,6 +10,7 @@ import {
 } from '../../src/fastify/index.js';
 import { createProxyHandler } from '../../src/http/index.js';
 import type { Pool } from '../../src/pool/pool.js';
+import { echoOnce, upgradeBackend, upgradeRequest } from '../http/proxy/upgrade-support.js';
 import {
   type Backend,
   eventually,
@@ -19,7 +20,6 @@ import {
   send,
   startBackend,
 } from '../http/proxy-support.js';
-import { echoOnce, upgradeBackend, upgradeRequest } from '../http/upgrade-support.js';
 import {
   describingBackend,
   hashingBackend,
@@ -264,9 +264,9 @@ describe('switchyard/fastify: options', () => {
     expect(JSON.parse(reply.body)).toEqual({ error: 'ERR_UPSTREAM_UNAVAILABLE', url: '/x' });
   });
 
-  it('forwards upgrades under the prefix with upgrade: true, prefix stripped', async () => {
+  it('forwards upgrades under the prefix with websocket: true, prefix stripped', async () => {
     const ws = await upgradeBackend('a');
-    const { url, pool } = await app([ws.url], { upgrade: true });
+    const { url, pool } = await app([ws.url], { websocket: true });
     const { res, socket } = await upgradeRequest(`${url}/api/socket`);
     expect(res.statusCode).toBe(101);
     expect(await echoOnce(socket!, 'ping')).toBe('a:ping');
@@ -310,7 +310,8 @@ describe('switchyard/fastify: options', () => {
       [{ proxy, retry: { attempts: 2 } }, /proxy option "retry" with a ready-made proxy/],
       [{ pool, bodyLimit: -1 }, /bodyLimit must be .*got -1/],
       [{ pool, bodyLimit: 1.5 }, /bodyLimit/],
-      [{ pool, upgrade: 'yes' }, /upgrade must be a boolean/],
+      [{ pool, websocket: 'yes' }, /websocket must be a boolean/],
+      [{ pool, upgrade: 'yes' }, /upgrade options must be an object/],
       [{ pool, onError: 42 }, /onError must be a function/],
       [{ pool, retries: 3 }, /unknown option "retries"/],
     ];

@@ -3,6 +3,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { switchyardProxy } from '../../src/fastify/index.js';
 import { createProxyHandler, type ProxyHandler } from '../../src/http/index.js';
 import type { Pool } from '../../src/pool/pool.js';
+import { echoOnce, upgradeBackend, upgradeRequest } from '../http/proxy/upgrade-support.js';
 import {
   eventually,
   failOnProcessProblems,
@@ -10,7 +11,6 @@ import {
   refusedUrl,
   send,
 } from '../http/proxy-support.js';
-import { echoOnce, upgradeBackend, upgradeRequest } from '../http/upgrade-support.js';
 import {
   abandonRequest,
   type Described,

@@ -124,7 +124,7 @@ export async function startHttpsBackend(
       url: req.url ?? '',
       httpVersion: req.httpVersion,
       headers: req.headers,
-      clientCn: peer && 'subject' in peer ? peer.subject?.CN : undefined,
+      clientCn: peer && 'subject' in peer ? String(peer.subject?.CN) : undefined,
     });
     res.writeHead(200, { 'content-type': 'text/plain' });
     res.end('tls ok');

@@ -6,7 +6,7 @@
  * @internal
  */
 
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 
 /**
  * Headers that describe one connection, not the message, and are never forwarded:
@@ -345,4 +345,33 @@ export function buildResponseHeaders(
 /** True when `name` (lower case) is hop-by-hop. */
 export function isHopByHop(name: string): boolean {
   return HOP_BY_HOP[name] === true;
+}
+
+/**
+ * The response headers as an object (names lower case), hop-by-hop headers and those
+ * `Connection` names removed, `setCookie` added to `Set-Cookie`: the head the response
+ * hooks see, and the headers of a forwarded `103 Early Hints`.
+ */
+export function responseHeadersObject(
+  headers: IncomingHttpHeaders,
+  setCookie: string | undefined,
+): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  const connection = headers.connection;
+  const named = connection === undefined ? undefined : connectionTokens(connection);
+  for (const key in headers) {
+    if (HOP_BY_HOP[key] === true || named?.has(key)) continue;
+    const value = headers[key];
+    if (value !== undefined) out[key] = value;
+  }
+  if (setCookie !== undefined) {
+    const prior = out['set-cookie'];
+    out['set-cookie'] =
+      prior === undefined
+        ? setCookie
+        : Array.isArray(prior)
+          ? [...prior, setCookie]
+          : [String(prior), setCookie];
+  }
+  return out;
 }

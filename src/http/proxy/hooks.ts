@@ -6,6 +6,7 @@
  */
 
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import type { Dispatcher } from 'undici';
 import type { PoolEndpoint } from '../../pool/types.js';
 import { checkFunction, checkNumber, checkOptions, quote } from '../../validate.js';
 
@@ -153,19 +154,21 @@ export function requestHeadFor(
 }
 
 /**
- * Runs `rewriteRequest` on a fresh head and returns the path and headers to send.
+ * Runs `rewriteRequest` for one try on a fresh copy of the request's head: sets
+ * `opts.headers` to the rewritten headers and returns the rewritten path.
+ * @param base - the headers as the header pass built them (a flat array), never changed
  * @throws what the hook throws, or a TypeError when it left a path that is not origin-form.
  */
 export function rewriteTry(
   hook: RewriteRequest,
   req: IncomingMessage,
-  method: string,
+  opts: Dispatcher.DispatchOptions,
+  base: readonly string[],
   path: string,
-  flat: readonly string[],
   endpoint: PoolEndpoint,
   attempt: number,
-): ProxyRequestHead {
-  const head = requestHeadFor(method, path, flat, endpoint, attempt);
+): string {
+  const head = requestHeadFor(opts.method, path, base, endpoint, attempt);
   hook(head, req);
   const rewritten = head.path;
   if (typeof rewritten !== 'string' || rewritten.charCodeAt(0) !== 47 /* / */) {
@@ -174,7 +177,10 @@ export function rewriteTry(
     );
   }
   if (typeof head.headers !== 'object' || head.headers === null) {
-    throw new TypeError('rewriteRequest must leave head.headers an object');
+    throw new TypeError(
+      `rewriteRequest must leave head.headers an object, got ${quote(head.headers)}`,
+    );
   }
-  return head;
+  opts.headers = head.headers as Record<string, string | string[]>;
+  return rewritten;
 }

@@ -30,6 +30,9 @@ const HOP_BY_HOP: Readonly<Record<string, true>> = Object.freeze(
   Object.assign(Object.create(null), Object.fromEntries(HOP_BY_HOP_HEADERS.map((h) => [h, true]))),
 );
 
+/** A `TE` value that lists `trailers`. */
+const TE_TRAILERS = /(?:^|,)[ \t]*trailers[ \t]*(?:[;,]|$)/i;
+
 /** Static rules for request headers, resolved once from the proxy options. */
 export interface RequestHeaderRules {
   /** Replace `Host` with the endpoint's (undici then sends the origin's host). */
@@ -90,8 +93,8 @@ function join(prior: string | undefined, value: string): string {
 /**
  * Builds the headers to send upstream, as a flat `[name, value, …]` array (undici's fast
  * form), from Node's `req.rawHeaders`, and records facts about the request in `facts`.
- * Dropped: hop-by-hop headers, those `Connection` names, `Expect` (Node answers
- * `100-continue` itself), duplicate `Content-Length`; `Host` with `changeOrigin`; and,
+ * Dropped: hop-by-hop headers (but a `TE` listing `trailers` is sent on as `te: trailers`),
+ * those `Connection` names, `Expect` (Node answers `100-continue` itself), duplicate `Content-Length`; `Host` with `changeOrigin`; and,
  * unless `client.trusted`, every forwarding header ({@link isForwardingHeader}).
  */
 export function buildRequestHeaders(
@@ -103,6 +106,7 @@ export function buildRequestHeaders(
   const out: string[] = [];
   const trusted = client.trusted;
   let connection: string | undefined;
+  let teTrailers = false;
   let xff: string | undefined;
   let xfProto: string | undefined;
   let xfHost: string | undefined;
@@ -120,7 +124,15 @@ export function buildRequestHeaders(
     }
     switch (name.length) {
       case 2: // te
-        if (eqi(name, 'te')) continue;
+        if (eqi(name, 'te')) {
+          // Hop-by-hop, but `trailers` says the client takes trailer fields, which the proxy
+          // forwards: that much goes on (the only TE that HTTP/2 allows), once.
+          if (!teTrailers && TE_TRAILERS.test(value)) {
+            teTrailers = true;
+            out.push('te', 'trailers');
+          }
+          continue;
+        }
         break;
       case 4:
         if (eqi(name, 'host')) {

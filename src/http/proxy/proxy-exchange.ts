@@ -659,10 +659,11 @@ export class ProxyExchange
     answerError(this.#req, this.#res, error, this.#engine.onError);
   }
 
-  /** Tells the logger of an answer of the proxy's own (400s stay quiet: the client's doing). */
+  /** Tells the logger of an answer of the proxy's own. */
   #log(error: unknown): void {
     const status = statusForError(error);
-    if (status < 500) return;
+    // A 400 is the client's doing, and the 503s of a closing proxy are no incident.
+    if (status < 500 || (error as { code?: unknown }).code === 'ERR_POOL_CLOSED') return;
     const req = this.#req;
     const fields = {
       status,

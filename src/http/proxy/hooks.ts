@@ -5,7 +5,12 @@
  * @internal
  */
 
-import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import {
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+  validateHeaderName,
+  validateHeaderValue,
+} from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { PoolEndpoint } from '../../pool/types.js';
 import { checkFunction, checkNumber, checkOptions, quote } from '../../validate.js';
@@ -176,11 +181,25 @@ export function rewriteTry(
       `rewriteRequest must leave head.path starting with "/", got ${quote(rewritten)}`,
     );
   }
-  if (typeof head.headers !== 'object' || head.headers === null) {
-    throw new TypeError(
-      `rewriteRequest must leave head.headers an object, got ${quote(head.headers)}`,
-    );
+  const headers = head.headers;
+  if (typeof headers !== 'object' || headers === null) {
+    throw new TypeError(`rewriteRequest must leave head.headers an object, got ${quote(headers)}`);
   }
-  opts.headers = head.headers as Record<string, string | string[]>;
+  // What the hook wrote is checked here, so that undici never refuses it: a refusal by
+  // undici reads as the client's fault (400), and this is the application's (500).
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined) continue;
+    validateHeaderName(name);
+    if (typeof value === 'string') validateHeaderValue(name, value);
+    else if (Array.isArray(value) && value.every((v) => typeof v === 'string')) {
+      for (const v of value) validateHeaderValue(name, v);
+    } else {
+      throw new TypeError(
+        `rewriteRequest must leave header values strings or arrays of strings, got ${quote(value)} for ${quote(name)}`,
+      );
+    }
+  }
+  opts.headers = headers as Record<string, string | string[]>;
   return rewritten;
 }

@@ -90,6 +90,15 @@ describe('rewriteRequest', () => {
       },
     });
     expect((await send(badPath.url)).status).toBe(500);
+    for (const bad of [{ 'x-bad': 'a\r\nb' }, { 'bad name': 'x' }, { 'x-n': 5 }]) {
+      const badHeader = await startProxy(pool, {
+        rewriteRequest: (head) => {
+          Object.assign(head.headers, bad);
+        },
+      });
+      // The application's fault (500), not the client's (400).
+      expect((await send(badHeader.url)).status).toBe(500);
+    }
     expect(a.requests).toHaveLength(0);
     notBlamed(pool);
   });

@@ -14,6 +14,7 @@ import {
 import type { Dispatcher } from 'undici';
 import type { PoolEndpoint } from '../../pool/types.js';
 import { checkFunction, checkNumber, checkOptions, quote } from '../../validate.js';
+import type { TryLoop } from '../shared/try-loop.js';
 
 /**
  * The head of one try's upstream request, for {@link ProxyOptions.rewriteRequest}: change
@@ -159,7 +160,8 @@ export function requestHeadFor(
 }
 
 /**
- * Runs `rewriteRequest` for one try on a fresh copy of the request's head: sets
+ * Runs `rewriteRequest` for the try about to start on `tries`' lease, on a fresh copy of
+ * the request's head: sets
  * `opts.headers` to the rewritten headers and returns the rewritten path.
  * @param base - the headers as the header pass built them (a flat array), never changed
  * @throws what the hook throws, or a TypeError when it left a path that is not origin-form.
@@ -170,10 +172,9 @@ export function rewriteTry(
   opts: Dispatcher.DispatchOptions,
   base: readonly string[],
   path: string,
-  endpoint: PoolEndpoint,
-  attempt: number,
+  tries: Pick<TryLoop, 'lease' | 'attempts'>,
 ): string {
-  const head = requestHeadFor(opts.method, path, base, endpoint, attempt);
+  const head = requestHeadFor(opts.method, path, base, tries.lease!.endpoint, tries.attempts + 1);
   hook(head, req);
   const rewritten = head.path;
   if (typeof rewritten !== 'string' || rewritten.charCodeAt(0) !== 47 /* / */) {

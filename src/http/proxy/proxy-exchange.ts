@@ -250,15 +250,7 @@ export class ProxyExchange
     const base = (this.#baseHeaders ??= opts.headers as string[]);
     let path: string;
     try {
-      path = rewriteTry(
-        rewrite,
-        this.#req,
-        opts,
-        base,
-        this.#path,
-        tries.lease!.endpoint,
-        tries.attempts + 1,
-      );
+      path = rewriteTry(rewrite, this.#req, opts, base, this.#path, tries);
     } catch (error) {
       // The application's hook threw: 500, and the endpoint is not blamed.
       this.#fail(error);

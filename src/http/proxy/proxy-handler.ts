@@ -90,22 +90,35 @@ export function createProxyHandler(
   assertPool(pool, 'createProxyHandler');
   const engine = new ProxyEngine(pool, resolveProxyOptions(options));
   const handler = ((req: IncomingMessage, res: ServerResponse): void => {
-    try {
-      new ProxyExchange(engine, req, res).start();
-    } catch (error) {
-      // Unreachable by design; still, a handler must never throw.
-      sendErrorAnswer(req, res, error);
-    }
+    serve(engine, req, res);
   }) as ProxyHandler & { upgrade: ProxyHandler['upgrade'] };
   return finish(
     handler,
-    (req, socket, head) => {
-      if (upgradeAllowed(req.headers.upgrade, engine.upgradeProtocols)) {
-        proxyUpgrade(engine, req, socket, head);
-      } else answerPlainly(engine, req, socket);
-    },
+    (req, socket, head) => serveUpgrade(engine, req, socket, head),
     (force) => engine.close(force),
   );
+}
+
+/** One request on `engine`. Never throws. */
+function serve(engine: ProxyEngine, req: IncomingMessage, res: ServerResponse): void {
+  try {
+    new ProxyExchange(engine, req, res).start();
+  } catch (error) {
+    // Unreachable by design; still, a handler must never throw.
+    sendErrorAnswer(req, res, error);
+  }
+}
+
+/** One upgrade request on `engine`: tunnelled, or answered as an ordinary request. */
+function serveUpgrade(
+  engine: ProxyEngine,
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+): void {
+  if (upgradeAllowed(req.headers.upgrade, engine.upgradeProtocols)) {
+    proxyUpgrade(engine, req, socket, head);
+  } else answerPlainly(engine, req, socket);
 }
 
 /** The handler over a {@link PoolRouter}: the engine of the request's pool, then as above. */
@@ -127,15 +140,8 @@ function routedHandler(choose: PoolRouter, options: ResolvedProxyOptions): Proxy
   };
   const handler = ((req: IncomingMessage, res: ServerResponse): void => {
     const engine = route(req);
-    if (engine instanceof Error) {
-      answerError(req, res, engine, options.onError);
-      return;
-    }
-    try {
-      new ProxyExchange(engine, req, res).start();
-    } catch (error) {
-      sendErrorAnswer(req, res, error);
-    }
+    if (engine instanceof Error) answerError(req, res, engine, options.onError);
+    else serve(engine, req, res);
   }) as ProxyHandler & { upgrade: ProxyHandler['upgrade'] };
   return finish(
     handler,
@@ -144,9 +150,7 @@ function routedHandler(choose: PoolRouter, options: ResolvedProxyOptions): Proxy
       if (engine instanceof Error) {
         const res = responseOnSocket(req, socket);
         if (res !== undefined) answerError(req, res, engine, options.onError);
-      } else if (upgradeAllowed(req.headers.upgrade, engine.upgradeProtocols)) {
-        proxyUpgrade(engine, req, socket, head);
-      } else answerPlainly(engine, req, socket);
+      } else serveUpgrade(engine, req, socket, head);
     },
     (force) => router.close(force),
   );

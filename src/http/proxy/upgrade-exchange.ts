@@ -176,15 +176,7 @@ class UpgradeExchange implements Dispatcher.DispatchHandler, RequestHead, RetryF
     const base = (this.#baseHeaders ??= opts.headers as string[]);
     let path: string;
     try {
-      path = rewriteTry(
-        rewrite,
-        this.#req,
-        opts,
-        base,
-        this.#path,
-        tries.lease!.endpoint,
-        tries.attempts + 1,
-      );
+      path = rewriteTry(rewrite, this.#req, opts, base, this.#path, tries);
     } catch (error) {
       this.#answerError(error);
       return;

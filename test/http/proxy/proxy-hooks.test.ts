@@ -1,12 +1,10 @@
 import http from 'node:http';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createProxyHandler, type ProxyOptions } from '../../../src/http/index.js';
 import type { Pool } from '../../../src/pool/pool.js';
 import {
-  closeServer,
   FirstAvailable,
   failOnProcessProblems,
-  listen,
   makePool,
   namedBackend,
   refusedUrl,
@@ -322,16 +320,9 @@ describe('a pool per request', () => {
     const api = await namedBackend('api');
     const web = await namedBackend('web');
     const pools = { api: makePool([api.url]), web: makePool([web.url]) };
-    const proxy = createProxyHandler((req) =>
+    const { url, proxy } = await startProxy((req) =>
       req.url?.startsWith('/api/') ? pools.api : pools.web,
     );
-    const server = http.createServer(proxy);
-    const port = await listen(server);
-    onTestFinished(async () => {
-      await closeServer(server);
-      await proxy.close({ force: true });
-    });
-    const url = `http://127.0.0.1:${port}`;
     expect((await send(url, { path: '/api/x' })).body).toBe('api');
     expect((await send(url, { path: '/home' })).body).toBe('web');
     expect((await send(url, { path: '/api/y' })).body).toBe('api');
@@ -344,7 +335,7 @@ describe('a pool per request', () => {
     const a = await namedBackend('a');
     const pool = makePool([a.url]);
     const errors: string[] = [];
-    const proxy = createProxyHandler(
+    const { url } = await startProxy(
       (req) => {
         if (req.url === '/throw') throw new Error('no route');
         if (req.url === '/junk') return {} as never;
@@ -357,13 +348,6 @@ describe('a pool per request', () => {
         },
       },
     );
-    const server = http.createServer(proxy);
-    const port = await listen(server);
-    onTestFinished(async () => {
-      await closeServer(server);
-      await proxy.close({ force: true });
-    });
-    const url = `http://127.0.0.1:${port}`;
     expect((await send(url, { path: '/throw' })).status).toBe(500);
     expect((await send(url, { path: '/junk' })).status).toBe(500);
     expect((await send(url, { path: '/ok' })).status).toBe(200);

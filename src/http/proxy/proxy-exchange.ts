@@ -28,7 +28,7 @@ import {
   TryLoop,
   type TryOwner,
 } from '../shared/try-loop.js';
-import { answerError, sendAnswer, statusForError } from './answers.js';
+import { answerError, logAnswer, sendAnswer } from './answers.js';
 import { proxyChannels } from './diagnostics.js';
 import { buildResponseHeaders, isHopByHop, responseHeadersObject } from './headers.js';
 import { type ProxyResponseHead, rewriteTry } from './hooks.js';
@@ -647,27 +647,8 @@ export class ProxyExchange
     this.#end();
     this.#publishError(error);
     const logger = this.#engine.logger;
-    if (logger !== undefined) this.#log(error);
+    if (logger !== undefined) logAnswer(logger, this.#req, error, this.#tries.attempts);
     answerError(this.#req, this.#res, error, this.#engine.onError);
-  }
-
-  /** Tells the logger of an answer of the proxy's own. */
-  #log(error: unknown): void {
-    const status = statusForError(error);
-    // A 400 is the client's doing, and the 503s of a closing proxy are no incident.
-    if (status < 500 || (error as { code?: unknown }).code === 'ERR_POOL_CLOSED') return;
-    const req = this.#req;
-    const fields = {
-      status,
-      method: req.method,
-      url: req.url,
-      attempts: this.#tries.attempts,
-      err: error,
-    };
-    const message = `proxy answered ${status}: ${error instanceof Error ? error.message : String(error)}`;
-    // No endpoint eligible, or an application hook or selector threw: a person is needed.
-    if (status === 503 || status === 500) this.#engine.logger!.error(fields, message);
-    else this.#engine.logger!.warn(fields, message);
   }
 }
 

@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import { BadRequestError } from '../../errors.js';
 import { assertPool } from '../../pool/assert-pool.js';
 import type { PoolLike } from '../../pool/types.js';
-import { answerError, sendErrorAnswer, statusForError } from './answers.js';
+import { answerError, logAnswer, sendErrorAnswer } from './answers.js';
 import { ProxyEngine } from './proxy-engine.js';
 import { ProxyExchange } from './proxy-exchange.js';
 import {
@@ -129,12 +129,7 @@ function routedHandler(choose: PoolRouter, options: ResolvedProxyOptions): Proxy
       return router.engineFor(req);
     } catch (error) {
       const failure = error instanceof Error ? error : new Error(String(error));
-      if (options.logger !== undefined && statusForError(failure) === 500) {
-        options.logger.error(
-          { method: req.method, url: req.url, err: failure },
-          `proxy answered 500: the pool router failed: ${failure.message}`,
-        );
-      }
+      if (options.logger !== undefined) logAnswer(options.logger, req, failure, 0);
       return failure;
     }
   };

@@ -24,7 +24,7 @@ import {
   TryLoop,
   type TryOwner,
 } from '../shared/try-loop.js';
-import { publicMessage, statusForError } from './answers.js';
+import { logAnswer, publicMessage, statusForError } from './answers.js';
 import { buildResponseHeaders } from './headers.js';
 import { rewriteTry } from './hooks.js';
 import type { ProxyEngine } from './proxy-engine.js';
@@ -298,6 +298,8 @@ class UpgradeExchange implements Dispatcher.DispatchHandler, RequestHead, RetryF
   }
 
   #answerError(error: unknown): void {
+    const logger = this.#engine.logger;
+    if (logger !== undefined) logAnswer(logger, this.#req, error, this.#tries.attempts);
     this.#answer(statusForError(error), publicMessage(error));
   }
 

@@ -77,6 +77,10 @@ export interface UpstreamConnectionOptions {
   /**
    * TLS settings for `https://` endpoints; see {@link UpstreamTlsOptions}.
    * @default Node's defaults: verified against the bundled root certificates
+   * @example
+   * ```ts
+   * createProxyHandler(pool, { tls: { ca: readFileSync('fleet-ca.pem'), servername: 'api.internal' } });
+   * ```
    */
   readonly tls?: UpstreamTlsOptions;
   /**
@@ -84,6 +88,10 @@ export interface UpstreamConnectionOptions {
    * HTTP/1.1 to the others (undici's `allowH2`). Cleartext `http://` endpoints always get
    * HTTP/1.1. WebSocket upgrades need HTTP/1.1: set `false` for endpoints that tunnel them.
    * @default undici's (`true` in undici 8)
+   * @example
+   * ```ts
+   * createProxyHandler(pool, { allowH2: false }); // HTTP/1.1 only, for WebSocket endpoints
+   * ```
    */
   readonly allowH2?: boolean;
   /**

@@ -7,6 +7,7 @@ import {
   failOnProcessProblems,
   makePool,
   namedBackend,
+  rawExchange,
   refusedUrl,
   send,
   startProxy,
@@ -64,6 +65,48 @@ describe('logger', () => {
     logger.lines.length = 0;
     expect((await send(lonely.url)).status).toBe(503);
     expect(logger.lines).toEqual([]);
+  });
+
+  it('tells (error) of a pool router or a hook that threw, answered 500', async () => {
+    const a = await namedBackend('a');
+    const pool = makePool([a.url]);
+    const logger = recorder();
+    const { url } = await startProxy(
+      (req) => {
+        if (req.url === '/nowhere') throw new Error('no route');
+        return pool;
+      },
+      {
+        logger,
+        rewriteResponse: () => {
+          throw new Error('hook broke');
+        },
+      },
+    );
+    expect((await send(url, { path: '/nowhere' })).status).toBe(500);
+    expect((await send(url, { path: '/x' })).status).toBe(500);
+    expect(logger.lines).toMatchObject([
+      { level: 'error', fields: { status: 500, url: '/nowhere', attempts: 0 } },
+      { level: 'error', fields: { status: 500, url: '/x', attempts: 1 } },
+    ]);
+    expect(logger.lines.map((l) => l.message)).toEqual([
+      'proxy answered 500: no route',
+      'proxy answered 500: hook broke',
+    ]);
+  });
+
+  it('tells of an upgrade’s failed try and its 502', async () => {
+    const dead = await refusedUrl();
+    const logger = recorder();
+    const { port } = await startProxy(makePool([dead]), { logger, retry: { attempts: 1 } });
+    const answer = await rawExchange(
+      port,
+      'GET /ws HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n',
+    );
+    expect(answer).toMatch(/^HTTP\/1\.1 502 /);
+    expect(
+      logger.lines.map((l) => `${l.level} ${(l.fields as { status?: number }).status}`),
+    ).toEqual(['warn undefined', 'warn 502']);
   });
 
   it('tells (warn) of an endpoint that joins and cannot be spoken to', async () => {

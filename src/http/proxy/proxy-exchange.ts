@@ -392,6 +392,12 @@ export class ProxyExchange
     let collect = false;
     try {
       engine.rewriteResponse?.(head, req);
+      const status = head.status;
+      if (!Number.isInteger(status) || status < 200 || status > 599) {
+        throw new RangeError(
+          `rewriteResponse must leave head.status within 200-599, got ${status}`,
+        );
+      }
       collect =
         body !== undefined &&
         hasBody(req.method, head.status) &&

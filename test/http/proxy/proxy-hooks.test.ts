@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createProxyHandler, type ProxyOptions } from '../../../src/http/index.js';
 import type { Pool } from '../../../src/pool/pool.js';
 import {
+  eventually,
   FirstAvailable,
   failOnProcessProblems,
   makePool,
@@ -181,7 +182,7 @@ describe('rewriteResponse', () => {
     notBlamed(pool);
     const invalid = await startProxy(pool, {
       rewriteResponse: (head) => {
-        head.status = 42;
+        head.status = head.endpoint === undefined ? 200 : 101;
       },
     });
     expect((await send(invalid.url)).status).toBe(500);
@@ -266,6 +267,25 @@ describe('responseBody', () => {
     const streamed = await send(url, { path: '/streamed' });
     expect(streamed.status).toBe(502);
     expect(streamed.body).not.toMatch(/x{10}/);
+    notBlamed(pool);
+  });
+
+  it('a client that leaves while its body is buffered aborts the try and releases the lease', async () => {
+    let upstreamClosed = false;
+    const a = await startBackend((_req, res) => {
+      res.write('partial');
+      res.on('close', () => {
+        upstreamClosed = true;
+      });
+    });
+    const pool = makePool([a.url]);
+    const { port } = await startProxy(pool, { responseBody: { transform: (body) => body } });
+    const req = http.get({ port, host: '127.0.0.1', path: '/', agent: false });
+    req.on('error', () => {});
+    await eventually(() => a.requests.length === 1);
+    await eventually(() => pool.snapshot().totals.inflight === 1);
+    req.destroy();
+    await eventually(() => upstreamClosed && pool.snapshot().totals.inflight === 0);
     notBlamed(pool);
   });
 

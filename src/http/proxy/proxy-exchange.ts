@@ -313,21 +313,21 @@ export class ProxyExchange
       return;
     }
     const out = buildResponseHeaders(headers, affinityCookie(this, engine, endpoint.id));
-    if (!this.#writeHead(controller, statusCode, out, statusMessage)) return;
-    this.#state = S_STREAMING;
-    this.#due = contentLengthOf(headers['content-length']);
+    this.#writeHead(controller, statusCode, out, statusMessage, headers['content-length']);
   }
 
   /**
-   * Writes the response head to the client and announces the response; false when Node
-   * refused it (the try then ended and the client answered).
+   * Writes the response head to the client, starts streaming the body (`contentLength`
+   * being the upstream's) and announces the response; when Node refuses the head, the try
+   * ends and the client gets an answer instead.
    */
   #writeHead(
     controller: Controller,
     statusCode: number,
     out: (string | string[])[] | OutgoingHttpHeaders,
     statusMessage: string | undefined,
-  ): boolean {
+    contentLength: string | string[] | undefined,
+  ): void {
     const res = this.#res;
     const tries = this.#tries;
     try {
@@ -340,14 +340,16 @@ export class ProxyExchange
       if (this.#engine.responseHooks) {
         // The hooks wrote the head: the application's fault, not the endpoint's.
         this.#fail(cause);
-        return false;
+        return;
       }
       // An upstream header Node refuses: not forwardable.
       const error = new UpstreamUnavailableError('upstream sent an invalid response', { cause });
       tries.broke(error);
       this.#fail(error);
-      return false;
+      return;
     }
+    this.#state = S_STREAMING;
+    this.#due = contentLengthOf(contentLength);
     if (proxyChannels.response.hasSubscribers) {
       proxyChannels.response.publish({
         request: this.#req,
@@ -357,7 +359,6 @@ export class ProxyExchange
         attempts: tries.attempts,
       });
     }
-    return true;
   }
 
   /** Forwards a `103 Early Hints` (never to an HTTP/1.0 client, which knows no 1xx). */
@@ -410,9 +411,7 @@ export class ProxyExchange
     }
     if (!collect) {
       // A status changed by the hook has no reason phrase of the upstream's.
-      if (!this.#writeHead(controller, head.status, head.headers, undefined)) return;
-      this.#state = S_STREAMING;
-      this.#due = contentLengthOf(headers['content-length']);
+      this.#writeHead(controller, head.status, head.headers, undefined, headers['content-length']);
       return;
     }
     if (contentLengthOf(headers['content-length']) > body!.maxBytes) {

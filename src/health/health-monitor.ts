@@ -10,6 +10,7 @@ import { Fifo } from './fifo.js';
 import {
   type HealthCheckEvent,
   type HealthMonitorOptions,
+  type HealthStatus,
   type ResolvedHealthOptions,
   resolveHealthOptions,
 } from './options.js';
@@ -38,7 +39,8 @@ const asyncDispose: typeof Symbol.asyncDispose =
  * `concurrency` checks run at once, and a check never overlaps itself: the next check of an
  * endpoint is scheduled when the previous one ends. Endpoints added to the pool are checked
  * within `jitter × intervalMs`; removed ones are dropped, their running check aborted and its
- * result ignored. `draining` endpoints are not checked (no new work goes to them). The monitor
+ * result ignored. `draining` and `disabled` endpoints are not checked (no new work goes to
+ * them; an operator's `disable` pauses checks, as HAProxy's MAINT). The monitor
  * stops by itself at its next check once the pool is closed.
  *
  * @example
@@ -107,6 +109,34 @@ export class HealthMonitor {
   /** True between `start()` and `stop()`. */
   get started(): boolean {
     return this.#started;
+  }
+
+  /** The pool this monitor checks. */
+  get pool(): PoolLike {
+    return this.#pool;
+  }
+
+  /**
+   * What the monitor knows of an endpoint's checks: its view of the endpoint's health, the
+   * last result and how long ago it came, and counts. `undefined` for an id the monitor
+   * does not follow (unknown, or before `start()`/`checkNow()`).
+   * @example
+   * ```ts
+   * const status = monitor.status('http://127.0.0.1:8081');
+   * if (status?.last?.ok === false) console.warn(status.last.error);
+   * ```
+   */
+  status(id: string): HealthStatus | undefined {
+    const probe = this.#probes.get(id);
+    if (probe === undefined) return undefined;
+    let last: HealthStatus['last'] = null;
+    if (probe.checkedAt >= 0) {
+      const ageMs = Math.max(this.#o.now() - probe.checkedAt, 0);
+      last = probe.lastOk
+        ? { ok: true, durationMs: probe.lastDurationMs, ageMs }
+        : { ok: false, durationMs: probe.lastDurationMs, ageMs, error: describe(probe.lastError) };
+    }
+    return { healthy: probe.healthy, last, passed: probe.passed, failed: probe.failed };
   }
 
   /**
@@ -276,7 +306,8 @@ export class HealthMonitor {
       void this.stop();
       return;
     }
-    if (probe.endpoint.state === 'draining') {
+    const state = probe.endpoint.state;
+    if (state === 'draining' || state === 'disabled') {
       this.#release(probe);
       this.#scheduleNext(probe);
       return;
@@ -343,6 +374,11 @@ export class HealthMonitor {
   #record(probe: Probe, ok: boolean, error: unknown, durationMs: number): void {
     const o = this.#o;
     const change = riseFall(probe, ok, o.healthyThreshold, o.unhealthyThreshold);
+    if (ok) probe.passed++;
+    else probe.failed++;
+    probe.checkedAt = o.now();
+    probe.lastDurationMs = durationMs;
+    probe.lastError = ok ? undefined : error;
     if (change !== undefined) this.#setHealth(probe.id, change);
     if (this.#checks.hasListeners) {
       const endpoint = probe.endpoint;
@@ -379,4 +415,10 @@ export class HealthMonitor {
     const delay = base * (1 + o.jitter * (2 * o.random() - 1));
     this.#scheduler.schedule(probe, o.now() + delay);
   }
+}
+
+/** A check's failure as one line of text. */
+function describe(error: unknown): string {
+  if (error instanceof Error) return error.message || error.name;
+  return String(error);
 }

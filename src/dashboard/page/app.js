@@ -138,6 +138,10 @@
         return 'asked to back off (Retry-After)';
       case 'drain':
         return 'drained';
+      case 'disable':
+        return 'disabled by an operator';
+      case 'enable':
+        return 'enabled by an operator';
       case 'admin':
         return 'by an operator';
       case 'added':
@@ -149,19 +153,37 @@
     }
   }
 
-  /** The last health-check result an endpoint's snapshot carries, if any. */
-  function lastCheck(ep) {
-    const check = ep.check ?? ep.health ?? ep.lastCheck ?? ep.healthCheck;
-    return check && typeof check === 'object' ? check : null;
+  /**
+   * The health-check facts an endpoint's snapshot carries, if any: a monitor's status
+   * (`{ healthy, last: { ok, durationMs, ageMs, error } | null, passed, failed }`).
+   */
+  function healthStatus(ep) {
+    const status = ep.health ?? ep.check ?? ep.healthCheck;
+    return status && typeof status === 'object' ? status : null;
   }
 
-  function checkText(check) {
-    if (!check) return { text: '–', className: '', title: 'no health checks for this pool' };
-    const took = finite(check.durationMs) ? ` ${formatMs(check.durationMs)}` : '';
-    if (check.ok === true) return { text: `ok${took}`, className: '', title: `passed${took}` };
-    if (check.ok === false) {
-      const why = check.error == null ? '' : `: ${String(check.error)}`;
-      return { text: `failed${why}`, className: 'bad', title: `failed${took}${why}` };
+  function checkText(status) {
+    if (!status) return { text: '–', className: '', title: 'no health checks for this pool' };
+    const last = 'last' in status ? status.last : status;
+    if (!last || typeof last !== 'object') {
+      return { text: 'pending', className: '', title: 'not checked yet' };
+    }
+    const took = finite(last.durationMs) ? ` ${formatMs(last.durationMs)}` : '';
+    const ago = finite(last.ageMs) ? `, ${fixed(last.ageMs / 1000, 0)} s ago` : '';
+    const counts =
+      finite(status.passed) && finite(status.failed)
+        ? `; ${status.passed} passed, ${status.failed} failed in all`
+        : '';
+    if (last.ok === true) {
+      return { text: `ok${took}`, className: '', title: `passed${took}${ago}${counts}` };
+    }
+    if (last.ok === false) {
+      const why = last.error == null ? '' : `: ${String(last.error)}`;
+      return {
+        text: `failed${why}`,
+        className: 'bad',
+        title: `failed${took}${ago}${why}${counts}`,
+      };
     }
     return { text: '–', className: '', title: '' };
   }
@@ -379,7 +401,7 @@
       this.totals = h('p', 'totals');
       head.append(title, this.totals);
 
-      const table = h('table');
+      const table = h('table', 'endpoints');
       const caption = h('caption', 'visually-hidden', `Endpoints of pool ${name}`);
       const headRow = h('tr');
       this.actionsHeader = null;
@@ -758,7 +780,7 @@
         r !== undefined && seconds > 0 ? formatRate(r / seconds) : '–',
         r ? 'warn' : '',
       );
-      const check = checkText(lastCheck(ep));
+      const check = checkText(healthStatus(ep));
       set(row.check, check.text, check.className);
       row.check.title = check.title;
     }

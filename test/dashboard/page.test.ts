@@ -142,7 +142,7 @@ describe('the dashboard page', () => {
 
     rig.pool.setHealth('slow', false);
     await row(page, 'slow').locator('.state', { hasText: 'unhealthy' }).waitFor({ timeout: 2_000 });
-    const entry = page.locator('#events li').first();
+    const entry = page.locator('.events li').first();
     expect(await entry.textContent()).toMatch(/slow\s*healthy\s*→\s*unhealthy/);
     expect(await entry.locator('.why').textContent()).toBe(
       'failed its health checks (health-check)',
@@ -154,7 +154,7 @@ describe('the dashboard page', () => {
     await row(page, HOSTILE_ID)
       .locator('.state', { hasText: 'disabled' })
       .waitFor({ timeout: 2_000 });
-    expect(await page.locator('#events li .who').first().textContent()).toBe(HOSTILE_ID);
+    expect(await page.locator('.events li .who').first().textContent()).toBe(HOSTILE_ID);
     expect(await page.locator('img').count()).toBe(0);
 
     // The connection drops: the indicator says so, the page reconnects by itself, and
@@ -168,7 +168,7 @@ describe('the dashboard page', () => {
       .toBe('live');
     rig.pool.setHealth('slow', true);
     await row(page, 'slow').locator('.state', { hasText: 'healthy' }).waitFor({ timeout: 2_000 });
-    expect(await page.locator('#events li').first().textContent()).toMatch(
+    expect(await page.locator('.events li').first().textContent()).toMatch(
       /slow\s*unhealthy\s*→\s*healthy/,
     );
 

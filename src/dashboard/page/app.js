@@ -17,7 +17,7 @@
   /** Retries within this many ms of the last retry entry are counted into it. */
   const RETRY_MERGE_MS = 5_000;
   const TOKEN_KEY = 'switchyard.adminToken';
-  const CHART_HEIGHT = 150;
+  const CHART_HEIGHT = 180;
   const SERIES_COLOURS = 8;
   const KNOWN_STATES = new Set(['healthy', 'unhealthy', 'ejected', 'draining', 'disabled']);
 
@@ -28,7 +28,6 @@
     updated: byId('updated'),
     pools: byId('pools'),
     empty: byId('empty'),
-    events: byId('events'),
     notice: byId('notice'),
     adminOpen: byId('admin-open'),
     adminForm: byId('admin-form'),
@@ -201,32 +200,30 @@
 
   // ---- "What changed" ----
 
-  let lastRetryEntry = null;
-
-  function logEntry(kind, at, poolName, id, build, why) {
+  function logEntry(view, kind, at, id, build, why) {
     const li = h('li');
     li.dataset.kind = kind;
     const time = h('time', '', clock(at));
     time.dateTime = new Date(at).toISOString();
     const what = h('div', 'what');
-    if (views.size > 1 && poolName) what.append(h('span', 'pool-name muted', `${poolName} ›`));
     if (id !== undefined) what.append(h('span', 'who', id));
     build(what);
     li.append(time, what);
     if (why) li.append(h('div', 'why', why));
-    ui.events.prepend(li);
-    while (ui.events.childElementCount > MAX_EVENTS) ui.events.lastElementChild.remove();
+    view.events.prepend(li);
+    while (view.events.childElementCount > MAX_EVENTS) view.events.lastElementChild.remove();
+    view.eventsEmpty.hidden = true;
     return li;
   }
 
-  function logChange(at, poolName, id, from, to, reason, detail) {
+  function logChange(view, at, id, from, to, reason, detail) {
     const words = explain(reason, to);
     let why = words && reason ? `${words} (${reason})` : words || reason || '';
     if (detail) why = why ? `${why}: ${detail}` : detail;
     logEntry(
+      view,
       'state',
       at,
-      poolName,
       id,
       (what) => {
         if (from === undefined || from === null) {
@@ -239,27 +236,26 @@
       },
       why,
     );
-    lastRetryEntry = null;
+    view.lastRetry = null;
   }
 
-  function logRetries(at, poolName, count, byEndpoint) {
+  function logRetries(view, at, count, byEndpoint) {
     const top = [...byEndpoint]
       .filter(([, n]) => n > 0)
       .sort((a, b) => b[1] - a[1])
       .slice(0, 3)
       .map(([id, n]) => `${id} ${n}`)
-      .join(', ');
-    const entry = lastRetryEntry;
-    if (entry && entry.pool === poolName && at - entry.last <= RETRY_MERGE_MS) {
+      .join(' · ');
+    const entry = view.lastRetry;
+    if (entry && at - entry.last <= RETRY_MERGE_MS) {
       entry.count += count;
       entry.last = at;
       entry.text.textContent = `${entry.count} retries`;
       entry.time.textContent = `${clock(entry.first)}–${clock(at).slice(3)}`;
-      if (top) entry.why.textContent = `latest: ${top}`;
+      if (top) entry.why.textContent = `latest went to ${top}`;
       return;
     }
     const record = {
-      pool: poolName,
       count,
       first: at,
       last: at,
@@ -268,19 +264,19 @@
       why: null,
     };
     const li = logEntry(
+      view,
       'retry',
       at,
-      poolName,
       undefined,
       (what) => {
         record.text = h('span', '', `${count} ${count === 1 ? 'retry' : 'retries'}`);
         what.append(record.text);
       },
-      top ? `on ${top}` : 'requests tried again on another endpoint',
+      top ? `went to ${top}` : 'requests tried again on another endpoint',
     );
     record.time = li.querySelector('time');
     record.why = li.querySelector('.why');
-    lastRetryEntry = record;
+    view.lastRetry = record;
   }
 
   // ---- charts ----
@@ -441,7 +437,21 @@
         this.charts[1]?.setData(this.chartData('latency'));
       });
       const latency = this.chartBox('Latency', select);
-      charts.append(share.box, latency.box);
+
+      // Why traffic moves, next to where it goes.
+      const changes = h('section', 'changes');
+      const changesId = `${headingId}-changes`;
+      changes.setAttribute('aria-labelledby', changesId);
+      const changesTitle = h('h3', '', 'What changed');
+      changesTitle.id = changesId;
+      changesTitle.title =
+        'state changes with their reasons, ejections and retries, newest first; also marked on the charts';
+      this.eventsEmpty = h('p', 'muted small', 'Nothing yet: changes are listed as they happen.');
+      this.events = h('ol', 'events');
+      this.events.setAttribute('role', 'log');
+      this.lastRetry = null;
+      changes.append(changesTitle, this.eventsEmpty, this.events);
+      charts.append(share.box, latency.box, changes);
       this.chartTargets = [share.target, latency.target];
       this.resizer = new ResizeObserver(() => {
         for (const [i, chart] of this.charts.entries()) {
@@ -449,7 +459,8 @@
           if (chart.width !== width) chart.setSize({ width, height: CHART_HEIGHT });
         }
       });
-      this.resizer.observe(charts);
+      this.resizer.observe(share.target);
+      this.resizer.observe(latency.target);
       this.el.append(head, wrap, charts);
     }
 
@@ -594,7 +605,7 @@
       const row = this.rows.get(id);
       if (row && to) this.showState(row, to, '');
       if (known === to) return;
-      logChange(at, this.name, id, from ?? known, to, reason, detail);
+      logChange(this, at, id, from ?? known, to, reason, detail);
       if (to) this.marks.push({ t: at / 1000, state: to });
       this.redrawCharts();
     }
@@ -630,20 +641,20 @@
         const id = String(ep.id);
         const known = this.states.get(id);
         if (known === undefined && !first) {
-          logChange(now, this.name, id, undefined, ep.state, 'added', '');
+          logChange(this, now, id, undefined, ep.state, 'added', '');
         } else if (known !== undefined && known !== ep.state) {
-          logChange(now, this.name, id, known, ep.state, '', 'seen in a snapshot');
+          logChange(this, now, id, known, ep.state, '', 'seen in a snapshot');
           this.marks.push({ t, state: ep.state });
         }
         this.states.set(id, ep.state);
       }
       for (const id of [...this.states.keys()]) {
         if (!ids.includes(id)) {
-          logChange(now, this.name, id, this.states.get(id), undefined, 'removed', '');
+          logChange(this, now, id, this.states.get(id), undefined, 'removed', '');
           this.states.delete(id);
         }
       }
-      if (retryTotal > 0) logRetries(now, this.name, retryTotal, retries);
+      if (retryTotal > 0) logRetries(this, now, retryTotal, retries);
 
       // Rows, in the pool's order.
       const rates = endpoints.map((ep) => (finite(ep.rate) ? ep.rate : 0));
@@ -838,9 +849,8 @@
     const reason = typeof change.reason === 'string' ? change.reason : '';
     const detail = typeof change.detail === 'string' ? change.detail : '';
     const now = Date.now();
-    const view = views.get(poolName);
-    if (view) view.onState(id, from, to, reason, detail, now);
-    else logChange(now, poolName, id, from, to, reason, detail);
+    // A pool not seen yet: its first snapshot lists its endpoints.
+    views.get(poolName)?.onState(id, from, to, reason, detail, now);
   }
 
   function parse(text) {

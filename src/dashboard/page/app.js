@@ -381,6 +381,7 @@
       this.states = new Map();
       this.previous = new Map();
       this.previousAt = 0;
+      this.snapshotTime = 0;
       this.times = [];
       this.series = new Map();
       this.marks = [];
@@ -597,24 +598,29 @@
       row.buttons.enable.hidden = !off;
     }
 
-    /** A state event: shown at once, logged, and marked on the charts. */
+    /**
+     * A state event: logged and marked on the charts; shown in the table at once unless the
+     * last snapshot is newer (a change replayed to a stream that just connected).
+     */
     onState(id, from, to, reason, detail, at) {
-      const known = this.states.get(id);
-      if (to === undefined || to === null) this.states.delete(id);
-      else this.states.set(id, to);
-      const row = this.rows.get(id);
-      if (row && to) this.showState(row, to, '');
-      if (known === to) return;
-      logChange(this, at, id, from ?? known, to, reason, detail);
+      logChange(this, at, id, from, to, reason, detail);
       if (to) this.marks.push({ t: at / 1000, state: to });
+      if (at >= this.snapshotTime) {
+        if (to === undefined) this.states.delete(id);
+        else this.states.set(id, to);
+        const row = this.rows.get(id);
+        if (row && to) this.showState(row, to, '');
+      }
       this.redrawCharts();
     }
 
+    /** A snapshot taken at `now` (ms since the epoch, on the server's clock). */
     update(snapshot, now) {
       const endpoints = Array.isArray(snapshot.endpoints) ? snapshot.endpoints : [];
       const first = this.previousAt === 0;
       const seconds = first ? 0 : (now - this.previousAt) / 1000;
       const t = now / 1000;
+      this.snapshotTime = now;
 
       // Deltas since the previous snapshot: per-second share and retries.
       const deltas = new Map();
@@ -734,7 +740,7 @@
             for (const values of Object.values(s)) values.shift();
           }
         }
-        while (this.marks.length > 0 && this.marks[0].t < t - HISTORY_S) this.marks.shift();
+        this.marks = this.marks.filter((mark) => mark.t >= t - HISTORY_S);
       }
       this.previous = new Map(endpoints.map((ep) => [ep.id, ep]));
       this.previousAt = now;
@@ -811,8 +817,9 @@
   function applySnapshot(payload) {
     const pools = payload && typeof payload.pools === 'object' ? payload.pools : null;
     if (!pools) return;
-    const now = Date.now();
-    lastData = now;
+    lastData = Date.now();
+    // The server's clock when it has one: state events carry the same clock.
+    const now = finite(payload.time) ? payload.time : lastData;
     if (connection === 'stale') setConnection('live');
     const names = Object.keys(pools);
     ui.empty.textContent = names.length === 0 ? 'This dashboard has no pools.' : '';
@@ -834,8 +841,15 @@
         views.delete(name);
       }
     }
+    const waiting = pending.splice(0);
+    for (const change of waiting) applyState(change);
     ui.updated.textContent = `updated ${clock(now)}`;
   }
+
+  /** State events already shown: a stream opened again without Last-Event-ID replays them. */
+  const seen = new Set();
+  /** State events of pools no snapshot has shown yet. */
+  const pending = [];
 
   function applyState(change) {
     if (!change || typeof change !== 'object') return;
@@ -844,13 +858,22 @@
       change.id ?? (endpoint && typeof endpoint === 'object' ? endpoint.id : endpoint) ?? '',
     );
     const poolName = typeof change.pool === 'string' ? change.pool : 'default';
-    const to = change.to ?? undefined;
-    const from = change.from ?? undefined;
+    const to = typeof change.to === 'string' ? change.to : undefined;
+    const from = typeof change.from === 'string' ? change.from : undefined;
     const reason = typeof change.reason === 'string' ? change.reason : '';
     const detail = typeof change.detail === 'string' ? change.detail : '';
-    const now = Date.now();
-    // A pool not seen yet: its first snapshot lists its endpoints.
-    views.get(poolName)?.onState(id, from, to, reason, detail, now);
+    const view = views.get(poolName);
+    if (!view) {
+      pending.push(change);
+      if (pending.length > MAX_EVENTS) pending.shift();
+      return;
+    }
+    const at = finite(change.time) ? change.time : Date.now();
+    const key = `${change.seq}|${at}|${poolName}|${id}|${to}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    if (seen.size > 10 * MAX_EVENTS) seen.delete(seen.values().next().value);
+    view.onState(id, from, to, reason, detail, at);
   }
 
   function parse(text) {

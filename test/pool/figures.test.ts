@@ -138,6 +138,21 @@ describe('Pool: recorded figures', () => {
     expect(s.endpoints.map((e) => e.retries)).toEqual([0, 2]);
   });
 
+  it('counts the attempts after the first of execute() as retries', async () => {
+    const { pool } = makePool({ endpoints: urls(3) });
+    let calls = 0;
+    await pool.execute(
+      () => {
+        if (++calls < 3) throw new Error('no');
+        return 'ok';
+      },
+      { attempts: 3, backoff: false },
+    );
+    const s = pool.snapshot();
+    expect(s.totals).toMatchObject({ requests: 3, retries: 2, failures: 2, successes: 1 });
+    expect(s.endpoints.map((e) => e.retries)).toEqual([0, 1, 1]);
+  });
+
   it('keeps a cumulative latency histogram on the reported bounds', () => {
     const { pool } = makePool({ endpoints: urls(1) });
     const id = urls(1)[0]!;

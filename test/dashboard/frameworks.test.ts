@@ -43,7 +43,9 @@ describe('the dashboard in Express', () => {
     expect(nested.status).toBe(404); // not mounted there
 
     expect((await fetch(`${site.url}/lb/assets/app.js`)).status).toBe(200);
-    const snapshot = await (await fetch(`${site.url}/lb/api/snapshot`)).json();
+    const snapshot = (await (await fetch(`${site.url}/lb/api/snapshot`)).json()) as {
+      pools: object;
+    };
     expect(Object.keys(snapshot.pools)).toEqual(['app']);
     expect(await (await fetch(`${site.url}/lb/metrics`)).text()).toContain('# TYPE switchyard_');
     const { events } = await readEvents(`${site.url}/lb/api/events`, (e) => e.length > 0);

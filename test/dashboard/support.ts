@@ -40,7 +40,7 @@ export async function world(
     admin?: boolean;
     monitor?: boolean;
     failing?: boolean;
-  } & Partial<DashboardOptions> = {},
+  } & Omit<Partial<DashboardOptions>, 'admin'> = {},
 ) {
   const { admin = true, monitor: withMonitor = true, failing = false, ...rest } = options;
   const backends = [

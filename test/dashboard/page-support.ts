@@ -1,11 +1,13 @@
 import { existsSync } from 'node:fs';
-import http, { type RequestListener } from 'node:http';
+import http from 'node:http';
+import express from 'express';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { onTestFinished } from 'vitest';
-import { createProxyHandler } from '../../src/http/index.js';
+import { createDashboard } from '../../src/dashboard/index.js';
+import { HealthMonitor } from '../../src/health/index.js';
+import { createProxyHandler, httpCheck } from '../../src/http/index.js';
 import { Pool } from '../../src/pool/pool.js';
 import { closeServer, listen } from '../http/proxy-support.js';
-import { startDashboard } from './page-dashboard.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -83,9 +85,10 @@ export interface Rig {
 }
 
 /**
- * Backends of three speeds plus one with a hostile id, a real Pool, the HTTP proxy over it,
- * bounded traffic through the proxy, and the dashboard mounted under `/lb/` on its own
- * server. Everything is closed when the test ends.
+ * Backends of three speeds plus one with a hostile id, a real Pool with a HealthMonitor
+ * (checked once at start, then only every minute, so a test's own state changes stand), the
+ * HTTP proxy over it, bounded traffic through the proxy, and createDashboard mounted under
+ * `/lb` in an Express app on its own server. Everything is closed when the test ends.
  */
 export async function startRig(): Promise<Rig> {
   const urls = await Promise.all([2, 8, 20, 5].map(backend));
@@ -102,18 +105,23 @@ export async function startRig(): Promise<Rig> {
     await proxy.close({ force: true });
   });
 
-  const dashboard = startDashboard({ app: pool }, ADMIN_TOKEN);
-  const mounted: RequestListener = (req, res) => {
-    if (req.url === '/lb') {
-      res.writeHead(308, { location: '/lb/' }).end();
-    } else if (req.url?.startsWith('/lb/')) {
-      req.url = req.url.slice('/lb'.length);
-      dashboard.handler(req, res);
-    } else {
-      res.writeHead(404).end();
-    }
-  };
-  const server = http.createServer(mounted);
+  const check = httpCheck({ path: '/' });
+  const monitor = new HealthMonitor(pool, { check, intervalMs: 60_000 });
+  monitor.start();
+  await monitor.checkNow();
+  onTestFinished(async () => {
+    await monitor.stop();
+    await check.close();
+  });
+
+  const dashboard = createDashboard({
+    pools: { app: pool },
+    monitors: [monitor],
+    admin: { token: ADMIN_TOKEN },
+  });
+  const app = express();
+  app.use('/lb', dashboard);
+  const server = http.createServer(app);
   const port = await listen(server);
   onTestFinished(async () => {
     await dashboard.close();

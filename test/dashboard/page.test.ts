@@ -33,12 +33,12 @@ afterAll(async () => {
   await browser?.close();
 });
 
-async function open(rig: Rig, options: BrowserContextOptions = {}) {
+async function open(rig: Rig, options: BrowserContextOptions = {}, url = rig.pageUrl) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, ...options });
   onTestFinished(() => context.close());
   const page = await context.newPage();
   const log = record(page);
-  await page.goto(rig.pageUrl);
+  await page.goto(url);
   await expect.poll(() => page.locator('table.endpoints tbody tr').count()).toBe(rig.ids.length);
   return { page, log, context };
 }
@@ -46,13 +46,25 @@ async function open(rig: Rig, options: BrowserContextOptions = {}) {
 /** Nothing outside the dashboard's own mount point, no console error, no script error. */
 function expectClean(rig: Rig, log: PageRecord, allowedConsoleErrors: RegExp[] = []): void {
   expect(log.requests.length).toBeGreaterThan(5);
-  expect(log.requests.filter((url) => !url.startsWith(`${rig.origin}/lb/`))).toEqual([]);
+  const mount = `${rig.origin}/lb`;
+  expect(log.requests.filter((url) => url !== mount && !url.startsWith(`${mount}/`))).toEqual([]);
   expect(log.consoleErrors.filter((m) => !allowedConsoleErrors.some((a) => a.test(m)))).toEqual([]);
   expect(log.pageErrors).toEqual([]);
   expect(log.dialogs).toEqual([]);
 }
 
-const COLUMN = { state: 1, weight: 2, share: 3, rate: 4, errors: 5, p50: 6, p99: 7, inflight: 8 };
+const COLUMN = {
+  state: 1,
+  weight: 2,
+  share: 3,
+  rate: 4,
+  errors: 5,
+  p50: 6,
+  p99: 7,
+  inflight: 8,
+  retries: 9,
+  check: 10,
+};
 
 const row = (page: Page, id: string) =>
   page.locator('table.endpoints tbody tr', { has: page.getByText(id, { exact: true }) });
@@ -70,7 +82,9 @@ const focused = (page: Page) =>
 describe('the dashboard page', () => {
   it('renders every endpoint and updates live, without a reload, while traffic flows', async () => {
     const rig = await startRig();
-    const { page, log } = await open(rig);
+    // The bare mount point redirects to the page (its relative URLs need the slash).
+    const { page, log } = await open(rig, {}, rig.pageUrl.slice(0, -1));
+    expect(page.url()).toBe(rig.pageUrl);
 
     expect(await page.locator('.endpoint-id').allTextContents()).toEqual(rig.ids);
     // The hostile id is text: no element was made of it and no script ran (no dialog).
@@ -94,6 +108,9 @@ describe('the dashboard page', () => {
     expect(await cell(page, 'medium', COLUMN.weight)).toBe('1.0');
     expect(await cell(page, 'medium', COLUMN.errors)).toBe('0 %');
     expect(await cell(page, 'medium', COLUMN.inflight)).toMatch(/^\d+$/);
+    // Retries per second need two snapshots.
+    await expect.poll(() => cell(page, 'medium', COLUMN.retries)).toMatch(/^\d+\.\d$/);
+    for (const id of rig.ids) expect(await cell(page, id, COLUMN.check)).toMatch(/^ok [\d.]+ ms$/);
     expect(await page.locator('.totals').textContent()).toMatch(/4 of 4 eligible · [\d.]+ req\/s/);
     await expect.poll(() => page.locator('#connection').getAttribute('data-state')).toBe('live');
 

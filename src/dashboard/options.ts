@@ -66,7 +66,10 @@ export interface DashboardOptions {
    * dashboard guide).
    * @default undefined (read-only)
    */
-  readonly admin?: { readonly token: string };
+  readonly admin?: {
+    /** The bearer token admin requests must carry: 16 characters or more, no white space. */
+    readonly token: string;
+  };
   /**
    * The wall clock, in ms since the epoch: the `time` of snapshots and state events.
    * @default Date.now

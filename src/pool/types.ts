@@ -213,8 +213,11 @@ export interface EndpointSnapshot {
    * failures included; `null` when no latency was recorded in that window.
    */
   readonly latencyMs: {
+    /** Median, ms. */
     readonly p50: number | null;
+    /** 90th percentile, ms. */
     readonly p90: number | null;
+    /** 99th percentile, ms. */
     readonly p99: number | null;
   };
   /** Failures in a row (reset by a success and by an ejection). */

@@ -17,7 +17,9 @@
   /** Retries within this many ms of the last retry entry are counted into it. */
   const RETRY_MERGE_MS = 5_000;
   const TOKEN_KEY = 'switchyard.adminToken';
+  /** Chart height in px; a lone pool's charts grow into the free height of the window. */
   const CHART_HEIGHT = 180;
+  const MAX_CHART_HEIGHT = 340;
   const SERIES_COLOURS = 8;
   const KNOWN_STATES = new Set(['healthy', 'unhealthy', 'ejected', 'draining', 'disabled']);
 
@@ -301,7 +303,7 @@
     ];
     const options = {
       width: Math.max(200, target.clientWidth),
-      height: CHART_HEIGHT,
+      height: view.chartHeight(),
       cursor: { drag: { x: false, y: false, setScale: false } },
       legend: { live: true },
       scales: {
@@ -454,12 +456,7 @@
       changes.append(changesTitle, this.eventsEmpty, this.events);
       charts.append(share.box, latency.box, changes);
       this.chartTargets = [share.target, latency.target];
-      this.resizer = new ResizeObserver(() => {
-        for (const [i, chart] of this.charts.entries()) {
-          const width = Math.max(200, this.chartTargets[i].clientWidth);
-          if (chart.width !== width) chart.setSize({ width, height: CHART_HEIGHT });
-        }
-      });
+      this.resizer = new ResizeObserver(() => this.fit());
       this.resizer.observe(share.target);
       this.resizer.observe(latency.target);
       this.el.append(head, wrap, charts);
@@ -473,6 +470,24 @@
       const target = h('div', 'chart');
       box.append(head, target);
       return { box, target };
+    }
+
+    chartHeight() {
+      if (views.size > 1) return CHART_HEIGHT;
+      // Room left under the charts' top, less their axis, legend and the page's margin.
+      const top = this.chartTargets[0].getBoundingClientRect().top + window.scrollY;
+      const free = Math.floor(window.innerHeight - top - 90);
+      return Math.max(CHART_HEIGHT, Math.min(MAX_CHART_HEIGHT, free));
+    }
+
+    /** Sizes the charts to their boxes and the list of changes to the charts. */
+    fit() {
+      const height = this.chartHeight();
+      for (const [i, chart] of this.charts.entries()) {
+        const width = Math.max(200, this.chartTargets[i].clientWidth);
+        if (chart.width !== width || chart.height !== height) chart.setSize({ width, height });
+      }
+      this.events.style.maxHeight = `${height + 60}px`;
     }
 
     colour(id) {
@@ -504,6 +519,7 @@
         makeChart(this.chartTargets[0], this, 'share'),
         makeChart(this.chartTargets[1], this, 'latency'),
       ];
+      this.fit();
     }
 
     destroyCharts() {
@@ -814,6 +830,8 @@
     ui.connectionText.textContent = text ?? state;
   }
 
+  let shownPools = 0;
+
   function applySnapshot(payload) {
     const pools = payload && typeof payload.pools === 'object' ? payload.pools : null;
     if (!pools) return;
@@ -840,6 +858,10 @@
         view.remove();
         views.delete(name);
       }
+    }
+    if (views.size !== shownPools) {
+      shownPools = views.size;
+      for (const view of views.values()) view.fit();
     }
     const waiting = pending.splice(0);
     for (const change of waiting) applyState(change);
@@ -992,6 +1014,9 @@
 
   // ---- start ----
 
+  window.addEventListener('resize', () => {
+    for (const view of views.values()) view.fit();
+  });
   matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => {
     palette = readPalette();
     for (const view of views.values()) view.restyle();

@@ -63,14 +63,17 @@ export function registerMetrics(
     throw new TypeError(`registry must be a prom-client Registry, got ${quote(registry)}`);
   }
   const o = resolveDashboardOptions(options as never);
-  // One collection serves every family of a scrape: prom-client asks them one by one.
-  let cached: { families: MetricFamily[]; at: number } | undefined;
+  // One collection serves every family of a scrape: prom-client calls every metric's
+  // get() in one synchronous loop, so what is collected is forgotten at the next microtask.
+  let cached: MetricFamily[] | undefined;
   const families = (): MetricFamily[] => {
-    const at = Date.now();
-    if (cached === undefined || at - cached.at > 100) {
-      cached = { families: collectMetrics(o.pools, o.monitors), at };
+    if (cached === undefined) {
+      cached = collectMetrics(o.pools, o.monitors);
+      queueMicrotask(() => {
+        cached = undefined;
+      });
     }
-    return cached.families;
+    return cached;
   };
   const registered: string[] = [];
   try {

@@ -327,32 +327,53 @@
         { ...axis, values: (_u, splits) => splits.map(tickTime) },
         {
           ...axis,
-          size: 52,
+          // Wide enough for the longest label ("1,250 ms").
+          size: (_u, values) =>
+            14 + 7 * Math.max(4, ...(values ?? []).map((v) => String(v).length)),
           values: (_u, splits) => splits.map((v) => (percent ? `${v} %` : `${v} ms`)),
         },
       ],
       series,
-      hooks: { draw: [(u) => drawMarks(u, view)] },
+      hooks: { draw: [(u) => drawMarks(u, view, percent)] },
     };
     return new uPlot(options, view.chartData(kind), target);
   }
 
-  /** Dashed vertical lines where state changes happened: why the lines move. */
-  function drawMarks(u, view) {
+  /**
+   * Dashed vertical lines where state changes happened: why the lines move. The share chart
+   * also names them ("fast ejected"), stacking labels that would overlap.
+   */
+  function drawMarks(u, view, labelled) {
     const { ctx } = u;
     const { left, top, width, height } = u.bbox;
     const ratio = window.devicePixelRatio || 1;
+    const lineHeight = 13 * ratio;
     ctx.save();
     ctx.lineWidth = 1.5 * ratio;
-    ctx.setLineDash([4 * ratio, 3 * ratio]);
+    ctx.font = `${11 * ratio}px system-ui, sans-serif`;
+    ctx.textBaseline = 'top';
+    const placed = [];
     for (const mark of view.marks) {
       const x = Math.round(u.valToPos(mark.t, 'x', true));
       if (x < left || x > left + width) continue;
-      ctx.strokeStyle = palette.states[mark.state] ?? palette.axis;
+      const colour = palette.states[mark.state] ?? palette.axis;
+      ctx.strokeStyle = colour;
+      ctx.setLineDash([4 * ratio, 3 * ratio]);
       ctx.beginPath();
       ctx.moveTo(x, top);
       ctx.lineTo(x, top + height);
       ctx.stroke();
+      if (!labelled) continue;
+      const text = `${mark.id.length > 18 ? `${mark.id.slice(0, 17)}…` : mark.id} ${mark.state}`;
+      const w = ctx.measureText(text).width;
+      const toLeft = x + 4 * ratio + w > left + width;
+      const x0 = toLeft ? x - 4 * ratio - w : x + 4 * ratio;
+      let row = 0;
+      while (placed.some((p) => p.row === row && x0 < p.x1 && x0 + w > p.x0)) row++;
+      if (row > 5) continue;
+      placed.push({ row, x0: x0 - 2 * ratio, x1: x0 + w + 2 * ratio });
+      ctx.fillStyle = colour;
+      ctx.fillText(text, x0, top + 2 * ratio + row * lineHeight);
     }
     ctx.restore();
   }
@@ -620,7 +641,7 @@
      */
     onState(id, from, to, reason, detail, at) {
       logChange(this, at, id, from, to, reason, detail);
-      if (to) this.marks.push({ t: at / 1000, state: to });
+      if (to) this.marks.push({ t: at / 1000, state: to, id });
       if (at >= this.snapshotTime) {
         if (to === undefined) this.states.delete(id);
         else this.states.set(id, to);
@@ -666,7 +687,7 @@
           logChange(this, now, id, undefined, ep.state, 'added', '');
         } else if (known !== undefined && known !== ep.state) {
           logChange(this, now, id, known, ep.state, '', 'seen in a snapshot');
-          this.marks.push({ t, state: ep.state });
+          this.marks.push({ t, state: ep.state, id });
         }
         this.states.set(id, ep.state);
       }

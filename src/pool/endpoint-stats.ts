@@ -14,7 +14,8 @@ export const LATENCY_SLOT_S = 5;
 const LATENCY_SLOTS = 13;
 /** Per-second ring for the rates: a power of two ≥ RATE_WINDOW_S + 1. */
 const SECONDS = 16;
-const ROW = 64;
+/** Bucket counts per row: every fine bucket. */
+const ROW = FINE_BUCKETS;
 
 /** Rates and percentiles of one endpoint at some time, as the snapshot reports them. @internal */
 export interface WindowFigures {
@@ -40,16 +41,56 @@ const EMPTY: WindowFigures = Object.freeze({
   p99: null,
 });
 
+// Layout of an endpoint's hot array, all a release touches (one object, unboxed numbers):
+// when the current second ends (ms, pool clock), the sum and count of latencies, then the
+// current 5-s slot's bucket counts.
+const SECOND_END = 0;
+const SUM_MS = 1;
+const COUNT = 2;
+const ROW_AT = 3;
+
+/** What the figures are recorded on: the endpoint record. @internal */
+export interface StatsHolder extends Counted {
+  /** The hot array of {@link EndpointStats}, reached without going through it. */
+  statsHot: Float64Array | undefined;
+  stats: EndpointStats | undefined;
+}
+
+/**
+ * Records a completed request of `holder` at pool time `t`, before the endpoint's counters
+ * count it; `latencyMs` < 0 leaves latency out. A time before the current second (a
+ * caller's sample reported late) counts in the current one. The release path: a
+ * comparison, a bucket search and three additions on one typed array; the figures are
+ * allocated with the first call.
+ * @internal
+ */
+export function recordStats(holder: StatsHolder, t: number, latencyMs: number): void {
+  let hot = holder.statsHot;
+  if (hot === undefined) {
+    const stats = new EndpointStats(holder, t);
+    holder.stats = stats;
+    hot = holder.statsHot = stats.hot;
+  }
+  if (t >= hot[SECOND_END]!) holder.stats!.advance(t);
+  if (latencyMs >= 0) {
+    hot[ROW_AT + bucketOf(latencyMs)]!++;
+    hot[SUM_MS]! += latencyMs;
+    hot[COUNT]!++;
+  }
+}
+
 /**
  * One endpoint's recorded figures: completed requests and failures in a ring of per-second
  * slots (rates over the last {@link RATE_WINDOW_S} complete seconds), latencies in a ring of
  * 5-s slots of fixed log-spaced buckets (percentiles over the last 60 to 65 s), and a
  * cumulative histogram (the Prometheus one). No timer: the rings advance lazily, on a record
- * or a read, with the pool's clock. Recording allocates nothing; the typed arrays are
- * allocated once, with the endpoint's first completed request.
+ * or a read, with the pool's clock. The current slot's counts live in the small `hot` array
+ * with the rest of what a release updates; they move into the ring when the slot ends.
  * @internal
  */
 export class EndpointStats {
+  /** See {@link recordStats}: what a release updates. */
+  readonly hot = new Float64Array(ROW_AT + ROW);
   // Per-second counts are the differences of the endpoint's own success and failure
   // counters, taken when a second ends: the release path counts nothing twice.
   readonly #counted: Counted;
@@ -57,18 +98,16 @@ export class EndpointStats {
   #failedBefore: number;
   readonly #ok = new Uint32Array(SECONDS);
   readonly #failed = new Uint32Array(SECONDS);
+  /** Ended latency slots, slot `k` at row `k % LATENCY_SLOTS`. */
   readonly #slots = new Uint32Array(LATENCY_SLOTS * ROW);
-  /** Counts of the latency slots already recycled: with the live slots, the cumulative histogram. */
+  /** Counts of the rows recycled: with the ring and the hot row, the cumulative histogram. */
   readonly #retired = new Float64Array(ROW);
-  #sumMs = 0;
-  #count = 0;
-  /** The current second (`floor(t / 1000)`) and when it ends. */
+  /** The current second (`floor(t / 1000)`). */
   #second: number;
-  #secondEnd: number;
   /** The first second recorded: rates divide by the seconds seen when fewer than the window. */
   readonly #first: number;
+  /** The current latency slot (`floor(second / LATENCY_SLOT_S)`). */
   #slot: number;
-  #slotBase: number;
 
   /** @param counted - the endpoint's counters, read before this release counts itself. */
   constructor(counted: Counted, t: number) {
@@ -77,28 +116,13 @@ export class EndpointStats {
     this.#failedBefore = counted.failures;
     const second = Math.floor(t / 1000);
     this.#second = second;
-    this.#secondEnd = (second + 1) * 1000;
+    this.hot[SECOND_END] = (second + 1) * 1000;
     this.#first = second;
     this.#slot = Math.floor(second / LATENCY_SLOT_S);
-    this.#slotBase = (this.#slot % LATENCY_SLOTS) * ROW;
-  }
-
-  /**
-   * Records a completed request at pool time `t`, before the endpoint's counters count it;
-   * `latencyMs` < 0 leaves latency out. A time before the current second (a caller's sample
-   * reported late) counts in the current one.
-   */
-  record(t: number, latencyMs: number): void {
-    if (t >= this.#secondEnd) this.#advance(t);
-    if (latencyMs >= 0) {
-      this.#slots[this.#slotBase + bucketOf(latencyMs)]!++;
-      this.#sumMs += latencyMs;
-      this.#count++;
-    }
   }
 
   /** Moves the rings to the second of `t`, clearing the slots it passes. */
-  #advance(t: number): void {
+  advance(t: number): void {
     const second = Math.floor(t / 1000);
     if (!(second > this.#second)) return;
     const ended = this.#second & (SECONDS - 1);
@@ -112,27 +136,41 @@ export class EndpointStats {
       this.#failed[s & (SECONDS - 1)] = 0;
     }
     const slot = Math.floor(second / LATENCY_SLOT_S);
-    const slots = this.#slots;
-    const retired = this.#retired;
-    for (let k = Math.max(this.#slot + 1, slot - LATENCY_SLOTS + 1); k <= slot; k++) {
-      const base = (k % LATENCY_SLOTS) * ROW;
+    if (slot > this.#slot) {
+      // The current slot ends: its row replaces the oldest in the ring. Slots skipped
+      // (no request at all) get empty rows.
+      const hot = this.hot;
+      const base = this.#retire(this.#slot);
       for (let b = 0; b < FINE_BUCKETS; b++) {
-        const n = slots[base + b]!;
-        if (n !== 0) {
-          retired[b]! += n;
-          slots[base + b] = 0;
-        }
+        this.#slots[base + b] = hot[ROW_AT + b]!;
+        hot[ROW_AT + b] = 0;
       }
+      for (let k = Math.max(this.#slot + 1, slot - LATENCY_SLOTS + 1); k < slot; k++) {
+        this.#retire(k);
+      }
+      this.#slot = slot;
     }
     this.#second = second;
-    this.#secondEnd = (second + 1) * 1000;
-    this.#slot = slot;
-    this.#slotBase = (slot % LATENCY_SLOTS) * ROW;
+    this.hot[SECOND_END] = (second + 1) * 1000;
+  }
+
+  /** Moves the counts of the ring row of slot `k` into the retired ones; returns its base. */
+  #retire(k: number): number {
+    const base = (k % LATENCY_SLOTS) * ROW;
+    const slots = this.#slots;
+    for (let b = 0; b < FINE_BUCKETS; b++) {
+      const n = slots[base + b]!;
+      if (n !== 0) {
+        this.#retired[b]! += n;
+        slots[base + b] = 0;
+      }
+    }
+    return base;
   }
 
   /** Rates over the last complete seconds and percentiles over the last minute, at `t`. */
   figures(t: number, scratch: Float64Array): WindowFigures {
-    if (t >= this.#secondEnd) this.#advance(t);
+    if (t >= this.hot[SECOND_END]!) this.advance(t);
     const now = this.#second;
     const seconds = Math.min(RATE_WINDOW_S, now - this.#first);
     let ok = 0;
@@ -142,10 +180,14 @@ export class EndpointStats {
       failed += this.#failed[s & (SECONDS - 1)]!;
     }
     const requests = ok + failed;
-    scratch.fill(0);
     let total = 0;
+    for (let b = 0; b < FINE_BUCKETS; b++) {
+      const n = this.hot[ROW_AT + b]!;
+      scratch[b] = n;
+      total += n;
+    }
     const firstSlot = Math.floor(this.#first / LATENCY_SLOT_S);
-    for (let k = Math.max(firstSlot, this.#slot - LATENCY_SLOTS + 1); k <= this.#slot; k++) {
+    for (let k = Math.max(firstSlot, this.#slot - LATENCY_SLOTS + 1); k < this.#slot; k++) {
       const base = (k % LATENCY_SLOTS) * ROW;
       for (let b = 0; b < FINE_BUCKETS; b++) {
         const n = this.#slots[base + b]!;
@@ -165,6 +207,7 @@ export class EndpointStats {
   /** The cumulative histogram on the reported bounds (last count: +∞, i.e. every sample). */
   histogram(): HistogramFigures {
     const total = Float64Array.from(this.#retired);
+    for (let b = 0; b < FINE_BUCKETS; b++) total[b]! += this.hot[ROW_AT + b]!;
     for (let k = 0; k < LATENCY_SLOTS; k++) {
       for (let b = 0; b < FINE_BUCKETS; b++) total[b]! += this.#slots[k * ROW + b]!;
     }
@@ -175,8 +218,9 @@ export class EndpointStats {
       for (; b <= fine; b++) seen += total[b]!;
       counts.push(seen);
     }
-    counts.push(this.#count);
-    return { counts, sumMs: this.#sumMs, count: this.#count };
+    const count = this.hot[COUNT]!;
+    counts.push(count);
+    return { counts, sumMs: this.hot[SUM_MS]!, count };
   }
 }
 

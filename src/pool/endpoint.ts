@@ -181,6 +181,8 @@ export class EndpointRecord implements PoolEndpoint {
   retries = 0;
   /** Windowed figures, from the first completed request on. */
   stats: EndpointStats | undefined = undefined;
+  /** `stats.hot`, what a release updates, one load away. */
+  statsHot: Float64Array | undefined = undefined;
 
   constructor(spec: EndpointSpec) {
     this.id = spec.id;

@@ -13,7 +13,7 @@ import {
   resolveEndpointInput,
   resolveEndpointInputs,
 } from './endpoint.js';
-import { EndpointStats, emptyHistogram } from './endpoint-stats.js';
+import { emptyHistogram, recordStats } from './endpoint-stats.js';
 import { execute } from './execute.js';
 import type { ExecuteContext, ExecuteOptions } from './execute-options.js';
 import { LATENCY_HISTOGRAM_BOUNDS_MS } from './latency-buckets.js';
@@ -223,9 +223,9 @@ export class Pool implements PoolLike {
         const at = startedAt + latencyMs;
         if (outcome.skipLatency !== true) {
           record.observeLatency(latencyMs, at, this.#latencyDecayMs, this.#latencyMeanMs);
-          (record.stats ??= new EndpointStats(record, at)).record(at, latencyMs);
+          recordStats(record, at, latencyMs);
         } else {
-          (record.stats ??= new EndpointStats(record, at)).record(at, -1);
+          recordStats(record, at, -1);
         }
         this.#succeeded(record);
         this.#afterRelease(record);
@@ -243,7 +243,7 @@ export class Pool implements PoolLike {
       sample = outcome?.latencyMs ?? t - startedAt;
       record.observeLatency(sample, t, this.#latencyDecayMs, this.#latencyMeanMs);
     }
-    (record.stats ??= new EndpointStats(record, t)).record(t, sample);
+    recordStats(record, t, sample);
     if (ok) {
       this.#succeeded(record);
     } else {

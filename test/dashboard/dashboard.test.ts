@@ -226,6 +226,28 @@ describe('createDashboard: events', () => {
     expect((await fetch(`${site.url}/api/snapshot`)).status).toBe(200);
   });
 
+  it('takes one snapshot per tick, whatever the number of open streams', async () => {
+    const pool = new Pool({ endpoints: ['http://127.0.0.1:9'] });
+    let taken = 0;
+    const snapshot = pool.snapshot.bind(pool);
+    pool.snapshot = () => {
+      taken++;
+      return snapshot();
+    };
+    const dashboard = createDashboard({ pool, snapshotIntervalMs: 200 });
+    const site = await serve(dashboard);
+    const count = (e: readonly { event: string }[]) =>
+      e.filter((x) => x.event === 'snapshot').length;
+    const streams = await Promise.all(
+      Array.from({ length: 5 }, () => readEvents(`${site.url}/api/events`, (e) => count(e) >= 5)),
+    );
+    for (const { events } of streams) expect(count(events)).toBeGreaterThanOrEqual(5);
+    // Five streams of five snapshots each: one shared snapshot per tick (about 5), plus the
+    // ones that opened the streams within the same tick share theirs too.
+    expect(taken).toBeLessThanOrEqual(9);
+    await dashboard.close();
+  });
+
   it('does not buffer for a client that does not read: it misses ticks instead', async () => {
     // 1 500 endpoints make a snapshot of several hundred kB; ten ticks a second.
     const pool = new Pool({

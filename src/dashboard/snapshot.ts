@@ -64,6 +64,7 @@ export function takeDashboardSnapshot(
       ...snapshot,
       endpoints: snapshot.endpoints.map((e) => ({
         ...e,
+        url: withoutCredentials(e.url),
         share: total > 0 ? e.rate / total : 0,
         health: checkers === undefined ? null : healthOf(checkers, e.id),
       })),
@@ -79,4 +80,22 @@ export function healthOf(monitors: readonly DashboardMonitor[], id: string): Hea
     if (status !== undefined) return status;
   }
   return null;
+}
+
+/**
+ * `url` without its user name and password, if it has any: credentials never reach the
+ * page (ids are the pool's to keep clean).
+ * @internal
+ */
+export function withoutCredentials(url: string): string {
+  if (!url.includes('@')) return url;
+  try {
+    const parsed = new URL(url);
+    if (parsed.username === '' && parsed.password === '') return url;
+    parsed.username = '';
+    parsed.password = '';
+    return parsed.href;
+  } catch {
+    return url;
+  }
 }

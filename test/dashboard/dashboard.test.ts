@@ -374,6 +374,21 @@ describe('createDashboard: admin', () => {
   });
 });
 
+describe('createDashboard: credentials', () => {
+  it('shows endpoint URLs without user name or password', async () => {
+    const pool = new Pool({ endpoints: [{ id: 'db-1', url: 'http://user:s3cret@127.0.0.1:9/x' }] });
+    const dashboard = createDashboard({ pool });
+    const site = await serve(dashboard);
+    const text = await (await fetch(`${site.url}/api/snapshot`)).text();
+    expect(text).not.toContain('s3cret');
+    expect(text).not.toContain('user');
+    expect((JSON.parse(text) as DashboardSnapshot).pools.default!.endpoints[0]!.url).toBe(
+      'http://127.0.0.1:9/x',
+    );
+    await dashboard.close();
+  });
+});
+
 describe('createDashboard: options', () => {
   const pool = new Pool();
   it.each([

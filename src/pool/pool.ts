@@ -541,7 +541,8 @@ export class Pool implements PoolLike {
    * Subscribes to state changes: one event per change of an endpoint's derived state,
    * with a reason (`added`, `removed`, `drained`, `drain`, `drain-cancelled`,
    * `health-check`, `consecutive-failures`, `latency`, `retry-after`, `ejection-expired`,
-   * or a `setHealth` reason). Listeners run synchronously after the pool has updated its
+   * `ejection-cap`, `disable`, `enable`, or the reason given to `setHealth`, `drain`,
+   * `disable` or `enable`). Listeners run synchronously after the pool has updated its
    * eligible set.
    * @returns a disposable that unsubscribes.
    * @example

@@ -3,6 +3,7 @@
 // killed backend is down, so the page shows where traffic went and why.
 //
 //   node scripts/screenshot-dashboard.mjs [--at SECONDS] [--scheme light|dark] [--out FILE]
+//                                         [--scale DEVICE_PIXEL_RATIO]
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
@@ -13,6 +14,7 @@ const { values } = parseArgs({
     at: { type: 'string', default: '50' },
     scheme: { type: 'string', default: 'light' },
     out: { type: 'string', default: 'docs/images/dashboard.png' },
+    scale: { type: 'string', default: '1' },
   },
 });
 const atMs = Number(values.at) * 1000;
@@ -48,6 +50,7 @@ const browser = await chromium.launch({
 try {
   const page = await browser.newPage({
     viewport: { width: 1280, height: 800 },
+    deviceScaleFactor: Number(values.scale),
     colorScheme: values.scheme === 'dark' ? 'dark' : 'light',
   });
   page.on('console', (message) => console.error(`page: ${message.text()}`));

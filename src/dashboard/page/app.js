@@ -97,7 +97,7 @@
     for (let i = 0; i < SERIES_COLOURS; i++) series.push(get(`--series-${i}`) || '#888');
     const states = {};
     for (const s of KNOWN_STATES) states[s] = get(`--${s}`) || '#888';
-    return { series, states, axis: get('--muted'), grid: get('--grid'), retry: get('--warn') };
+    return { series, states, axis: get('--muted'), grid: get('--grid'), panel: get('--panel') };
   }
 
   function readToken() {
@@ -351,29 +351,48 @@
     ctx.save();
     ctx.lineWidth = 1.5 * ratio;
     ctx.font = `${11 * ratio}px system-ui, sans-serif`;
+    // uPlot leaves its axis text settings on the context.
+    ctx.textAlign = 'left';
     ctx.textBaseline = 'top';
-    const placed = [];
+    const shown = [];
+    ctx.setLineDash([4 * ratio, 3 * ratio]);
     for (const mark of view.marks) {
       const x = Math.round(u.valToPos(mark.t, 'x', true));
       if (x < left || x > left + width) continue;
       const colour = palette.states[mark.state] ?? palette.axis;
+      shown.push({ mark, x, colour });
       ctx.strokeStyle = colour;
-      ctx.setLineDash([4 * ratio, 3 * ratio]);
       ctx.beginPath();
       ctx.moveTo(x, top);
       ctx.lineTo(x, top + height);
       ctx.stroke();
-      if (!labelled) continue;
+    }
+    if (!labelled) {
+      ctx.restore();
+      return;
+    }
+    // Labels over every line, on the panel's colour, so no line crosses a text.
+    const placed = [];
+    for (const { mark, x, colour } of shown) {
       const text = `${mark.id.length > 18 ? `${mark.id.slice(0, 17)}…` : mark.id} ${mark.state}`;
       const w = ctx.measureText(text).width;
-      const toLeft = x + 4 * ratio + w > left + width;
-      const x0 = toLeft ? x - 4 * ratio - w : x + 4 * ratio;
+      // Right of its line; near the right edge, left of it and of the lines just before it
+      // (changes a second apart), so no label hides the line it names.
+      let anchor = x;
+      for (const other of shown) {
+        if (other.x < anchor && other.x >= x - 24 * ratio) anchor = other.x;
+      }
+      const right = x + 4 * ratio + w <= left + width;
+      const x0 = right ? x + 4 * ratio : Math.max(left, anchor - 4 * ratio - w);
       let row = 0;
       while (placed.some((p) => p.row === row && x0 < p.x1 && x0 + w > p.x0)) row++;
       if (row > 5) continue;
       placed.push({ row, x0: x0 - 2 * ratio, x1: x0 + w + 2 * ratio });
+      const y = top + 2 * ratio + row * lineHeight;
+      ctx.fillStyle = palette.panel;
+      ctx.fillRect(x0 - 2 * ratio, y - ratio, w + 4 * ratio, lineHeight);
       ctx.fillStyle = colour;
-      ctx.fillText(text, x0, top + 2 * ratio + row * lineHeight);
+      ctx.fillText(text, x0, y);
     }
     ctx.restore();
   }

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { DASHBOARD_ASSETS, DASHBOARD_CSP } from '../../src/dashboard/page/assets.js';
@@ -80,5 +81,25 @@ describe('the dashboard page assets', () => {
     }
     expect(DASHBOARD_CSP).not.toMatch(/unsafe|\*|https?:|data:/);
     expect(DASHBOARD_CSP).toContain("frame-ancestors 'none'");
+  });
+
+  it('are in the built package, ESM and CJS, which loads no uplot at runtime (after npm run build)', async () => {
+    type Entry = { DASHBOARD_ASSETS: ReadonlyMap<string, { body: string }>; DASHBOARD_CSP: string };
+    const esm = (await import(new URL('dist/dashboard.js', root).href)) as Entry;
+    const cjs = createRequire(import.meta.url)(
+      new URL('dist/dashboard.cjs', root).pathname,
+    ) as Entry;
+    for (const built of [esm, cjs]) {
+      expect([...built.DASHBOARD_ASSETS.keys()]).toEqual([...DASHBOARD_ASSETS.keys()]);
+      for (const [path, asset] of DASHBOARD_ASSETS) {
+        expect(built.DASHBOARD_ASSETS.get(path)?.body, path).toBe(asset.body);
+      }
+      expect(built.DASHBOARD_CSP).toBe(DASHBOARD_CSP);
+    }
+    for (const file of ['dist/dashboard.js', 'dist/dashboard.cjs']) {
+      const text = readFileSync(new URL(file, root), 'utf8');
+      expect(text, file).not.toMatch(/(?:from |require\()['"]uplot/);
+      expect(text, file).not.toContain('node_modules');
+    }
   });
 });

@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
+import launch from './chromium.json' with { type: 'json' };
 
 const { values } = parseArgs({
   options: {
@@ -34,19 +35,7 @@ const url = await new Promise((resolve, reject) => {
   demo.once('exit', () => reject(new Error(`the demo ended first:\n${output}`)));
 });
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
-});
+const browser = await chromium.launch(launch);
 try {
   const page = await browser.newPage({
     viewport: { width: 1280, height: 800 },

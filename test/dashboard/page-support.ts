@@ -3,32 +3,21 @@ import http from 'node:http';
 import express from 'express';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { onTestFinished } from 'vitest';
+import launch from '../../scripts/chromium.json' with { type: 'json' };
 import { createDashboard } from '../../src/dashboard/index.js';
 import { HealthMonitor } from '../../src/health/index.js';
 import { createProxyHandler, httpCheck } from '../../src/http/index.js';
 import { Pool } from '../../src/pool/pool.js';
 import { closeServer, listen } from '../http/proxy-support.js';
 
-export const CHROMIUM = '/usr/bin/chromium';
+export const CHROMIUM = launch.executablePath;
 
 /** Debian's Chromium, headless, with nothing that calls home. Throws when it is missing. */
 export async function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`${CHROMIUM} is missing: install Debian's chromium (.ci/run does)`);
   }
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  return chromium.launch({ executablePath: CHROMIUM, args: launch.args });
 }
 
 /** What a page did: every request it made, console errors, uncaught errors, dialogs. */

@@ -232,6 +232,8 @@ describe('the dashboard page', () => {
       .locator('.state', { hasText: 'draining' })
       .waitFor({ timeout: 2_000 });
     expect(rig.pool.get('medium')?.state).toBe('draining');
+    // The Drain button gave way to Enable, and the focus went with it.
+    expect(await focused(page)).toBe('enable medium');
     expect(await page.locator('#notice').textContent()).toMatch(/drain: medium/);
 
     // Enable brings it back; the token lives in sessionStorage, never in a cookie.

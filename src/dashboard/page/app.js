@@ -649,9 +649,15 @@
       row.state.replaceChildren(stateBadge(state));
       if (note) row.state.append(h('span', 'state-note', note));
       const off = state === 'draining' || state === 'disabled';
+      const focused = Object.values(row.buttons).find((b) => b === document.activeElement);
       row.buttons.drain.hidden = off;
       row.buttons.disable.hidden = state === 'disabled';
       row.buttons.enable.hidden = !off;
+      // The button just used may have gone (Drain → Enable): the focus moves to the undo.
+      if (focused?.hidden) {
+        const { enable, drain, disable } = row.buttons;
+        [enable, drain, disable].find((button) => !button.hidden)?.focus();
+      }
     }
 
     /**
@@ -987,7 +993,9 @@
 
   async function act(poolName, id, action, button) {
     const url = `./api/pools/${encodeURIComponent(poolName)}/endpoints/${encodeURIComponent(id)}/${action}`;
-    button.disabled = true;
+    // Busy, not disabled: a disabled button would drop the keyboard focus.
+    if (button.getAttribute('aria-disabled') === 'true') return;
+    button.setAttribute('aria-disabled', 'true');
     try {
       const response = await fetch(url, {
         method: 'POST',
@@ -1011,7 +1019,7 @@
     } catch (error) {
       notify(`${action} ${id} failed: ${error instanceof Error ? error.message : String(error)}`);
     } finally {
-      button.disabled = false;
+      button.removeAttribute('aria-disabled');
     }
   }
 

@@ -63,7 +63,10 @@ async function backend(delayMs: number): Promise<string> {
 
 export interface Rig {
   readonly pool: Pool;
+  /** The ids of the pool `app`, which carries the traffic. */
   readonly ids: readonly string[];
+  /** A second pool, `db`, with one idle endpoint. */
+  readonly db: Pool;
   /** The page's URL: the dashboard mounted under `/lb/`. */
   readonly pageUrl: string;
   readonly origin: string;
@@ -74,15 +77,18 @@ export interface Rig {
 }
 
 /**
- * Backends of three speeds plus one with a hostile id, a real Pool with a HealthMonitor
+ * Backends of three speeds plus one with a hostile id, a real Pool (`app`) with a HealthMonitor
  * (checked once at start, then only every minute, so a test's own state changes stand), the
- * HTTP proxy over it, bounded traffic through the proxy, and createDashboard mounted under
+ * HTTP proxy over it, bounded traffic through the proxy, an idle second pool (`db`), and
+ * createDashboard over both mounted under
  * `/lb` in an Express app on its own server. Everything is closed when the test ends.
  */
 export async function startRig(): Promise<Rig> {
   const urls = await Promise.all([2, 8, 20, 5].map(backend));
   const ids = ['fast', 'medium', 'slow', HOSTILE_ID];
   const pool = new Pool({ endpoints: ids.map((id, i) => ({ id, url: urls[i]! })) });
+  const db = new Pool({ endpoints: [{ id: 'db-1', url: urls[0]!.replace('http:', 'tcp:') }] });
+  onTestFinished(() => db.close());
   onTestFinished(() => pool.close());
 
   const proxy = createProxyHandler(pool);
@@ -104,7 +110,7 @@ export async function startRig(): Promise<Rig> {
   });
 
   const dashboard = createDashboard({
-    pools: { app: pool },
+    pools: { app: pool, db },
     monitors: [monitor],
     admin: { token: ADMIN_TOKEN },
   });
@@ -144,6 +150,7 @@ export async function startRig(): Promise<Rig> {
   return {
     pool,
     ids,
+    db,
     pageUrl: `${origin}/lb/`,
     origin,
     dropConnections: () => server.closeAllConnections(),

@@ -39,7 +39,9 @@ async function open(rig: Rig, options: BrowserContextOptions = {}, url = rig.pag
   const page = await context.newPage();
   const log = record(page);
   await page.goto(url);
-  await expect.poll(() => page.locator('table.endpoints tbody tr').count()).toBe(rig.ids.length);
+  await expect
+    .poll(() => page.locator('table.endpoints tbody tr').count())
+    .toBe(rig.ids.length + 1);
   return { page, log, context };
 }
 
@@ -86,12 +88,18 @@ describe('the dashboard page', () => {
     const { page, log } = await open(rig, {}, rig.pageUrl.slice(0, -1));
     expect(page.url()).toBe(rig.pageUrl);
 
-    expect(await page.locator('.endpoint-id').allTextContents()).toEqual(rig.ids);
+    // Each pool in its own section, in the order given.
+    expect(await page.locator('.pool h2').allTextContents()).toEqual(['app', 'db']);
+    const app = page.locator('.pool').nth(0);
+    expect(await app.locator('.endpoint-id').allTextContents()).toEqual(rig.ids);
+    expect(await page.locator('.pool').nth(1).locator('.endpoint-id').allTextContents()).toEqual([
+      'db-1',
+    ]);
     // The hostile id is text: no element was made of it and no script ran (no dialog).
     expect(await page.locator('img').count()).toBe(0);
     expect(await row(page, HOSTILE_ID).count()).toBe(1);
     expect(await page.locator('table.endpoints tbody .state').allTextContents()).toEqual(
-      rig.ids.map(() => 'healthy'),
+      [...rig.ids, 'db-1'].map(() => 'healthy'),
     );
 
     // Figures arrive: rates, shares, latency percentiles, in flight, weight.
@@ -111,15 +119,16 @@ describe('the dashboard page', () => {
     // Retries per second need two snapshots.
     await expect.poll(() => cell(page, 'medium', COLUMN.retries)).toMatch(/^\d+\.\d$/);
     for (const id of rig.ids) expect(await cell(page, id, COLUMN.check)).toMatch(/^ok [\d.]+ ms$/);
-    expect(await page.locator('.totals').textContent()).toMatch(/4 of 4 eligible · [\d.]+ req\/s/);
+    expect(await app.locator('.totals').textContent()).toMatch(/4 of 4 eligible · [\d.]+ req\/s/);
     await expect.poll(() => page.locator('#connection').getAttribute('data-state')).toBe('live');
 
     // Live: the time, the figures and both charts change with no navigation.
     await page.evaluate(() => {
       window.marker = 42;
     });
-    const charts = page.locator('.uplot canvas');
+    const charts = app.locator('.uplot canvas');
     expect(await charts.count()).toBe(2);
+    expect(await page.locator('.uplot canvas').count()).toBe(4);
     const before = {
       updated: await page.locator('#updated').textContent(),
       share: await charts.nth(0).evaluate((c: HTMLCanvasElement) => c.toDataURL()),
@@ -147,7 +156,7 @@ describe('the dashboard page', () => {
     const luminance = (rgb: string) =>
       (rgb.match(/\d+/g) ?? []).slice(0, 3).reduce((a, b) => a + Number(b), 0);
     expect(luminance(dark)).toBeLessThan(luminance(light));
-    expect(await page.locator('.uplot canvas').count()).toBe(2);
+    expect(await page.locator('.uplot canvas').count()).toBe(4);
 
     expectClean(rig, log);
   });
@@ -165,6 +174,15 @@ describe('the dashboard page', () => {
       'failed its health checks (health-check)',
     );
     expect(await row(page, 'slow').getAttribute('data-state')).toBe('unhealthy');
+
+    // A change in the other pool is listed there, not here.
+    rig.db.disable('db-1');
+    const db = page.locator('.pool').nth(1);
+    await db.locator('.events li', { hasText: 'db-1' }).waitFor({ timeout: 2_000 });
+    expect(
+      await page.locator('.pool').nth(0).locator('.events li', { hasText: 'db-1' }).count(),
+    ).toBe(0);
+    expect(await row(page, 'db-1').getAttribute('data-state')).toBe('disabled');
 
     // A change on the hostile id is listed as text too.
     rig.pool.disable(HOSTILE_ID);
@@ -198,7 +216,8 @@ describe('the dashboard page', () => {
     const { page, log, context } = await open(rig);
     const actionButtons = page.getByRole('button', { name: /^(drain|disable|enable) / });
     expect(await actionButtons.count()).toBe(0);
-    expect(await page.locator('th.actions').isHidden()).toBe(true);
+    expect(await page.locator('th.actions').evaluateAll((ths) => ths.length)).toBe(2);
+    for (const th of await page.locator('th.actions').all()) expect(await th.isHidden()).toBe(true);
 
     // Keyboard only: skip link, then the Admin button.
     await page.keyboard.press('Tab');
@@ -209,7 +228,7 @@ describe('the dashboard page', () => {
     expect(await focused(page)).toBe('admin-token');
     await page.keyboard.type('not-the-token');
     await page.keyboard.press('Enter');
-    expect(await actionButtons.count()).toBe(rig.ids.length * 2); // drain and disable each
+    expect(await actionButtons.count()).toBe((rig.ids.length + 1) * 2); // drain and disable each
 
     // A wrong token: the server answers 401, the page says so and forgets the token.
     await page.getByRole('button', { name: 'drain medium' }).click();

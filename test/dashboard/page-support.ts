@@ -72,6 +72,8 @@ export interface Rig {
   readonly origin: string;
   /** Drops every open connection to the dashboard (its event streams included). */
   dropConnections(): void;
+  /** `dashboard.close()`: ends the event streams; new ones are refused. */
+  closeDashboard(): Promise<void>;
   /** Requests the traffic generator got answered. */
   answered(): number;
 }
@@ -154,6 +156,7 @@ export async function startRig(): Promise<Rig> {
     pageUrl: `${origin}/lb/`,
     origin,
     dropConnections: () => server.closeAllConnections(),
+    closeDashboard: () => dashboard.close(),
     answered: () => answered,
   };
 }

@@ -207,8 +207,15 @@ describe('the dashboard page', () => {
       /slow\s*unhealthy\s*→\s*healthy/,
     );
 
-    // Chromium reports the stream cut under it; nothing else is allowed.
-    expectClean(rig, log, [/ERR_INCOMPLETE_CHUNKED_ENCODING/]);
+    // The dashboard closes: its streams end and new ones are refused; the page says so.
+    await rig.closeDashboard();
+    await expect
+      .poll(() => page.locator('#connection').getAttribute('data-state'), { timeout: 10_000 })
+      .toBe('offline');
+    expect(await page.locator('#connection').textContent()).toMatch(/offline: retrying in \d+ s/);
+
+    // Chromium reports the stream cut under it and the refused one; nothing else.
+    expectClean(rig, log, [/ERR_INCOMPLETE_CHUNKED_ENCODING/, /status of 503/]);
   });
 
   it('shows admin buttons only once a token is entered, reports a 401, and drains by keyboard', async () => {

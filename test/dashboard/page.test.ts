@@ -147,6 +147,20 @@ describe('the dashboard page', () => {
     expect(rig.answered()).toBeGreaterThan(before.answered);
     expect(await page.evaluate(() => window.marker)).toBe(42);
 
+    // Retries the pool counts (here by execute(): each first attempt fails) are listed with
+    // the changes, where they went, and counted per endpoint.
+    for (let i = 0; i < 4; i++) {
+      await rig.pool.execute(
+        async (_endpoint, { attempt }) => {
+          if (attempt === 1) throw new Error('first attempt fails');
+        },
+        { attempts: 2, backoff: false },
+      );
+    }
+    const retries = app.locator('.events li[data-kind="retry"]').first();
+    await retries.waitFor({ timeout: 3_000 });
+    expect(await retries.textContent()).toMatch(/\d+ retr(y|ies)went to \S+ \d+/);
+
     // Both colour schemes: dark follows prefers-color-scheme, and the charts are redrawn.
     const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
     const light = await background();

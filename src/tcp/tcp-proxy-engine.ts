@@ -1,0 +1,161 @@
+/**
+ * What every connection of one TCP proxy shares: the pool, the options, the endpoints'
+ * targets, the open connections and the drain.
+ * @internal
+ */
+
+import type { Socket } from 'node:net';
+import type { Disposable } from '../events.js';
+import type { AcquireOptions, Lease, MembershipChangeEvent, PoolEndpoint } from '../pool/types.js';
+import { quote } from '../validate.js';
+import { TcpConnection } from './tcp-connection.js';
+import type { ResolvedTcpProxyOptions } from './tcp-proxy-options.js';
+import { redactUrl, resolveTcpTarget, type TcpTarget } from './tcp-target.js';
+
+/** What `createTcpProxy` needs of a pool; switchyard's `Pool` has it. */
+export interface TcpProxyPool {
+  /** Every endpoint, whatever its state. */
+  readonly endpoints: readonly PoolEndpoint[];
+  /** Claims an endpoint; throws `NoEndpointError` when none is eligible. */
+  acquire(options?: AcquireOptions): Lease;
+  /** Claims an endpoint, or returns `undefined` when none is eligible. */
+  tryAcquire(options?: AcquireOptions): Lease | undefined;
+  /** Membership changes: endpoints added and removed. */
+  onMembershipChange(listener: (event: MembershipChangeEvent) => void): Disposable;
+}
+
+/** @internal */
+export class TcpProxyEngine {
+  readonly pool: TcpProxyPool;
+  readonly options: ResolvedTcpProxyOptions;
+  /** Ids of endpoints the proxy cannot connect to (wrong scheme, no port): always excluded. */
+  readonly unusable = new Set<string>();
+  readonly #targets = new WeakMap<PoolEndpoint, TcpTarget>();
+  readonly #connections = new Set<TcpConnection>();
+  readonly #warned = new Set<string>();
+  readonly #subscription: Disposable;
+  #drained: (() => void) | undefined;
+  #deadline: NodeJS.Timeout | undefined;
+  #deadlineAt = Number.POSITIVE_INFINITY;
+
+  /** @throws TypeError naming the first endpoint the proxy cannot connect to. */
+  constructor(pool: TcpProxyPool, options: ResolvedTcpProxyOptions) {
+    this.pool = pool;
+    this.options = options;
+    for (const endpoint of pool.endpoints) {
+      const target = this.target(endpoint);
+      if (target.error !== undefined) {
+        throw new TypeError(`createTcpProxy: ${target.error.message}`);
+      }
+    }
+    this.#subscription = pool.onMembershipChange((event) => this.#membershipChanged(event));
+  }
+
+  /** Open client connections. */
+  get size(): number {
+    return this.#connections.size;
+  }
+
+  /** A client connected. */
+  accept(socket: Socket): void {
+    const connection = new TcpConnection(this, socket);
+    this.#connections.add(connection);
+    connection.connect();
+  }
+
+  /** A connection ended; false when it had already been forgotten. */
+  forget(connection: TcpConnection): boolean {
+    if (!this.#connections.delete(connection)) return false;
+    if (this.#connections.size === 0 && this.#drained !== undefined) this.#settle();
+    return true;
+  }
+
+  /** The host and port for an endpoint, resolved once per endpoint (and URL). */
+  target(endpoint: PoolEndpoint): TcpTarget {
+    let target = this.#targets.get(endpoint);
+    if (target === undefined || target.url !== endpoint.url) {
+      target = resolveTcpTarget(endpoint.url, endpoint.parsedUrl);
+      this.#targets.set(endpoint, target);
+    }
+    return target;
+  }
+
+  /** Excludes an endpoint the proxy cannot connect to from every later pick, with a warning. */
+  reject(endpoint: PoolEndpoint, error: Error): void {
+    this.unusable.add(endpoint.id);
+    const key = `${endpoint.id}\n${endpoint.url}`;
+    if (this.#warned.has(key)) return;
+    this.#warned.add(key);
+    process.emitWarning(`${error.message}; the TCP proxy will not use it`, {
+      code: 'SWITCHYARD_TCP_ENDPOINT',
+      detail: `endpoint id ${quote(redactUrl(endpoint.id))}`,
+    });
+  }
+
+  #membershipChanged(event: MembershipChangeEvent): void {
+    for (const endpoint of event.removed) this.unusable.delete(endpoint.id);
+    for (const endpoint of event.added) {
+      const target = this.target(endpoint);
+      if (target.error !== undefined) this.reject(endpoint, target.error);
+    }
+    // An endpoint whose URL was corrected in place (setEndpoints, same id) is usable again.
+    if (this.unusable.size > 0) {
+      for (const endpoint of this.pool.endpoints) {
+        if (this.unusable.has(endpoint.id) && this.target(endpoint).error === undefined) {
+          this.unusable.delete(endpoint.id);
+        }
+      }
+    }
+  }
+
+  /**
+   * Waits for the open connections to end, resetting those still open after `drainMs`
+   * (at once for 0; never for Infinity). A second call can only bring the deadline closer.
+   */
+  drain(drainMs: number): Promise<void> {
+    const done =
+      this.#connections.size === 0
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            const previous = this.#drained;
+            this.#drained = () => {
+              previous?.();
+              resolve();
+            };
+          });
+    if (this.#connections.size > 0) this.#setDeadline(drainMs);
+    return done;
+  }
+
+  #setDeadline(drainMs: number): void {
+    if (drainMs === Number.POSITIVE_INFINITY) return;
+    const at = performance.now() + drainMs;
+    if (at >= this.#deadlineAt) return;
+    this.#deadlineAt = at;
+    clearTimeout(this.#deadline);
+    if (drainMs === 0) {
+      this.#abortAll();
+      return;
+    }
+    this.#deadline = setTimeout(() => this.#abortAll(), drainMs);
+    this.#deadline.unref();
+  }
+
+  #abortAll(): void {
+    this.#deadline = undefined;
+    for (const connection of [...this.#connections]) connection.abort('drain');
+  }
+
+  #settle(): void {
+    clearTimeout(this.#deadline);
+    this.#deadline = undefined;
+    const drained = this.#drained;
+    this.#drained = undefined;
+    drained?.();
+  }
+
+  /** Stops listening to the pool. Idempotent. */
+  dispose(): void {
+    this.#subscription.dispose();
+  }
+}

@@ -121,7 +121,9 @@ describe('createTcpProxy: connect failover', () => {
   });
 
   it('does not move a connection that reached its upstream and was reset', async () => {
-    const resetting = await tcpBackend((socket) => socket.once('data', () => socket.resetAndDestroy()));
+    const resetting = await tcpBackend((socket) =>
+      socket.once('data', () => socket.resetAndDestroy()),
+    );
     const backend = await echoBackend();
     const pool = tcpPool([resetting.url, backend.url], { selector: new FirstAvailable() });
     const { port } = await startTcpProxy(pool);

@@ -61,7 +61,7 @@ describe('createTcpProxy: bytes, half-close and resets', () => {
     expect(sha256(data)).toBe(sha256(payload));
   });
 
-  it("keeps half-close from the client: the upstream reads the FIN and still answers", async () => {
+  it('keeps half-close from the client: the upstream reads the FIN and still answers', async () => {
     let serverSaw = '';
     const backend = await tcpBackend(
       (socket) => {

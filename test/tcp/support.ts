@@ -125,8 +125,15 @@ export async function startTcpProxy(
 }
 
 /** A client connected to `port` on 127.0.0.1 (destroyed at the end of the test). */
-export async function dial(port: number, options: { allowHalfOpen?: boolean } = {}): Promise<Socket> {
-  const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: options.allowHalfOpen ?? false });
+export async function dial(
+  port: number,
+  options: { allowHalfOpen?: boolean } = {},
+): Promise<Socket> {
+  const socket = net.connect({
+    port,
+    host: '127.0.0.1',
+    allowHalfOpen: options.allowHalfOpen ?? false,
+  });
   onTestFinished(() => {
     socket.destroy();
   });

@@ -19,7 +19,9 @@ export function redactUrl(url: string): string {
     if (parsed.username === '' && parsed.password === '') return url;
     if (parsed.username !== '') parsed.username = '***';
     if (parsed.password !== '') parsed.password = '***';
-    return parsed.href;
+    const href = parsed.href;
+    // Keep the form the pool gave (it drops a lone trailing `/`).
+    return href.endsWith('/') && !url.endsWith('/') ? href.slice(0, -1) : href;
   } catch {
     return url.replace(/\/\/[^@/]*@/, '//***@');
   }

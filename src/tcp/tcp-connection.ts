@@ -102,9 +102,15 @@ export class TcpConnection {
         return;
       }
       // An endpoint that arrived with a scheme the proxy cannot speak: a try that could
-      // not start. It is never picked again, and does not use up an attempt.
+      // not start. It is never picked again, and does not use up an attempt — unless the
+      // selector hands it out although it was excluded (then the connection gives up).
+      const again = proxy.unusable.has(lease.endpoint.id);
       proxy.reject(lease.endpoint, target.error);
       lease.release({ ok: false, error: target.error, skipLatency: true });
+      if (again) {
+        this.#end('connect-failed', target.error);
+        return;
+      }
       this.#tried?.add(lease.endpoint.id);
     }
   }
@@ -144,6 +150,11 @@ export class TcpConnection {
   #onConnect(upstream: Socket): void {
     if (this.#upstream !== upstream) return;
     const client = this.#client;
+    if (client.destroyed) {
+      // The client went (idle, drain) while this connect was completing.
+      upstream.destroy();
+      return;
+    }
     this.#connected = true;
     this.#connectMs = this.#lease!.elapsedMs();
     if (this.#proxy.options.connectTimeoutMs > 0) upstream.setTimeout(0);

@@ -2,6 +2,7 @@ import diagnostics from 'node:diagnostics_channel';
 import net, { type Server, type Socket } from 'node:net';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { Pool } from '../../src/pool/pool.js';
+import type { PoolEndpoint } from '../../src/pool/types.js';
 import { LeastConnections, Maglev } from '../../src/selectors/index.js';
 import { createTcpProxy, type TcpCloseMessage } from '../../src/tcp/index.js';
 import { failOnProcessProblems } from '../http/proxy-support.js';
@@ -88,7 +89,7 @@ describe('createTcpProxy: close({ drainMs })', () => {
     // No new connection is accepted …
     await expect(
       new Promise((resolve, reject) => {
-        const late = net.connect(port, '127.0.0.1', resolve);
+        const late = net.connect(port, '127.0.0.1', () => resolve(late));
         late.on('error', reject);
       }),
     ).rejects.toMatchObject({ code: 'ECONNREFUSED' });
@@ -208,7 +209,7 @@ describe('createTcpProxy: the pool', () => {
   it('affinity by ip sends one client address to one endpoint (IPv4-mapped unmapped)', async () => {
     const backends = [await echoBackend(), await echoBackend(), await echoBackend()];
     const keys: (string | undefined)[] = [];
-    const selector = new Maglev();
+    const selector = new Maglev<PoolEndpoint>();
     const pick = selector.pick.bind(selector);
     selector.pick = (context) => {
       keys.push(context?.key);

@@ -116,7 +116,7 @@ describe('createTcpProxy: endpoints', () => {
 
     const six = net.createServer({ allowHalfOpen: true }, (socket) => socket.pipe(socket));
     const sixPort = await listenOn(six, '::1');
-    onTestFinished(() => new Promise((resolve) => six.close(resolve)));
+    onTestFinished(() => new Promise<void>((resolve) => six.close(() => resolve())));
     const q = tcpPool([`tcp://[::1]:${sixPort}`]);
     const { port: port6 } = await startTcpProxy(q);
     const client6 = await dial(port6);

@@ -1,0 +1,341 @@
+/**
+ * TCP proxy throughput: switchyard's `createTcpProxy` against a bare Node `net` pipe
+ * (`socket.pipe(upstream)` both ways, the floor any Node TCP proxy stands on) and HAProxy
+ * `mode tcp` with `nbthread 1` when /usr/sbin/haproxy exists, in one run on 127.0.0.1.
+ *
+ * - backend: one Node process with two ports — `bulk` writes 1 MiB chunks to each client as
+ *   fast as it reads them; `short` answers a 100-byte request with 100 bytes and a FIN;
+ * - each contender in its own process, forwarding both ports, default settings (switchyard:
+ *   a `Pool` of one endpoint, default options);
+ * - bulk: one connection downloads for DURATION seconds after WARMUP; GiB/s at the client;
+ * - short connections: CONCURRENCY loops of connect, 100-byte request, 100-byte reply,
+ *   close, for DURATION seconds after WARMUP; connections per second;
+ * - contenders interleaved (A B C, A B C, …) for ROUNDS rounds; medians, and switchyard's
+ *   ratio to each (targets: bulk >= 0.95x and conn/s >= 0.9x the bare pipe).
+ *
+ * The load generator runs in this process. On a shared machine the absolute figures swing;
+ * compare only the ratios inside one run.
+ *
+ * Run: npm run build && npm run bench:tcp            (ROUNDS 3, DURATION 5 s, WARMUP 1 s)
+ *      npm run bench:tcp -- --short                   (1 round of 1 s: to see that it works)
+ * Environment: ROUNDS, DURATION (s), WARMUP (s), CONCURRENCY (32), CONTENDERS
+ * (comma list of switchyard,bare,haproxy), HAPROXY (path, default /usr/sbin/haproxy).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const self = fileURLToPath(import.meta.url);
+const env = process.env;
+const SHORT = process.argv.includes('--short');
+const ROUNDS = Number(env.ROUNDS ?? (SHORT ? 1 : 3));
+const DURATION = Number(env.DURATION ?? (SHORT ? 1 : 5)) * 1_000;
+const WARMUP = Number(env.WARMUP ?? (SHORT ? 0.3 : 1)) * 1_000;
+const CONCURRENCY = Number(env.CONCURRENCY ?? 32);
+const HAPROXY = env.HAPROXY ?? '/usr/sbin/haproxy';
+const CHUNK = Buffer.alloc(1024 * 1024, 0x61);
+const REQUEST = Buffer.alloc(100, 0x71);
+const REPLY = Buffer.alloc(100, 0x72);
+
+interface Ports {
+  readonly bulk: number;
+  readonly short: number;
+}
+
+// ---- child roles: `node bench/tcp.ts --role backend|switchyard|bare PORTS_JSON` ----------
+
+function ready(ports: Ports): void {
+  process.send?.({ type: 'ready', ports });
+}
+
+function listen(server: net.Server): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, () =>
+      resolve((server.address() as net.AddressInfo).port),
+    );
+  });
+}
+
+async function backend(): Promise<void> {
+  const bulk = net.createServer((socket) => {
+    socket.on('error', () => {});
+    const pump = (): void => {
+      while (!socket.destroyed && socket.write(CHUNK));
+    };
+    socket.on('drain', pump);
+    pump();
+  });
+  const short = net.createServer((socket) => {
+    socket.on('error', () => {});
+    let got = 0;
+    socket.on('data', (chunk: Buffer) => {
+      got += chunk.length;
+      if (got >= REQUEST.length) socket.end(REPLY);
+    });
+  });
+  ready({ bulk: await listen(bulk), short: await listen(short) });
+}
+
+async function bare(upstream: Ports): Promise<void> {
+  const forward = (port: number) =>
+    net.createServer((client) => {
+      const socket = net.connect(port, '127.0.0.1');
+      client.pipe(socket);
+      socket.pipe(client);
+      client.on('error', () => socket.destroy());
+      socket.on('error', () => client.destroy());
+    });
+  ready({
+    bulk: await listen(forward(upstream.bulk)),
+    short: await listen(forward(upstream.short)),
+  });
+}
+
+async function switchyard(upstream: Ports): Promise<void> {
+  const { Pool } = await import(new URL('../dist/index.js', import.meta.url).href);
+  const { createTcpProxy } = await import(new URL('../dist/tcp.js', import.meta.url).href);
+  const proxy = (port: number) =>
+    createTcpProxy(new Pool({ endpoints: [`tcp://127.0.0.1:${port}`] })) as net.Server;
+  ready({ bulk: await listen(proxy(upstream.bulk)), short: await listen(proxy(upstream.short)) });
+}
+
+// ---- the orchestrator ----------------------------------------------------------------
+
+const children = new Set<ChildProcess>();
+const tempDirs: string[] = [];
+function cleanup(): void {
+  for (const child of children) child.kill('SIGTERM');
+  children.clear();
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
+async function startNode(role: string, upstream?: Ports): Promise<Ports> {
+  const child = spawn(process.execPath, [self, '--role', role, JSON.stringify(upstream ?? {})], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  const [message] = (await Promise.race([
+    once(child, 'message'),
+    once(child, 'exit').then(() => {
+      throw new Error(`${role} exited before listening`);
+    }),
+  ])) as [{ ports: Ports }];
+  return message.ports;
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  const port = await listen(server);
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function waitForPort(port: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`port ${port} not open after 10 s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function startHaproxy(upstream: Ports): Promise<Ports> {
+  const dir = mkdtempSync(join(os.tmpdir(), 'switchyard-bench-tcp-'));
+  tempDirs.push(dir);
+  const ports = { bulk: await freePort(), short: await freePort() };
+  const config = `global
+  nbthread 1
+  maxconn 8000
+defaults
+  mode tcp
+  timeout connect 2s
+  timeout client 300s
+  timeout server 300s
+frontend bulk
+  bind 127.0.0.1:${ports.bulk}
+  default_backend bulk
+backend bulk
+  server s 127.0.0.1:${upstream.bulk}
+frontend short
+  bind 127.0.0.1:${ports.short}
+  default_backend short
+backend short
+  server s 127.0.0.1:${upstream.short}
+`;
+  writeFileSync(join(dir, 'haproxy.cfg'), config);
+  const child = spawn(HAPROXY, ['-db', '-f', join(dir, 'haproxy.cfg')], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  await waitForPort(ports.bulk);
+  await waitForPort(ports.short);
+  return ports;
+}
+
+/** One connection downloading for `ms` after `warmupMs`: GiB/s. */
+function bulk(port: number, warmupMs: number, ms: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let bytes = 0;
+    let counting = false;
+    socket.on('data', (chunk: Buffer) => {
+      if (counting) bytes += chunk.length;
+    });
+    socket.once('error', reject);
+    socket.once('connect', () => {
+      setTimeout(() => {
+        counting = true;
+        const started = performance.now();
+        setTimeout(() => {
+          const seconds = (performance.now() - started) / 1_000;
+          socket.destroy();
+          resolve(bytes / seconds / 2 ** 30);
+        }, ms);
+      }, warmupMs);
+    });
+  });
+}
+
+/** CONCURRENCY loops of connect, request, reply, close: connections per second. */
+async function shortConnections(port: number, warmupMs: number, ms: number): Promise<number> {
+  let done = 0;
+  let counting = false;
+  let errors = 0;
+  let stop = false;
+  const one = () =>
+    new Promise<void>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1');
+      let got = 0;
+      socket.once('connect', () => socket.write(REQUEST));
+      socket.on('data', (chunk: Buffer) => (got += chunk.length));
+      socket.once('error', () => errors++);
+      socket.once('close', () => {
+        if (got === REPLY.length && counting) done++;
+        resolve();
+      });
+    });
+  const loops = Array.from({ length: CONCURRENCY }, async () => {
+    while (!stop) await one();
+  });
+  await new Promise((r) => setTimeout(r, warmupMs));
+  counting = true;
+  const started = performance.now();
+  await new Promise((r) => setTimeout(r, ms));
+  counting = false;
+  const seconds = (performance.now() - started) / 1_000;
+  stop = true;
+  await Promise.all(loops);
+  if (errors > 0) console.error(`  (${errors} connection errors on port ${port})`);
+  return done / seconds;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+async function main(): Promise<void> {
+  process.on('exit', cleanup);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      cleanup();
+      process.exit(130);
+    });
+  }
+  const upstream = await startNode('backend');
+  const wanted = env.CONTENDERS?.split(',') ?? ['switchyard', 'bare', 'haproxy'];
+  const contenders: Array<{ id: string; label: string; ports: Ports }> = [];
+  if (wanted.includes('switchyard')) {
+    contenders.push({
+      id: 'switchyard',
+      label: 'switchyard createTcpProxy',
+      ports: await startNode('switchyard', upstream),
+    });
+  }
+  if (wanted.includes('bare')) {
+    contenders.push({
+      id: 'bare',
+      label: 'bare Node net pipe',
+      ports: await startNode('bare', upstream),
+    });
+  }
+  if (wanted.includes('haproxy')) {
+    if (existsSync(HAPROXY)) {
+      contenders.push({
+        id: 'haproxy',
+        label: 'HAProxy mode tcp, nbthread 1',
+        ports: await startHaproxy(upstream),
+      });
+    } else {
+      console.log(`(${HAPROXY} not found: HAProxy left out)`);
+    }
+  }
+  console.log(
+    `TCP proxy bench: ${ROUNDS} round(s), ${DURATION / 1_000} s each after ${WARMUP / 1_000} s warm-up, ` +
+      `${CONCURRENCY} concurrent short connections; node ${process.version}, ${os.cpus().length} CPUs`,
+  );
+  const results = new Map(
+    contenders.map((c) => [c.id, { bulk: [] as number[], conns: [] as number[] }]),
+  );
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const c of contenders) {
+      const gib = await bulk(c.ports.bulk, WARMUP, DURATION);
+      results.get(c.id)!.bulk.push(gib);
+      console.log(`round ${round} bulk   ${c.id.padEnd(10)} ${gib.toFixed(2)} GiB/s`);
+    }
+    for (const c of contenders) {
+      const rate = await shortConnections(c.ports.short, WARMUP, DURATION);
+      results.get(c.id)!.conns.push(rate);
+      console.log(`round ${round} short  ${c.id.padEnd(10)} ${Math.round(rate)} conn/s`);
+    }
+  }
+  console.log('\n| contender | bulk GiB/s | short conn/s |\n|---|---|---|');
+  for (const c of contenders) {
+    const r = results.get(c.id)!;
+    console.log(`| ${c.label} | ${median(r.bulk).toFixed(2)} | ${Math.round(median(r.conns))} |`);
+  }
+  const sy = results.get('switchyard');
+  if (sy !== undefined) {
+    for (const peer of ['bare', 'haproxy']) {
+      const p = results.get(peer);
+      if (p === undefined) continue;
+      const bulkRatio = median(sy.bulk) / median(p.bulk);
+      const connRatio = median(sy.conns) / median(p.conns);
+      const target = peer === 'bare' ? ' (targets: bulk >= 0.95x, conn/s >= 0.9x)' : '';
+      console.log(
+        `switchyard / ${peer}: bulk ${bulkRatio.toFixed(2)}x, conn/s ${connRatio.toFixed(2)}x${target}`,
+      );
+    }
+  }
+  cleanup();
+}
+
+const role = process.argv.indexOf('--role');
+if (role >= 0) {
+  const name = process.argv[role + 1];
+  const upstream = JSON.parse(process.argv[role + 2] ?? '{}') as Ports;
+  if (name === 'backend') await backend();
+  else if (name === 'bare') await bare(upstream);
+  else if (name === 'switchyard') await switchyard(upstream);
+  else throw new Error(`unknown role ${name}`);
+  // Children go away with the orchestrator.
+  process.on('disconnect', () => process.exit(0));
+} else {
+  await main();
+}

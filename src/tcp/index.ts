@@ -28,7 +28,7 @@ export {
   tcpChannels,
 } from './diagnostics.js';
 export { DEFAULT_TCP_CHECK_MAX_BYTES, type TcpCheckOptions, tcpCheck } from './tcp-check.js';
-export { createTcpProxy, type TcpProxyServer } from './tcp-proxy.js';
+export { createTcpProxy, type TcpProxyLifecycle, type TcpProxyServer } from './tcp-proxy.js';
 export type { TcpProxyPool } from './tcp-proxy-engine.js';
 export {
   DEFAULT_TCP_ATTEMPTS,

@@ -7,8 +7,27 @@ import {
   type TcpProxyOptions,
 } from './tcp-proxy-options.js';
 
+/** What the TCP proxy's server has instead of `net.Server`'s `close()`. */
+export interface TcpProxyLifecycle {
+  /**
+   * Stops accepting connections, lets the open ones go on for up to `drainMs`, then resets
+   * those still open (both sides). Resolves once every connection, upstream socket and
+   * lease is gone; the pool is left open (its owner closes it). Idempotent: a later call
+   * returns the same promise, and can only shorten the drain.
+   * @throws TypeError or RangeError for bad options, naming the option and quoting the value.
+   * @example
+   * ```ts
+   * process.once('SIGTERM', () => void server.close({ drainMs: 10_000 }));
+   * ```
+   */
+  close(options?: TcpProxyCloseOptions): Promise<void>;
+  /** Same as `close()` with the default drain, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
 /**
- * The TCP proxy: a `net.Server` whose `close()` drains and returns a promise.
+ * The TCP proxy: a `net.Server` (listen on it, read its address, count its connections)
+ * whose `close()` drains and returns a promise ({@link TcpProxyLifecycle.close}).
  *
  * @example
  * ```ts
@@ -17,18 +36,7 @@ import {
  * await server.close({ drainMs: 5_000 });
  * ```
  */
-export interface TcpProxyServer extends Omit<Server, 'close' | typeof Symbol.asyncDispose> {
-  /**
-   * Stops accepting connections, lets the open ones go on for up to `drainMs`, then resets
-   * those still open (both sides). Resolves once every connection, upstream socket and
-   * lease is gone; the pool is left open (its owner closes it). Idempotent: a later call
-   * returns the same promise, and can only shorten the drain.
-   * @throws TypeError or RangeError for bad options, naming the option and quoting the value.
-   */
-  close(options?: TcpProxyCloseOptions): Promise<void>;
-  /** Same as `close()` with the default drain, for `await using`. */
-  [Symbol.asyncDispose](): Promise<void>;
-}
+export type TcpProxyServer = Omit<Server, 'close' | typeof Symbol.asyncDispose> & TcpProxyLifecycle;
 
 /**
  * An L4 (TCP) load balancer over a pool: each client connection goes to an endpoint the
@@ -58,7 +66,7 @@ export interface TcpProxyServer extends Omit<Server, 'close' | typeof Symbol.asy
  *
  * @param pool - the pool that picks endpoints (switchyard's `Pool`); the proxy never closes it
  * @param options - see {@link TcpProxyOptions}
- * @returns a `net.Server` whose `close()` drains (see {@link TcpProxyServer.close})
+ * @returns a `net.Server` whose `close()` drains (see {@link TcpProxyLifecycle.close})
  * @throws TypeError or RangeError for a bad option (naming it and quoting the value), a
  *   value that is not a pool, or an endpoint the proxy cannot connect to.
  * @example

@@ -11,7 +11,10 @@
  * - short connections: CONCURRENCY loops of connect, 100-byte request, 100-byte reply,
  *   close, for DURATION seconds after WARMUP; connections per second;
  * - contenders interleaved (A B C, A B C, …) for ROUNDS rounds; medians, and switchyard's
- *   ratio to each (targets: bulk >= 0.95x and conn/s >= 0.9x the bare pipe).
+ *   ratio to each (targets: bulk >= 0.95x and conn/s >= 0.9x the bare pipe);
+ * - also the CPU time each proxy process used (from /proc/PID/stat) per GiB and per
+ *   connection: with the load generator sharing the machine, work per CPU second is a
+ *   steadier comparison than the rates.
  *
  * The load generator runs in this process. On a shared machine the absolute figures swing;
  * compare only the ratios inside one run.
@@ -23,7 +26,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -114,7 +117,12 @@ function cleanup(): void {
   for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
-async function startNode(role: string, upstream?: Ports): Promise<Ports> {
+interface Started {
+  readonly ports: Ports;
+  readonly pid: number;
+}
+
+async function startNode(role: string, upstream?: Ports): Promise<Started> {
   const child = spawn(process.execPath, [self, '--role', role, JSON.stringify(upstream ?? {})], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -126,7 +134,19 @@ async function startNode(role: string, upstream?: Ports): Promise<Ports> {
       throw new Error(`${role} exited before listening`);
     }),
   ])) as [{ ports: Ports }];
-  return message.ports;
+  return { ports: message.ports, pid: child.pid! };
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of the whole line, in clock ticks (USER_HZ, 100).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 async function freePort(): Promise<number> {
@@ -153,7 +173,7 @@ async function waitForPort(port: number): Promise<void> {
   }
 }
 
-async function startHaproxy(upstream: Ports): Promise<Ports> {
+async function startHaproxy(upstream: Ports): Promise<Started> {
   const dir = mkdtempSync(join(os.tmpdir(), 'switchyard-bench-tcp-'));
   tempDirs.push(dir);
   const ports = { bulk: await freePort(), short: await freePort() };
@@ -184,11 +204,18 @@ backend short
   child.once('exit', () => children.delete(child));
   await waitForPort(ports.bulk);
   await waitForPort(ports.short);
-  return ports;
+  return { ports, pid: child.pid! };
+}
+
+/** What one measurement gives: the rate, and the proxy's CPU seconds per unit of it. */
+interface Measured {
+  readonly rate: number;
+  /** CPU seconds the proxy process used per GiB (bulk) or per connection (short). */
+  readonly cpuPerUnit: number;
 }
 
 /** One connection downloading for `ms` after `warmupMs`: GiB/s. */
-function bulk(port: number, warmupMs: number, ms: number): Promise<number> {
+function bulk(port: number, pid: number, warmupMs: number, ms: number): Promise<Measured> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
     let bytes = 0;
@@ -201,10 +228,13 @@ function bulk(port: number, warmupMs: number, ms: number): Promise<number> {
       setTimeout(() => {
         counting = true;
         const started = performance.now();
+        const cpu = cpuSeconds(pid);
         setTimeout(() => {
           const seconds = (performance.now() - started) / 1_000;
+          const used = cpuSeconds(pid) - cpu;
           socket.destroy();
-          resolve(bytes / seconds / 2 ** 30);
+          const gib = bytes / 2 ** 30;
+          resolve({ rate: gib / seconds, cpuPerUnit: used / gib });
         }, ms);
       }, warmupMs);
     });
@@ -212,7 +242,12 @@ function bulk(port: number, warmupMs: number, ms: number): Promise<number> {
 }
 
 /** CONCURRENCY loops of connect, request, reply, close: connections per second. */
-async function shortConnections(port: number, warmupMs: number, ms: number): Promise<number> {
+async function shortConnections(
+  port: number,
+  pid: number,
+  warmupMs: number,
+  ms: number,
+): Promise<Measured> {
   let done = 0;
   let counting = false;
   let errors = 0;
@@ -235,13 +270,15 @@ async function shortConnections(port: number, warmupMs: number, ms: number): Pro
   await new Promise((r) => setTimeout(r, warmupMs));
   counting = true;
   const started = performance.now();
+  const cpu = cpuSeconds(pid);
   await new Promise((r) => setTimeout(r, ms));
   counting = false;
+  const used = cpuSeconds(pid) - cpu;
   const seconds = (performance.now() - started) / 1_000;
   stop = true;
   await Promise.all(loops);
   if (errors > 0) console.error(`  (${errors} connection errors on port ${port})`);
-  return done / seconds;
+  return { rate: done / seconds, cpuPerUnit: used / done };
 }
 
 function median(values: number[]): number {
@@ -258,30 +295,21 @@ async function main(): Promise<void> {
       process.exit(130);
     });
   }
-  const upstream = await startNode('backend');
+  const upstream = (await startNode('backend')).ports;
   const wanted = env.CONTENDERS?.split(',') ?? ['switchyard', 'bare', 'haproxy'];
-  const contenders: Array<{ id: string; label: string; ports: Ports }> = [];
+  const contenders: Array<{ id: string; label: string } & Started> = [];
   if (wanted.includes('switchyard')) {
-    contenders.push({
-      id: 'switchyard',
-      label: 'switchyard createTcpProxy',
-      ports: await startNode('switchyard', upstream),
-    });
+    const started = await startNode('switchyard', upstream);
+    contenders.push({ id: 'switchyard', label: 'switchyard createTcpProxy', ...started });
   }
   if (wanted.includes('bare')) {
-    contenders.push({
-      id: 'bare',
-      label: 'bare Node net pipe',
-      ports: await startNode('bare', upstream),
-    });
+    const started = await startNode('bare', upstream);
+    contenders.push({ id: 'bare', label: 'bare Node net pipe', ...started });
   }
   if (wanted.includes('haproxy')) {
     if (existsSync(HAPROXY)) {
-      contenders.push({
-        id: 'haproxy',
-        label: 'HAProxy mode tcp, nbthread 1',
-        ports: await startHaproxy(upstream),
-      });
+      const started = await startHaproxy(upstream);
+      contenders.push({ id: 'haproxy', label: 'HAProxy mode tcp, nbthread 1', ...started });
     } else {
       console.log(`(${HAPROXY} not found: HAProxy left out)`);
     }
@@ -290,36 +318,54 @@ async function main(): Promise<void> {
     `TCP proxy bench: ${ROUNDS} round(s), ${DURATION / 1_000} s each after ${WARMUP / 1_000} s warm-up, ` +
       `${CONCURRENCY} concurrent short connections; node ${process.version}, ${os.cpus().length} CPUs`,
   );
-  const results = new Map(
-    contenders.map((c) => [c.id, { bulk: [] as number[], conns: [] as number[] }]),
+  type Series = { rate: number[]; cpu: number[] };
+  const results = new Map<string, { bulk: Series; short: Series }>(
+    contenders.map((c) => [c.id, { bulk: { rate: [], cpu: [] }, short: { rate: [], cpu: [] } }]),
   );
   for (let round = 1; round <= ROUNDS; round++) {
     for (const c of contenders) {
-      const gib = await bulk(c.ports.bulk, WARMUP, DURATION);
-      results.get(c.id)!.bulk.push(gib);
-      console.log(`round ${round} bulk   ${c.id.padEnd(10)} ${gib.toFixed(2)} GiB/s`);
+      const m = await bulk(c.ports.bulk, c.pid, WARMUP, DURATION);
+      const r = results.get(c.id)!.bulk;
+      r.rate.push(m.rate);
+      r.cpu.push(m.cpuPerUnit);
+      console.log(
+        `round ${round} bulk   ${c.id.padEnd(10)} ${m.rate.toFixed(2)} GiB/s, proxy CPU ${m.cpuPerUnit.toFixed(2)} s/GiB`,
+      );
     }
     for (const c of contenders) {
-      const rate = await shortConnections(c.ports.short, WARMUP, DURATION);
-      results.get(c.id)!.conns.push(rate);
-      console.log(`round ${round} short  ${c.id.padEnd(10)} ${Math.round(rate)} conn/s`);
+      const m = await shortConnections(c.ports.short, c.pid, WARMUP, DURATION);
+      const r = results.get(c.id)!.short;
+      r.rate.push(m.rate);
+      r.cpu.push(m.cpuPerUnit);
+      console.log(
+        `round ${round} short  ${c.id.padEnd(10)} ${Math.round(m.rate)} conn/s, proxy CPU ${(m.cpuPerUnit * 1e6).toFixed(0)} µs/conn`,
+      );
     }
   }
-  console.log('\n| contender | bulk GiB/s | short conn/s |\n|---|---|---|');
+  console.log(
+    '\n| contender | bulk GiB/s | proxy CPU s/GiB | short conn/s | proxy CPU µs/conn |\n|---|---|---|---|---|',
+  );
   for (const c of contenders) {
     const r = results.get(c.id)!;
-    console.log(`| ${c.label} | ${median(r.bulk).toFixed(2)} | ${Math.round(median(r.conns))} |`);
+    console.log(
+      `| ${c.label} | ${median(r.bulk.rate).toFixed(2)} | ${median(r.bulk.cpu).toFixed(2)} | ` +
+        `${Math.round(median(r.short.rate))} | ${(median(r.short.cpu) * 1e6).toFixed(0)} |`,
+    );
   }
   const sy = results.get('switchyard');
   if (sy !== undefined) {
     for (const peer of ['bare', 'haproxy']) {
       const p = results.get(peer);
       if (p === undefined) continue;
-      const bulkRatio = median(sy.bulk) / median(p.bulk);
-      const connRatio = median(sy.conns) / median(p.conns);
+      const bulkRatio = median(sy.bulk.rate) / median(p.bulk.rate);
+      const connRatio = median(sy.short.rate) / median(p.short.rate);
+      // CPU per unit of work: steadier than rates on a busy machine (lower is better).
+      const bulkCpu = median(p.bulk.cpu) / median(sy.bulk.cpu);
+      const connCpu = median(p.short.cpu) / median(sy.short.cpu);
       const target = peer === 'bare' ? ' (targets: bulk >= 0.95x, conn/s >= 0.9x)' : '';
       console.log(
-        `switchyard / ${peer}: bulk ${bulkRatio.toFixed(2)}x, conn/s ${connRatio.toFixed(2)}x${target}`,
+        `switchyard / ${peer}: bulk ${bulkRatio.toFixed(2)}x, conn/s ${connRatio.toFixed(2)}x${target}; ` +
+          `work per CPU second: bulk ${bulkCpu.toFixed(2)}x, connections ${connCpu.toFixed(2)}x`,
       );
     }
   }

@@ -322,24 +322,22 @@ async function main(): Promise<void> {
   const results = new Map<string, { bulk: Series; short: Series }>(
     contenders.map((c) => [c.id, { bulk: { rate: [], cpu: [] }, short: { rate: [], cpu: [] } }]),
   );
+  const record = (round: number, kind: 'bulk' | 'short', id: string, m: Measured): void => {
+    const series = results.get(id)![kind];
+    series.rate.push(m.rate);
+    series.cpu.push(m.cpuPerUnit);
+    const figures =
+      kind === 'bulk'
+        ? `${m.rate.toFixed(2)} GiB/s, proxy CPU ${m.cpuPerUnit.toFixed(2)} s/GiB`
+        : `${Math.round(m.rate)} conn/s, proxy CPU ${(m.cpuPerUnit * 1e6).toFixed(0)} µs/conn`;
+    console.log(`round ${round} ${kind.padEnd(6)} ${id.padEnd(10)} ${figures}`);
+  };
   for (let round = 1; round <= ROUNDS; round++) {
     for (const c of contenders) {
-      const m = await bulk(c.ports.bulk, c.pid, WARMUP, DURATION);
-      const r = results.get(c.id)!.bulk;
-      r.rate.push(m.rate);
-      r.cpu.push(m.cpuPerUnit);
-      console.log(
-        `round ${round} bulk   ${c.id.padEnd(10)} ${m.rate.toFixed(2)} GiB/s, proxy CPU ${m.cpuPerUnit.toFixed(2)} s/GiB`,
-      );
+      record(round, 'bulk', c.id, await bulk(c.ports.bulk, c.pid, WARMUP, DURATION));
     }
     for (const c of contenders) {
-      const m = await shortConnections(c.ports.short, c.pid, WARMUP, DURATION);
-      const r = results.get(c.id)!.short;
-      r.rate.push(m.rate);
-      r.cpu.push(m.cpuPerUnit);
-      console.log(
-        `round ${round} short  ${c.id.padEnd(10)} ${Math.round(m.rate)} conn/s, proxy CPU ${(m.cpuPerUnit * 1e6).toFixed(0)} µs/conn`,
-      );
+      record(round, 'short', c.id, await shortConnections(c.ports.short, c.pid, WARMUP, DURATION));
     }
   }
   console.log(

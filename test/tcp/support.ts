@@ -2,10 +2,11 @@ import { createHash } from 'node:crypto';
 import net, { type AddressInfo, type Server, type Socket } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import { onTestFinished } from 'vitest';
-import type { PoolOptions } from '../../src/pool/options.js';
-import { Pool } from '../../src/pool/pool.js';
-import { RoundRobin } from '../../src/selectors/index.js';
+import type { Pool } from '../../src/pool/pool.js';
 import { createTcpProxy, type TcpProxyOptions, type TcpProxyServer } from '../../src/tcp/index.js';
+import { makePool } from '../http/proxy-support.js';
+
+export { eventually } from '../http/proxy-support.js';
 
 /** A TCP server on 127.0.0.1 whose sockets are tracked and destroyed at the end of the test. */
 export interface TcpBackend {
@@ -102,16 +103,7 @@ export async function blackholeTcpUrl(): Promise<string> {
 }
 
 /** A pool over `urls`, round robin in order (a fixed start), outlier detection off. */
-export function tcpPool(urls: readonly string[], options: PoolOptions = {}): Pool {
-  const pool = new Pool({
-    endpoints: urls,
-    selector: new RoundRobin({ random: () => 0 }),
-    outlierDetection: false,
-    ...options,
-  });
-  onTestFinished(() => pool.close());
-  return pool;
-}
+export const tcpPool = makePool;
 
 /** Starts a TCP proxy on 127.0.0.1 in front of `pool`, closed (drain 0) at the end of the test. */
 export async function startTcpProxy(
@@ -173,13 +165,4 @@ export function receive(socket: Socket): Promise<Received> {
 
 export function sha256(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
-}
-
-/** Resolves when `check()` holds, polling every 10 ms for at most `ms`. */
-export async function eventually(check: () => boolean, ms = 5_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }

@@ -7,6 +7,7 @@ import { LeastConnections, Maglev } from '../../src/selectors/index.js';
 import { createTcpProxy, type TcpCloseMessage } from '../../src/tcp/index.js';
 import { failOnProcessProblems } from '../http/proxy-support.js';
 import {
+  blackholeTcpUrl,
   dial,
   echoBackend,
   eventually,
@@ -63,6 +64,43 @@ describe('createTcpProxy: idle timeout', () => {
     await eventually(() => ended.length === 1);
     expect(ended[0]!.reason).toBe('idle');
     expect(pool.snapshot().totals.inflight).toBe(0);
+  });
+
+  it('counts bytes from the upstream as activity too', async () => {
+    const backend = await tcpBackend((socket) => {
+      let n = 0;
+      const timer = setInterval(() => {
+        if (++n > 5) {
+          clearInterval(timer);
+          socket.end();
+        } else socket.write('tick');
+      }, 60);
+      socket.on('close', () => clearInterval(timer));
+    });
+    const pool = tcpPool([backend.url]);
+    const { port } = await startTcpProxy(pool, { idleTimeoutMs: 150 });
+    const client = await dial(port);
+    // Only the upstream talks, every 60 ms for 300 ms: the connection stays open to its end.
+    const { data, how } = await receive(client);
+    expect(how).toBe('end');
+    expect(data.toString()).toBe('tick'.repeat(5));
+  });
+
+  it('closes a silent client, even while its upstream is still connecting', async () => {
+    const hanging = await blackholeTcpUrl();
+    const pool = tcpPool([hanging]);
+    const ended = closes();
+    // No connect timeout: only the idle timeout ends the wait.
+    const { port } = await startTcpProxy(pool, { idleTimeoutMs: 150, connectTimeoutMs: 0 });
+    const client = await dial(port);
+    await eventually(() => pool.snapshot().totals.inflight === 1);
+    const { data } = await receive(client);
+    expect(data.length).toBe(0);
+    await eventually(() => ended.length === 1);
+    expect(ended[0]!.reason).toBe('idle');
+    await eventually(() => pool.snapshot().totals.inflight === 0);
+    // The endpoint is not blamed for a client that said nothing.
+    expect(pool.snapshot().endpoints[0]).toMatchObject({ failures: 0 });
   });
 
   it('idleTimeoutMs: 0 never times out', async () => {

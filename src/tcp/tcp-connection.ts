@@ -8,6 +8,7 @@ import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { UpstreamTimeoutError, UpstreamUnavailableError } from '../errors.js';
 import type { AcquireOptions, Lease, PoolEndpoint } from '../pool/types.js';
+import type { DeadlineOwner } from './connect-deadlines.js';
 import { type TcpCloseReason, tcpChannels } from './diagnostics.js';
 import { proxyHeader } from './proxy-protocol.js';
 import type { TcpProxyEngine } from './tcp-proxy-engine.js';
@@ -26,8 +27,49 @@ function reasonOf(error: unknown): string {
   return typeof code === 'string' ? code : 'error';
 }
 
+/** The connection a socket belongs to: listeners are shared, not closures per socket. */
+const kConnection = Symbol('switchyard.tcp.connection');
+type Owned = Socket & { [kConnection]: TcpConnection };
+
+let onClientError: (this: Owned, error: Error) => void;
+let onClientClose: (this: Owned) => void;
+let onClientTimeout: (this: Owned) => void;
+let onUpstreamConnect: (this: Owned) => void;
+let onUpstreamError: (this: Owned, error: Error) => void;
+let onUpstreamClose: (this: Owned) => void;
+
 /** @internal */
-export class TcpConnection {
+export class TcpConnection implements DeadlineOwner<Socket> {
+  static {
+    // One set of listener functions for every socket (`this` is the socket): a connection
+    // allocates no closures. Defined here, where they can reach the private members.
+    onClientError = function (error) {
+      this[kConnection].#failed(error);
+    };
+    onClientClose = function () {
+      this[kConnection].#clientClosedNow();
+    };
+    onClientTimeout = function () {
+      this[kConnection].abort('idle');
+    };
+    onUpstreamConnect = function () {
+      this[kConnection].#onConnect(this);
+    };
+    onUpstreamError = function (error) {
+      const connection = this[kConnection];
+      if (connection.#upstream !== this) return;
+      if (connection.#connected) connection.#failed(error);
+      else connection.#connectFailed(this, error);
+    };
+    onUpstreamClose = function () {
+      const connection = this[kConnection];
+      if (connection.#upstream !== this) return;
+      connection.#cancelDeadline();
+      connection.#releaseLease();
+      connection.#maybeDone();
+    };
+  }
+
   readonly #proxy: TcpProxyEngine;
   readonly #client: Socket;
   readonly #startedAt = performance.now();
@@ -43,21 +85,32 @@ export class TcpConnection {
   #reason: TcpCloseReason = 'end';
   #error: unknown;
   #lastError: unknown;
+  /** Where the current attempt connects, for the timeout's message. */
+  #host = '';
+  #port = 0;
+  /** The current attempt's slot in the proxy's connect deadlines, or -1. */
+  #deadline = -1;
 
   constructor(proxy: TcpProxyEngine, client: Socket) {
     this.#proxy = proxy;
     this.#client = client;
-    client.on('error', (error) => this.#failed(error));
-    client.on('close', () => {
-      this.#clientClosed = true;
-      // Gone while connecting (idle timeout, drain): the attempt ends with it.
-      if (this.#upstream !== undefined && !this.#connected) this.#upstream.destroy();
-      this.#maybeDone();
-    });
+    (client as Owned)[kConnection] = this;
+    client.on('error', onClientError);
+    client.on('close', onClientClose);
     const idleMs = proxy.options.idleTimeoutMs;
     // The client socket sees every byte both ways (read from it, or written to it), so its
     // timer alone is the connection's idle timer.
-    if (idleMs > 0) client.setTimeout(idleMs, () => this.abort('idle'));
+    if (idleMs > 0) {
+      client.setTimeout(idleMs);
+      client.on('timeout', onClientTimeout);
+    }
+  }
+
+  #clientClosedNow(): void {
+    this.#clientClosed = true;
+    // Gone while connecting (idle timeout, drain): the attempt ends with it.
+    if (this.#upstream !== undefined && !this.#connected) this.#upstream.destroy();
+    this.#maybeDone();
   }
 
   /** Picks an endpoint and connects; on failure, the next one, while attempts remain. */
@@ -120,31 +173,37 @@ export class TcpConnection {
     this.#lease = lease;
     this.#endpoint = lease.endpoint;
     const connectMs = this.#proxy.options.connectTimeoutMs;
-    const upstream = connect({ host, port, allowHalfOpen: true, noDelay: true });
+    const upstream = connect({ host, port, allowHalfOpen: true, noDelay: true }) as Owned;
+    upstream[kConnection] = this;
     this.#upstream = upstream;
     if (connectMs > 0) {
-      upstream.setTimeout(connectMs, () => {
-        if (this.#upstream !== upstream || this.#connected) return;
-        this.#connectFailed(
-          upstream,
-          new UpstreamTimeoutError(
-            `connecting to ${host.includes(':') ? `[${host}]` : host}:${port} timed out after ${connectMs} ms`,
-            { attempts: this.#attempt },
-          ),
-        );
-      });
+      this.#host = host;
+      this.#port = port;
+      this.#deadline = this.#proxy.deadlines.add(this, upstream);
     }
-    upstream.once('connect', () => this.#onConnect(upstream));
-    upstream.on('error', (error) => {
-      if (this.#upstream !== upstream) return;
-      if (this.#connected) this.#failed(error);
-      else this.#connectFailed(upstream, error);
-    });
-    upstream.on('close', () => {
-      if (this.#upstream !== upstream) return;
-      this.#releaseLease();
-      this.#maybeDone();
-    });
+    upstream.on('connect', onUpstreamConnect);
+    upstream.on('error', onUpstreamError);
+    upstream.on('close', onUpstreamClose);
+  }
+
+  #cancelDeadline(): void {
+    if (this.#deadline < 0) return;
+    this.#proxy.deadlines.cancel(this.#deadline);
+    this.#deadline = -1;
+  }
+
+  /** The connect deadline of an attempt passed: called by the proxy's deadline queue. */
+  connectTimedOut(upstream: Socket): void {
+    if (this.#upstream !== upstream || this.#connected) return;
+    this.#deadline = -1;
+    const host = this.#host;
+    this.#connectFailed(
+      upstream,
+      new UpstreamTimeoutError(
+        `connecting to ${host.includes(':') ? `[${host}]` : host}:${this.#port} timed out after ${this.#proxy.options.connectTimeoutMs} ms`,
+        { attempts: this.#attempt },
+      ),
+    );
   }
 
   #onConnect(upstream: Socket): void {
@@ -156,8 +215,8 @@ export class TcpConnection {
       return;
     }
     this.#connected = true;
+    this.#cancelDeadline();
     this.#connectMs = this.#lease!.elapsedMs();
-    if (this.#proxy.options.connectTimeoutMs > 0) upstream.setTimeout(0);
     const version = this.#proxy.options.proxyProtocol;
     if (version !== false) upstream.write(proxyHeader(version, client)!);
     // Backpressure both ways: pipe pauses a side while the other's write buffer is full.
@@ -176,6 +235,7 @@ export class TcpConnection {
   }
 
   #connectFailed(upstream: Socket, error: unknown): void {
+    this.#cancelDeadline();
     upstream.destroy();
     this.#upstream = undefined;
     const lease = this.#lease!;

@@ -8,6 +8,7 @@ import type { Socket } from 'node:net';
 import type { Disposable } from '../events.js';
 import type { AcquireOptions, Lease, MembershipChangeEvent, PoolEndpoint } from '../pool/types.js';
 import { quote } from '../validate.js';
+import { ConnectDeadlines } from './connect-deadlines.js';
 import { TcpConnection } from './tcp-connection.js';
 import type { ResolvedTcpProxyOptions } from './tcp-proxy-options.js';
 import { redactUrl, resolveTcpTarget, type TcpTarget } from './tcp-target.js';
@@ -28,6 +29,8 @@ export interface TcpProxyPool {
 export class TcpProxyEngine {
   readonly pool: TcpProxyPool;
   readonly options: ResolvedTcpProxyOptions;
+  /** Connect timeouts of every attempt, on one timer. */
+  readonly deadlines: ConnectDeadlines<Socket>;
   /** Ids of endpoints the proxy cannot connect to (wrong scheme, no port): always excluded. */
   readonly unusable = new Set<string>();
   readonly #targets = new WeakMap<PoolEndpoint, TcpTarget>();
@@ -42,6 +45,7 @@ export class TcpProxyEngine {
   constructor(pool: TcpProxyPool, options: ResolvedTcpProxyOptions) {
     this.pool = pool;
     this.options = options;
+    this.deadlines = new ConnectDeadlines(options.connectTimeoutMs);
     for (const endpoint of pool.endpoints) {
       const target = this.target(endpoint);
       if (target.error !== undefined) {
@@ -157,5 +161,6 @@ export class TcpProxyEngine {
   /** Stops listening to the pool. Idempotent. */
   dispose(): void {
     this.#subscription.dispose();
+    this.deadlines.clear();
   }
 }

@@ -10,6 +10,7 @@ import { UpstreamTimeoutError, UpstreamUnavailableError } from '../errors.js';
 import type { AcquireOptions, Lease, PoolEndpoint } from '../pool/types.js';
 import type { DeadlineOwner } from './connect-deadlines.js';
 import { type TcpCloseReason, tcpChannels } from './diagnostics.js';
+import type { IdleWatched } from './idle-sweep.js';
 import { proxyHeader } from './proxy-protocol.js';
 import type { TcpProxyEngine } from './tcp-proxy-engine.js';
 import { clientAddress } from './tcp-target.js';
@@ -33,13 +34,12 @@ type Owned = Socket & { [kConnection]: TcpConnection };
 
 let onClientError: (this: Owned, error: Error) => void;
 let onClientClose: (this: Owned) => void;
-let onClientTimeout: (this: Owned) => void;
 let onUpstreamConnect: (this: Owned) => void;
 let onUpstreamError: (this: Owned, error: Error) => void;
 let onUpstreamClose: (this: Owned) => void;
 
 /** @internal */
-export class TcpConnection implements DeadlineOwner<Socket> {
+export class TcpConnection implements DeadlineOwner<Socket>, IdleWatched {
   static {
     // One set of listener functions for every socket (`this` is the socket): a connection
     // allocates no closures. Defined here, where they can reach the private members.
@@ -48,9 +48,6 @@ export class TcpConnection implements DeadlineOwner<Socket> {
     };
     onClientClose = function () {
       this[kConnection].#clientClosedNow();
-    };
-    onClientTimeout = function () {
-      this[kConnection].abort('idle');
     };
     onUpstreamConnect = function () {
       this[kConnection].#onConnect(this);
@@ -73,6 +70,10 @@ export class TcpConnection implements DeadlineOwner<Socket> {
   readonly #proxy: TcpProxyEngine;
   readonly #client: Socket;
   readonly #startedAt = performance.now();
+  /** For the proxy's idle sweep. @internal */
+  lastActivity = 0;
+  /** For the proxy's idle sweep. @internal */
+  quietSince = this.#startedAt;
   #upstream: Socket | undefined;
   #lease: Lease | undefined;
   #endpoint: PoolEndpoint | undefined;
@@ -97,13 +98,6 @@ export class TcpConnection implements DeadlineOwner<Socket> {
     (client as Owned)[kConnection] = this;
     client.on('error', onClientError);
     client.on('close', onClientClose);
-    const idleMs = proxy.options.idleTimeoutMs;
-    // The client socket sees every byte both ways (read from it, or written to it), so its
-    // timer alone is the connection's idle timer.
-    if (idleMs > 0) {
-      client.setTimeout(idleMs);
-      client.on('timeout', onClientTimeout);
-    }
   }
 
   #clientClosedNow(): void {
@@ -281,6 +275,17 @@ export class TcpConnection implements DeadlineOwner<Socket> {
     }
     reset(this.#client);
     if (this.#upstream !== undefined) reset(this.#upstream);
+  }
+
+  /** Bytes moved both ways: the client socket sees every byte, read from it or written to it. */
+  activity(): number {
+    const client = this.#client;
+    return client.bytesRead + (client.bytesWritten ?? 0);
+  }
+
+  /** Nothing moved for `idleTimeoutMs`: both sides are closed. */
+  idle(): void {
+    this.abort('idle');
   }
 
   /** Ends the connection from the proxy's side: idle (closed), drain (reset). */

@@ -9,6 +9,7 @@ import type { Disposable } from '../events.js';
 import type { AcquireOptions, Lease, MembershipChangeEvent, PoolEndpoint } from '../pool/types.js';
 import { quote } from '../validate.js';
 import { ConnectDeadlines } from './connect-deadlines.js';
+import { IdleSweep } from './idle-sweep.js';
 import { TcpConnection } from './tcp-connection.js';
 import type { ResolvedTcpProxyOptions } from './tcp-proxy-options.js';
 import { redactUrl, resolveTcpTarget, type TcpTarget } from './tcp-target.js';
@@ -31,6 +32,7 @@ export class TcpProxyEngine {
   readonly options: ResolvedTcpProxyOptions;
   /** Connect timeouts of every attempt, on one timer. */
   readonly deadlines: ConnectDeadlines<Socket>;
+  readonly #idle: IdleSweep<TcpConnection>;
   /** Ids of endpoints the proxy cannot connect to (wrong scheme, no port): always excluded. */
   readonly unusable = new Set<string>();
   readonly #targets = new WeakMap<PoolEndpoint, TcpTarget>();
@@ -46,6 +48,7 @@ export class TcpProxyEngine {
     this.pool = pool;
     this.options = options;
     this.deadlines = new ConnectDeadlines(options.connectTimeoutMs);
+    this.#idle = new IdleSweep(options.idleTimeoutMs, this.#connections);
     for (const endpoint of pool.endpoints) {
       const target = this.target(endpoint);
       if (target.error !== undefined) {
@@ -64,12 +67,14 @@ export class TcpProxyEngine {
   accept(socket: Socket): void {
     const connection = new TcpConnection(this, socket);
     this.#connections.add(connection);
+    if (this.#connections.size === 1) this.#idle.start();
     connection.connect();
   }
 
   /** A connection ended; false when it had already been forgotten. */
   forget(connection: TcpConnection): boolean {
     if (!this.#connections.delete(connection)) return false;
+    if (this.#connections.size === 0) this.#idle.stop();
     if (this.#connections.size === 0 && this.#drained !== undefined) this.#settle();
     return true;
   }
@@ -162,5 +167,6 @@ export class TcpProxyEngine {
   dispose(): void {
     this.#subscription.dispose();
     this.deadlines.clear();
+    this.#idle.stop();
   }
 }

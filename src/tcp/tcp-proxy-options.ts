@@ -48,7 +48,9 @@ export interface TcpProxyOptions {
    */
   readonly attempts?: number;
   /**
-   * No byte either way for this long and both sides are closed. `0` turns it off.
+   * No byte either way for this long and both sides are closed. `0` turns it off. Checked
+   * by one sweep per proxy every `idleTimeoutMs / 8` (between 10 ms and 5 s), so a
+   * connection closes after at least this much silence and at most two sweeps more.
    * @default 300_000
    */
   readonly idleTimeoutMs?: number;

@@ -114,7 +114,8 @@ it(`${TOTAL} abandoned connections leave no socket, lease or timer`, {
   for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
   hook.disable();
   expect(live.size).toBe(0);
-  expect(created).toBeGreaterThan(TOTAL / 2); // the filter does see the proxy's timers
+  // The filter does see the proxy's timers (its idle sweep and its connect deadlines).
+  expect(created).toBeGreaterThan(0);
   const totals = pool.snapshot().totals;
   expect(totals.requests).toBeGreaterThanOrEqual(TOTAL);
   // Only the refused endpoint is blamed: the clients' rudeness counts against nobody.

@@ -1,8 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { checkNumber } from '../validate.js';
 import { runDemo } from './demo.js';
-import type { DemoOutput } from './demo-options.js';
+import {
+  argsMistake,
+  type DemoOutput,
+  DURATION_FLAG,
+  RATE_FLAG,
+  readDemoFlag,
+} from './demo-options.js';
 
 /** Where the command line reads its environment from; the defaults are the process's. */
 export interface CliIo {
@@ -49,7 +54,7 @@ export async function main(argv: readonly string[], io: CliIo = {}): Promise<num
   try {
     parsed = parse(argv);
   } catch (error) {
-    return fail((error as Error).message);
+    return fail(argsMistake(error));
   }
   const { values, positionals } = parsed;
   if (values.version) {
@@ -64,15 +69,10 @@ export async function main(argv: readonly string[], io: CliIo = {}): Promise<num
   if (command !== 'demo') return fail(`unknown command ${JSON.stringify(command)}`);
   if (extra.length > 0) return fail(`unexpected argument ${JSON.stringify(extra[0])}`);
 
-  // Bounds as runDemo's, in the command line's units.
-  const number = (name: string, text: string | undefined, max: number): number | undefined =>
-    text === undefined
-      ? undefined
-      : checkNumber(`--${name}`, text.trim() === '' ? Number.NaN : Number(text), { min: 1, max });
   let options: Parameters<typeof runDemo>[0];
   try {
-    const seconds = number('duration', values.duration, 3_600);
-    const rate = number('rate', values.rate, 5_000);
+    const seconds = readDemoFlag(DURATION_FLAG, values.duration);
+    const rate = readDemoFlag(RATE_FLAG, values.rate);
     options = {
       output: stdout,
       ...(seconds === undefined ? {} : { durationMs: seconds * 1000 }),

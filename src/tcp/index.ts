@@ -20,6 +20,8 @@
  * ```
  * @module
  */
+// First: on a Node.js too old for this package, fail here with one clear line.
+export { MIN_NODE_VERSION } from '../node-guard.js';
 export {
   type TcpCloseMessage,
   type TcpCloseReason,

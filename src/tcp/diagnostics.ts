@@ -14,6 +14,7 @@
 
 import diagnostics from 'node:diagnostics_channel';
 import type { Socket } from 'node:net';
+import type { UnsupportedEndpointError } from '../errors.js';
 import type { PoolEndpoint } from '../pool/types.js';
 
 /** Published when a client connection is connected to an upstream. */
@@ -73,7 +74,18 @@ export interface TcpCloseMessage {
   readonly bytesOut: number;
 }
 
-/** The channels, by name: `switchyard:tcp:connect`, `:failover` and `:close`. */
+/** Published when an endpoint the proxy cannot connect to joins the pool (it is never used). */
+export interface TcpUnsupportedEndpointMessage {
+  /** The endpoint: a scheme other than `tcp:` or `http:`, or no port. */
+  readonly endpoint: PoolEndpoint;
+  /** The error naming it (credentials redacted), code `ERR_UNSUPPORTED_ENDPOINT`. */
+  readonly error: UnsupportedEndpointError;
+}
+
+/**
+ * The channels, by name: `switchyard:tcp:connect`, `:failover`, `:close` and
+ * `:unsupported-endpoint`.
+ */
 export const tcpChannels: {
   /** `switchyard:tcp:connect`: {@link TcpConnectMessage}. */
   readonly connect: diagnostics.Channel;
@@ -81,8 +93,11 @@ export const tcpChannels: {
   readonly failover: diagnostics.Channel;
   /** `switchyard:tcp:close`: {@link TcpCloseMessage}. */
   readonly close: diagnostics.Channel;
+  /** `switchyard:tcp:unsupported-endpoint`: {@link TcpUnsupportedEndpointMessage}. */
+  readonly unsupportedEndpoint: diagnostics.Channel;
 } = {
   connect: diagnostics.channel('switchyard:tcp:connect'),
   failover: diagnostics.channel('switchyard:tcp:failover'),
   close: diagnostics.channel('switchyard:tcp:close'),
+  unsupportedEndpoint: diagnostics.channel('switchyard:tcp:unsupported-endpoint'),
 };

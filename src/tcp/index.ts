@@ -27,11 +27,11 @@ export {
   type TcpCloseReason,
   type TcpConnectMessage,
   type TcpFailoverMessage,
+  type TcpUnsupportedEndpointMessage,
   tcpChannels,
 } from './diagnostics.js';
 export { DEFAULT_TCP_CHECK_MAX_BYTES, type TcpCheckOptions, tcpCheck } from './tcp-check.js';
 export { createTcpProxy, type TcpProxyLifecycle, type TcpProxyServer } from './tcp-proxy.js';
-export type { TcpProxyPool } from './tcp-proxy-engine.js';
 export {
   DEFAULT_TCP_ATTEMPTS,
   DEFAULT_TCP_CONNECT_TIMEOUT_MS,

@@ -5,26 +5,21 @@
  */
 
 import type { Socket } from 'node:net';
+import type { UnsupportedEndpointError } from '../errors.js';
 import type { Disposable } from '../events.js';
-import type { AcquireOptions, Lease, MembershipChangeEvent, PoolEndpoint } from '../pool/types.js';
-import { quote } from '../validate.js';
+import type { MembershipChangeEvent, PoolEndpoint, PoolLike } from '../pool/types.js';
 import { ConnectDeadlines } from './connect-deadlines.js';
+import { tcpChannels } from './diagnostics.js';
 import { IdleSweep } from './idle-sweep.js';
 import { TcpConnection } from './tcp-connection.js';
 import type { ResolvedTcpProxyOptions } from './tcp-proxy-options.js';
-import { redactUrl, resolveTcpTarget, type TcpTarget } from './tcp-target.js';
+import { resolveTcpTarget, type TcpTarget } from './tcp-target.js';
 
-/** What `createTcpProxy` needs of a pool; switchyard's `Pool` has it. */
-export interface TcpProxyPool {
-  /** Every endpoint, whatever its state. */
-  readonly endpoints: readonly PoolEndpoint[];
-  /** Claims an endpoint; throws `NoEndpointError` when none is eligible. */
-  acquire(options?: AcquireOptions): Lease;
-  /** Claims an endpoint, or returns `undefined` when none is eligible. */
-  tryAcquire(options?: AcquireOptions): Lease | undefined;
-  /** Membership changes: endpoints added and removed. */
-  onMembershipChange(listener: (event: MembershipChangeEvent) => void): Disposable;
-}
+/** What the proxy uses of a pool. */
+export type TcpProxyPool = Pick<
+  PoolLike,
+  'endpoints' | 'acquire' | 'tryAcquire' | 'onMembershipChange'
+>;
 
 /** @internal */
 export class TcpProxyEngine {
@@ -37,13 +32,13 @@ export class TcpProxyEngine {
   readonly unusable = new Set<string>();
   readonly #targets = new WeakMap<PoolEndpoint, TcpTarget>();
   readonly #connections = new Set<TcpConnection>();
-  readonly #warned = new Set<string>();
+  readonly #reported = new Set<string>();
   readonly #subscription: Disposable;
   #drained: (() => void) | undefined;
   #deadline: NodeJS.Timeout | undefined;
   #deadlineAt = Number.POSITIVE_INFINITY;
 
-  /** @throws TypeError naming the first endpoint the proxy cannot connect to. */
+  /** @throws UnsupportedEndpointError naming the first endpoint the proxy cannot connect to. */
   constructor(pool: TcpProxyPool, options: ResolvedTcpProxyOptions) {
     this.pool = pool;
     this.options = options;
@@ -51,9 +46,7 @@ export class TcpProxyEngine {
     this.#idle = new IdleSweep(options.idleTimeoutMs, this.#connections);
     for (const endpoint of pool.endpoints) {
       const target = this.target(endpoint);
-      if (target.error !== undefined) {
-        throw new TypeError(`createTcpProxy: ${target.error.message}`);
-      }
+      if (target.error !== undefined) throw target.error;
     }
     this.#subscription = pool.onMembershipChange((event) => this.#membershipChanged(event));
   }
@@ -83,22 +76,24 @@ export class TcpProxyEngine {
   target(endpoint: PoolEndpoint): TcpTarget {
     let target = this.#targets.get(endpoint);
     if (target === undefined || target.url !== endpoint.url) {
-      target = resolveTcpTarget(endpoint.url, endpoint.parsedUrl);
+      target = resolveTcpTarget(endpoint);
       this.#targets.set(endpoint, target);
     }
     return target;
   }
 
-  /** Excludes an endpoint the proxy cannot connect to from every later pick, with a warning. */
-  reject(endpoint: PoolEndpoint, error: Error): void {
+  /**
+   * Excludes an endpoint the proxy cannot connect to from every later pick, and reports it
+   * (once per id and URL) on `switchyard:tcp:unsupported-endpoint`.
+   */
+  reject(endpoint: PoolEndpoint, error: UnsupportedEndpointError): void {
     this.unusable.add(endpoint.id);
     const key = `${endpoint.id}\n${endpoint.url}`;
-    if (this.#warned.has(key)) return;
-    this.#warned.add(key);
-    process.emitWarning(`${error.message}; the TCP proxy will not use it`, {
-      code: 'SWITCHYARD_TCP_ENDPOINT',
-      detail: `endpoint id ${quote(redactUrl(endpoint.id))}`,
-    });
+    if (this.#reported.has(key)) return;
+    this.#reported.add(key);
+    if (tcpChannels.unsupportedEndpoint.hasSubscribers) {
+      tcpChannels.unsupportedEndpoint.publish({ endpoint, error });
+    }
   }
 
   #membershipChanged(event: MembershipChangeEvent): void {

@@ -1,5 +1,7 @@
 import { createServer, Server } from 'node:net';
-import { TcpProxyEngine, type TcpProxyPool } from './tcp-proxy-engine.js';
+import { assertPool } from '../pool/assert-pool.js';
+import type { PoolLike } from '../pool/types.js';
+import { TcpProxyEngine } from './tcp-proxy-engine.js';
 import {
   resolveDrainMs,
   resolveTcpProxyOptions,
@@ -54,21 +56,24 @@ export type TcpProxyServer = Omit<Server, 'close' | typeof Symbol.asyncDispose> 
  *   connections and `LeastConnections` balances them. It is released as a failure only when
  *   connecting failed; otherwise as a success whose latency sample is the connect time.
  * - **Endpoints**: `tcp://host:port`, or an `http://` URL's host and port (80 by default).
- *   Another scheme or a missing port is refused here, naming the endpoint (credentials
- *   redacted); one that joins the pool later is never used (a process warning
- *   `SWITCHYARD_TCP_ENDPOINT` says so).
+ *   Another scheme or a missing port is refused here with an `UnsupportedEndpointError`
+ *   naming the endpoint (credentials redacted); one that joins the pool later is never
+ *   used, and is reported on `switchyard:tcp:unsupported-endpoint`.
  * - **PROXY protocol** v1 or v2 to the upstream (`proxyProtocol`), as HAProxy specifies it.
  * - **Observability**: `node:diagnostics_channel` events `switchyard:tcp:connect`,
- *   `switchyard:tcp:failover` and `switchyard:tcp:close` (see {@link tcpChannels}).
+ *   `switchyard:tcp:failover`, `switchyard:tcp:close` and
+ *   `switchyard:tcp:unsupported-endpoint` (see {@link tcpChannels}).
  *
  * The server is made with `allowHalfOpen`, `pauseOnConnect` and `noDelay`; listen on it as
  * on any `net.Server`.
  *
- * @param pool - the pool that picks endpoints (switchyard's `Pool`); the proxy never closes it
+ * @param pool - the pool that picks endpoints: a `Pool`, or any `PoolLike`; the proxy never
+ *   closes it
  * @param options - see {@link TcpProxyOptions}
  * @returns a `net.Server` whose `close()` drains (see {@link TcpProxyLifecycle.close})
- * @throws TypeError or RangeError for a bad option (naming it and quoting the value), a
- *   value that is not a pool, or an endpoint the proxy cannot connect to.
+ * @throws TypeError or RangeError for a bad option (naming it and quoting the value) or a
+ *   value that is not a pool; UnsupportedEndpointError (`ERR_UNSUPPORTED_ENDPOINT`) for an
+ *   endpoint the proxy cannot connect to.
  * @example
  * ```ts
  * import { LeastConnections, Pool } from 'switchyard';
@@ -85,8 +90,8 @@ export type TcpProxyServer = Omit<Server, 'close' | typeof Symbol.asyncDispose> 
  * await pool.close();
  * ```
  */
-export function createTcpProxy(pool: TcpProxyPool, options?: TcpProxyOptions): TcpProxyServer {
-  checkPool(pool);
+export function createTcpProxy(pool: PoolLike, options?: TcpProxyOptions): TcpProxyServer {
+  assertPool(pool, 'createTcpProxy');
   const engine = new TcpProxyEngine(pool, resolveTcpProxyOptions(options));
   const server = createServer(
     { allowHalfOpen: true, pauseOnConnect: true, noDelay: true },
@@ -114,18 +119,4 @@ export function createTcpProxy(pool: TcpProxyPool, options?: TcpProxyOptions): T
     close,
     [Symbol.asyncDispose]: () => close(),
   }) as unknown as TcpProxyServer;
-}
-
-function checkPool(pool: unknown): void {
-  const p = pool as Partial<TcpProxyPool> | null;
-  if (
-    typeof p !== 'object' ||
-    p === null ||
-    typeof p.acquire !== 'function' ||
-    typeof p.tryAcquire !== 'function' ||
-    typeof p.onMembershipChange !== 'function' ||
-    !Array.isArray(p.endpoints)
-  ) {
-    throw new TypeError('createTcpProxy needs a Pool as its first argument');
-  }
 }

@@ -1,48 +1,49 @@
 /**
  * Where a TCP connection goes for an endpoint: the host and port of a `tcp://host:port`
  * URL, or of an `http://` one (port 80 when it has none). Anything else is refused with an
- * error that names the endpoint with its credentials redacted.
+ * `UnsupportedEndpointError` that names the endpoint with its credentials redacted.
  * @internal
  */
 
-import { quote } from '../validate.js';
+import { UnsupportedEndpointError } from '../errors.js';
+import type { PoolEndpoint } from '../pool/types.js';
 
 /** A connectable target, or why the endpoint is not one. */
 export type TcpTarget =
   | { readonly url: string; readonly host: string; readonly port: number; readonly error?: never }
-  | { readonly url: string; readonly error: TypeError };
+  | { readonly url: string; readonly error: UnsupportedEndpointError };
 
-/** The endpoint's URL with any user name and password replaced by `***`. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.username === '' && parsed.password === '') return url;
-    if (parsed.username !== '') parsed.username = '***';
-    if (parsed.password !== '') parsed.password = '***';
-    const href = parsed.href;
-    // Keep the form the pool gave (it drops a lone trailing `/`).
-    return href.endsWith('/') && !url.endsWith('/') ? href.slice(0, -1) : href;
-  } catch {
-    return url.replace(/\/\/[^@/]*@/, '//***@');
-  }
+/**
+ * `text` with the userinfo of any URL in it replaced by `***` (as the HTTP adapters write
+ * it: `tcp://***@10.0.0.1:5432`).
+ */
+export function redactCredentials(text: string): string {
+  return text.replace(/(\/\/)[^/?#@\s]*@/g, '$1***@');
 }
 
-/** Resolves an endpoint URL to a host and port; never throws. */
-export function resolveTcpTarget(url: string, parsed: URL): TcpTarget {
-  const fail = (why: string): TcpTarget => ({
-    url,
-    error: new TypeError(
-      `endpoint ${quote(redactUrl(url))} cannot be reached over TCP: ${why} (use tcp://host:port)`,
-    ),
-  });
-  const scheme = parsed.protocol;
+/** Resolves an endpoint's URL to a host and port; never throws. */
+export function resolveTcpTarget(endpoint: PoolEndpoint): TcpTarget {
+  const { url, parsedUrl } = endpoint;
+  const fail = (why: string): TcpTarget => {
+    const redactedUrl = redactCredentials(url);
+    const id = redactCredentials(endpoint.id);
+    const named = id === redactedUrl ? `"${redactedUrl}"` : `"${id}" (${redactedUrl})`;
+    return {
+      url,
+      error: new UnsupportedEndpointError(
+        `createTcpProxy cannot connect to endpoint ${named}: ${why} (use tcp://host:port)`,
+        id,
+      ),
+    };
+  };
+  const scheme = parsedUrl.protocol;
   if (scheme !== 'tcp:' && scheme !== 'http:') {
-    return fail(`the scheme ${quote(scheme.slice(0, -1))} is not tcp or http`);
+    return fail(`its scheme "${scheme}" is not tcp: or http:`);
   }
   // URL keeps IPv6 literals bracketed; sockets want them bare.
-  const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
+  const host = parsedUrl.hostname.replace(/^\[(.*)\]$/, '$1');
   if (host === '') return fail('it has no host');
-  const port = parsed.port === '' ? (scheme === 'http:' ? 80 : 0) : Number(parsed.port);
+  const port = parsedUrl.port === '' ? (scheme === 'http:' ? 80 : 0) : Number(parsedUrl.port);
   if (!(port >= 1 && port <= 65_535)) return fail('it has no port');
   return { url, host, port };
 }

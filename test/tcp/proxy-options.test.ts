@@ -1,5 +1,7 @@
+import diagnostics from 'node:diagnostics_channel';
 import net, { type Server } from 'node:net';
 import { describe, expect, expectTypeOf, it, onTestFinished } from 'vitest';
+import { isUnsupportedEndpointError } from '../../src/errors.js';
 import { Pool } from '../../src/pool/pool.js';
 import {
   createTcpProxy,
@@ -9,8 +11,9 @@ import {
   DEFAULT_TCP_IDLE_TIMEOUT_MS,
   type TcpProxyOptions,
   type TcpProxyServer,
+  type TcpUnsupportedEndpointMessage,
 } from '../../src/tcp/index.js';
-import { clientAddress, redactUrl } from '../../src/tcp/tcp-target.js';
+import { clientAddress, redactCredentials } from '../../src/tcp/tcp-target.js';
 import { failOnProcessProblems } from '../http/proxy-support.js';
 import { dial, echoBackend, listenOn, receive, startTcpProxy, tcpPool } from './support.js';
 
@@ -87,22 +90,28 @@ describe('createTcpProxy: endpoints', () => {
     const cases: Array<[string, RegExp]> = [
       [
         'ftp://user:secret@127.0.0.1:2121',
-        /endpoint "ftp:\/\/\*\*\*:\*\*\*@127\.0\.0\.1:2121".*scheme "ftp"/,
+        /^createTcpProxy cannot connect to endpoint "ftp:\/\/\*\*\*@127\.0\.0\.1:2121": its scheme "ftp:" is not tcp: or http:/,
       ],
-      ['https://127.0.0.1:8443', /endpoint "https:\/\/127\.0\.0\.1:8443".*scheme "https"/],
-      ['tcp://127.0.0.1', /endpoint "tcp:\/\/127\.0\.0\.1".*no port/],
-      ['localhost:80', /endpoint "localhost:80".*scheme "localhost"/],
+      ['https://127.0.0.1:8443', /endpoint "https:\/\/127\.0\.0\.1:8443": its scheme "https:"/],
+      ['tcp://127.0.0.1', /endpoint "tcp:\/\/127\.0\.0\.1": it has no port/],
+      ['localhost:80', /endpoint "localhost:80": its scheme "localhost:"/],
     ];
     for (const [url, message] of cases) {
-      expect(() => createTcpProxy(pool(['tcp://127.0.0.1:9', url]))).toThrow(TypeError);
-      expect(() => createTcpProxy(pool(['tcp://127.0.0.1:9', url]))).toThrow(message);
+      let thrown: unknown;
+      try {
+        createTcpProxy(pool(['tcp://127.0.0.1:9', url]));
+      } catch (error) {
+        thrown = error;
+      }
+      expect(isUnsupportedEndpointError(thrown), url).toBe(true);
+      expect((thrown as Error).message).toMatch(message);
+      expect((thrown as Error).message).not.toContain('secret');
     }
-    try {
-      createTcpProxy(pool(['tcp://admin:hunter2@127.0.0.1']));
-    } catch (error) {
-      expect(String(error)).not.toContain('hunter2');
-      expect(String(error)).toMatch(/^TypeError: createTcpProxy: endpoint "tcp:\/\/\*\*\*:\*\*\*@/);
-    }
+    const custom = new Pool({ endpoints: [{ id: 'db', url: 'tcp://admin:hunter2@127.0.0.1' }] });
+    onTestFinished(() => custom.close());
+    expect(() => createTcpProxy(custom)).toThrow(
+      'createTcpProxy cannot connect to endpoint "db" (tcp://***@127.0.0.1): it has no port',
+    );
   });
 
   it('connects to http:// endpoints and IPv6 literals', async () => {
@@ -125,14 +134,14 @@ describe('createTcpProxy: endpoints', () => {
     expect((await got6).data.toString()).toBe('to [::1]');
   });
 
-  it('never uses an endpoint with a bad scheme that joins later, and warns once', async () => {
+  it('never uses an endpoint with a bad scheme that joins later, and reports it once', async () => {
     const backend = await echoBackend();
     const p = tcpPool([backend.url]);
-    const warnings: Error[] = [];
-    const onWarning = (w: Error) => warnings.push(w);
-    process.on('warning', onWarning);
+    const reported: TcpUnsupportedEndpointMessage[] = [];
+    const listener = (message: unknown) => reported.push(message as TcpUnsupportedEndpointMessage);
+    diagnostics.subscribe('switchyard:tcp:unsupported-endpoint', listener);
     onTestFinished(() => {
-      process.off('warning', onWarning);
+      diagnostics.unsubscribe('switchyard:tcp:unsupported-endpoint', listener);
     });
     const { port } = await startTcpProxy(p);
     p.add('ftp://user:pw@127.0.0.1:2121');
@@ -142,11 +151,11 @@ describe('createTcpProxy: endpoints', () => {
       client.end(`n${i}`);
       expect((await got).data.toString()).toBe(`n${i}`);
     }
-    await new Promise((r) => setImmediate(r));
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]!.message).toMatch(/endpoint "ftp:\/\/\*\*\*:\*\*\*@127\.0\.0\.1:2121\/?"/);
-    expect(warnings[0]!.message).not.toContain(':pw@');
-    expect((warnings[0] as { code?: string }).code).toBe('SWITCHYARD_TCP_ENDPOINT');
+    expect(reported).toHaveLength(1);
+    expect(reported[0]!.endpoint.id).toBe('ftp://user:pw@127.0.0.1:2121');
+    expect(reported[0]!.error.code).toBe('ERR_UNSUPPORTED_ENDPOINT');
+    expect(reported[0]!.error.message).toMatch(/endpoint "ftp:\/\/\*\*\*@127\.0\.0\.1:2121"/);
+    expect(reported[0]!.error.message).not.toContain(':pw@');
     expect(p.get('ftp://user:pw@127.0.0.1:2121')).toMatchObject({ requests: 0 });
   });
 
@@ -156,8 +165,8 @@ describe('createTcpProxy: endpoints', () => {
     expect(clientAddress('2001:db8::1')).toBe('2001:db8::1');
     expect(clientAddress('10.1.2.3')).toBe('10.1.2.3');
     expect(clientAddress(undefined)).toBeUndefined();
-    expect(redactUrl('tcp://u:p@h:1')).toBe('tcp://***:***@h:1');
-    expect(redactUrl('tcp://h:1')).toBe('tcp://h:1');
+    expect(redactCredentials('tcp://u:p@h:1')).toBe('tcp://***@h:1');
+    expect(redactCredentials('tcp://h:1')).toBe('tcp://h:1');
   });
 
   it('listens like any net.Server', async () => {

@@ -9,7 +9,7 @@
  * sent yet) and outlier detection takes the endpoint out. At the end the proxy drains and
  * closes, and the pool is closed by its owner.
  *
- * Run: npm run build && node examples/tcp-proxy.ts
+ * Run (in a clone, after `npm ci`): npm run example examples/tcp-proxy.ts
  */
 import diagnostics from 'node:diagnostics_channel';
 import net from 'node:net';

@@ -7,7 +7,7 @@
  * reads `/api/snapshot` and `/metrics` as a person or Prometheus would, drains one endpoint
  * through the admin API, prints what it saw, closes everything and exits.
  *
- * Run: npm run build && node examples/dashboard.ts
+ * Run (in a clone, after `npm ci`): npm run example examples/dashboard.ts
  * (set KEEP_OPEN=1 to keep it running and open the printed URL in a browser).
  */
 import { randomBytes } from 'node:crypto';

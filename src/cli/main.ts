@@ -17,6 +17,8 @@ export interface CliIo {
   readonly stderr?: DemoOutput;
   /** Ends a running command early (the bin wires Ctrl-C and SIGTERM to it). */
   readonly signal?: AbortSignal;
+  /** What `--open` calls with the dashboard's URL. @default the system's browser opener */
+  readonly open?: (url: string) => unknown;
 }
 
 /** The usage text printed by `--help` and after a mistake. */
@@ -24,10 +26,11 @@ export const USAGE = `Usage: switchyard <command> [options]
 
 Commands:
   demo                three local backends of different speed, the load balancer with
-                      health checks, and steady traffic; one backend is killed and
-                      restored partway so failover shows
+                      health checks, the dashboard, and steady traffic; one backend is
+                      killed and restored partway so failover shows
       --duration SEC  how long the traffic runs (default 20)
       --rate N        requests per second (default 200)
+      --open          open the dashboard in a browser (its URL is printed first)
 
 Options:
   -h, --help          this text
@@ -78,6 +81,7 @@ export async function main(argv: readonly string[], io: CliIo = {}): Promise<num
       ...(seconds === undefined ? {} : { durationMs: seconds * 1000 }),
       ...(rate === undefined ? {} : { rate }),
       ...(io.signal === undefined ? {} : { signal: io.signal }),
+      ...(values.open ? { open: io.open ?? true } : {}),
     };
   } catch (error) {
     return fail((error as Error).message);
@@ -99,6 +103,7 @@ function parse(argv: readonly string[]) {
     options: {
       duration: { type: 'string' },
       rate: { type: 'string' },
+      open: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },

@@ -49,7 +49,7 @@ describe('nextLease', () => {
     const s = source(lease('b'), { budget });
     const tried = new Set<string>();
     expect(nextLease(s, 'k', 1, lease('a'), tried)?.endpoint.id).toBe('b');
-    expect(s.asked).toEqual([{ key: 'k', exclude: new Set(['a']) }]);
+    expect(s.asked).toEqual([{ key: 'k', exclude: new Set(['a']), retry: true }]);
     expect(tried).toEqual(new Set(['a']));
     // The budget held one retry: it is spent.
     expect(budget.canRetry()).toBe(false);
@@ -60,7 +60,7 @@ describe('nextLease', () => {
     const s = source(lease('c'), { budget: false });
     const tried = new Set(['a']);
     nextLease(s, undefined, 2, lease('b'), tried);
-    expect(s.asked).toEqual([{ exclude: new Set(['a', 'b']) }]);
+    expect(s.asked).toEqual([{ exclude: new Set(['a', 'b']), retry: true }]);
   });
 
   it('gives none once the attempts are used up, without asking the pool', () => {

@@ -127,7 +127,7 @@ describe('TryLoop', () => {
     expect(c.reasons).toEqual([DISCARDED]);
     expect(leases[0]!.released).toMatchObject({ ok: false, retryAfterMs: 5000 });
     expect(loop.lease).toBe(leases[1]);
-    expect(asked[1]).toEqual({ key: 'k', exclude: new Set(['a']) });
+    expect(asked[1]).toEqual({ key: 'k', exclude: new Set(['a']), retry: true });
     expect(o.reasons).toEqual(['status 503']);
     await tick();
     expect(o.retries).toBe(1);

@@ -7,7 +7,8 @@
  *   node bench/proxy-server.ts <role> '<json array of backend origins>'
  *
  * Roles: `backend` (three ports: 78 B on `/`, 64 KiB on `/big`, a discarding `POST /sink`,
- * a generating `GET /source?bytes=N`), `switchyard`, `node`, `undici`, `http-proxy`,
+ * a generating `GET /source?bytes=N`), `switchyard`, `switchyard-hooks` (no-op
+ * `rewriteRequest` and `rewriteResponse`), `node`, `undici`, `http-proxy`,
  * `fastify`.
  */
 import { once } from 'node:events';
@@ -103,6 +104,22 @@ async function switchyard(): Promise<number> {
   return listen(http.createServer(createProxyHandler(pool)));
 }
 
+/** switchyard with no-op request and response hooks: what the hooks cost when present. */
+async function switchyardHooks(): Promise<number> {
+  const { Pool, RoundRobin } = await import('../dist/index.js');
+  const { createProxyHandler } = await import('../dist/http.js');
+  const pool = new Pool({ endpoints: origins, selector: new RoundRobin() });
+  const proxy = createProxyHandler(pool, {
+    rewriteRequest: (head: { headers: Record<string, unknown> }) => {
+      head.headers['x-hooked'] = '1';
+    },
+    rewriteResponse: (head: { headers: Record<string, unknown> }) => {
+      delete head.headers.server;
+    },
+  });
+  return listen(http.createServer(proxy));
+}
+
 async function bareNode(): Promise<number> {
   const agent = new http.Agent({ keepAlive: true });
   const targets = origins.map((origin) => new URL(origin));
@@ -176,6 +193,7 @@ async function fastifyReplyFrom(): Promise<number> {
 const roles: Record<string, () => Promise<number | number[]>> = {
   backend,
   switchyard,
+  'switchyard-hooks': switchyardHooks,
   node: bareNode,
   undici: undiciBalancedPool,
   'http-proxy': httpProxy,

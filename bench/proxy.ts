@@ -18,7 +18,7 @@
  *
  * Run: npm run build && npm run bench:proxy
  * Environment: DURATION (s, 8), WARMUP (s, 2), ROUNDS (3), CONNECTIONS (64 or a list),
- * CONTENDERS (comma list), SIZES (small,big), MODE (all | throughput | rss),
+ * CONTENDERS (comma list; `switchyard-hooks`, with no-op hooks, only when listed), SIZES (small,big), MODE (all | throughput | rss),
  * LOAD (wrk | autocannon), BACKEND (nginx | node), STREAM_MIB (1024), CHARTS (a folder).
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -56,6 +56,11 @@ interface Contender {
 const ALL_CONTENDERS: Contender[] = [
   { id: 'direct', label: 'direct to one backend (no proxy)', peer: false },
   { id: 'switchyard', label: 'switchyard createProxyHandler, RoundRobin', peer: false },
+  {
+    id: 'switchyard-hooks',
+    label: 'switchyard with no-op rewriteRequest and rewriteResponse',
+    peer: false,
+  },
   { id: 'node', label: 'bare Node: http.request + keep-alive Agent, pipe', peer: true },
   { id: 'undici', label: 'undici BalancedPool + request() behind http.createServer', peer: true },
   { id: 'http-proxy', label: 'http-proxy 1.18, keep-alive Agent', peer: true },
@@ -64,8 +69,12 @@ const ALL_CONTENDERS: Contender[] = [
 ];
 const HAPROXY = has('haproxy');
 const wanted = env.CONTENDERS?.split(',');
+/** Measured only when CONTENDERS names them. */
+const ON_REQUEST = new Set(['switchyard-hooks']);
 const CONTENDERS = ALL_CONTENDERS.filter(
-  (c) => (wanted === undefined || wanted.includes(c.id)) && (c.id !== 'haproxy' || HAPROXY),
+  (c) =>
+    (wanted === undefined ? !ON_REQUEST.has(c.id) : wanted.includes(c.id)) &&
+    (c.id !== 'haproxy' || HAPROXY),
 );
 
 function has(command: string): boolean {

@@ -74,6 +74,15 @@ export {
   proxyChannels,
 } from './proxy/diagnostics.js';
 export { HOP_BY_HOP_HEADERS } from './proxy/headers.js';
+export {
+  DEFAULT_RESPONSE_BODY_MAX_BYTES,
+  type ProxyRequestHead,
+  type ProxyResponseBodyOptions,
+  type ProxyResponseHead,
+  type RewriteRequest,
+  type RewriteResponse,
+  type TransformBody,
+} from './proxy/hooks.js';
 export { createProxyHandler, type ProxyHandler } from './proxy/proxy-handler.js';
 export {
   DEFAULT_UPGRADE_PROTOCOLS,
@@ -82,6 +91,7 @@ export {
   type ProxyTimeouts,
   type ProxyUpgradeOptions,
 } from './proxy/proxy-options.js';
+export type { PoolRouter } from './proxy/router.js';
 export type { TrustProxy } from './proxy/trust-proxy.js';
 export {
   type UnsupportedEndpointMessage,
@@ -109,3 +119,9 @@ export {
   DEFAULT_KEEP_ALIVE_TIMEOUT_MS,
   DEFAULT_TUNNEL_IDLE_TIMEOUT_MS,
 } from './shared/timeouts.js';
+export type {
+  DispatcherFactory,
+  PemInput,
+  UpstreamConnectionOptions,
+  UpstreamTlsOptions,
+} from './shared/upstream-options.js';

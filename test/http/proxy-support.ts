@@ -1,7 +1,12 @@
 import http, { type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { afterAll, expect, onTestFinished } from 'vitest';
-import { createProxyHandler, type ProxyHandler, type ProxyOptions } from '../../src/http/index.js';
+import {
+  createProxyHandler,
+  type PoolRouter,
+  type ProxyHandler,
+  type ProxyOptions,
+} from '../../src/http/index.js';
 import type { PoolOptions } from '../../src/pool/options.js';
 import { Pool } from '../../src/pool/pool.js';
 import type { PoolEndpoint } from '../../src/pool/types.js';
@@ -132,9 +137,9 @@ export class FirstAvailable implements Selector<PoolEndpoint> {
   }
 }
 
-/** Starts a proxy server in front of `pool`. */
+/** Starts a proxy server in front of `pool` (or the pools a router picks). */
 export async function startProxy(
-  pool: Pool,
+  pool: Pool | PoolRouter,
   options?: ProxyOptions,
   wrap?: (proxy: ProxyHandler) => RequestListener,
 ): Promise<{ url: string; port: number; proxy: ProxyHandler; server: http.Server }> {

@@ -3,6 +3,7 @@ import { AbortedError, HealthCheckError } from '../../errors.js';
 import type { HealthCheck } from '../../health/index.js';
 import type { PoolEndpoint } from '../../pool/types.js';
 import { checkBoolean, checkNumber, checkOptions, checkString, quote } from '../../validate.js';
+import { resolveTls, type UpstreamTlsOptions } from '../shared/upstream-options.js';
 
 /**
  * Which statuses pass: one code (`200`), an inclusive range as a `[min, max]` pair
@@ -50,6 +51,17 @@ export interface HttpCheckOptions {
    * own it: `close()` leaves it open. @default a private `Agent`, closed by `close()`
    */
   readonly dispatcher?: Dispatcher;
+  /**
+   * TLS settings for `https://` endpoints, as the proxy's `tls` (pass the proxy's own so
+   * checks trust the same CA and present the same client certificate). Not with
+   * `dispatcher`: set them on it.
+   * @default Node's defaults
+   * @example
+   * ```ts
+   * httpCheck({ path: '/healthz', tls: { ca: readFileSync('ca.pem') } });
+   * ```
+   */
+  readonly tls?: UpstreamTlsOptions;
 }
 
 /** A health check made by {@link httpCheck}: call it, and `close()` it when done. */
@@ -70,6 +82,7 @@ const KNOWN = [
   'host',
   'reuseConnections',
   'dispatcher',
+  'tls',
 ] as const;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // undici refuses these (RFC 9110 §7.6.1 hop-by-hop, or framing it owns).
@@ -198,6 +211,10 @@ export function httpCheck(options?: HttpCheckOptions): HttpCheck {
   if (given !== undefined && typeof (given as { request?: unknown })?.request !== 'function') {
     throw new TypeError(`dispatcher must be an undici Dispatcher, got ${quote(given)}`);
   }
+  const connect = resolveTls(o.tls);
+  if (connect !== undefined && given !== undefined) {
+    throw new TypeError('tls cannot be combined with dispatcher: set it on the dispatcher');
+  }
 
   let agent: Agent | undefined;
   let closed = false;
@@ -210,7 +227,8 @@ export function httpCheck(options?: HttpCheckOptions): HttpCheck {
         `httpCheck needs an http: or https: endpoint, got ${quote(endpoint.url)}`,
       );
     }
-    const dispatcher = given ?? (agent ??= new Agent());
+    const dispatcher =
+      given ?? (agent ??= connect === undefined ? new Agent() : new Agent({ connect }));
     const response = await dispatcher.request({
       origin: url.origin,
       path,

@@ -7,6 +7,7 @@
  */
 
 import type { Dispatcher } from 'undici';
+import type { Logger } from '../../logger.js';
 import type { PoolEndpoint, PoolLike } from '../../pool/types.js';
 import type { EndpointSchemes } from '../shared/endpoint-scheme.js';
 import type { RetryPolicy } from '../shared/retry-policy.js';
@@ -31,6 +32,7 @@ export class Balancer implements TryTarget {
   readonly policy: RetryPolicy;
   readonly key: DispatchKey | undefined;
   readonly now: () => number;
+  readonly logger: Logger | undefined;
   readonly #headersMs: number | undefined;
   readonly #idleMs: number | undefined;
   readonly #upstreams: Upstreams | undefined;
@@ -55,6 +57,7 @@ export class Balancer implements TryTarget {
     this.policy = options.policy;
     this.key = options.key;
     this.now = options.now;
+    this.logger = options.logger;
     this.#headersMs = options.headersMs;
     this.#idleMs = options.idleMs;
     if (typeof via === 'function') this.#dispatch = via;

@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici';
+import { checkLogger, type Logger } from '../../logger.js';
 import { checkFunction, checkNumber, checkOptions } from '../../validate.js';
 import { type RetryOptions, RetryPolicy } from '../shared/retry-policy.js';
 import {
@@ -8,6 +9,12 @@ import {
   DEFAULT_KEEP_ALIVE_TIMEOUT_MS,
   MAX_TIMER_MS,
 } from '../shared/timeouts.js';
+import {
+  CONNECTION_OPTIONS,
+  type ResolvedConnection,
+  resolveConnection,
+  type UpstreamConnectionOptions,
+} from '../shared/upstream-options.js';
 
 /**
  * Picks the hash key of an outgoing request, for a hashing selector (`RingHash`, `Maglev`,
@@ -70,10 +77,25 @@ export interface BalancedInterceptorOptions {
    * @default Date.now
    */
   readonly now?: () => number;
+  /**
+   * Where failed tries (`warn`) and endpoints it cannot speak to (`warn`) are reported: any
+   * pino-compatible logger. Errors of a request go to its caller, not to the logger.
+   * @default silent
+   * @example
+   * ```ts
+   * import pino from 'pino';
+   * createBalancedDispatcher(pool, { logger: pino() });
+   * ```
+   */
+  readonly logger?: Logger;
 }
 
-/** Options of {@link createBalancedDispatcher}. */
-export interface BalancedDispatcherOptions {
+/**
+ * Options of {@link createBalancedDispatcher}. Request and response rewriting belongs to
+ * undici interceptors composed around it (`dispatcher.compose(...)`), and the pool is one:
+ * a caller that wants another pool uses another dispatcher.
+ */
+export interface BalancedDispatcherOptions extends UpstreamConnectionOptions {
   /** Failover: attempts, retried statuses, body buffering, budget — as the proxy's. */
   readonly retry?: RetryOptions;
   /** Connect, headers and idle timeouts. */
@@ -100,6 +122,17 @@ export interface BalancedDispatcherOptions {
    * @default Date.now
    */
   readonly now?: () => number;
+  /**
+   * Where failed tries (`warn`) and endpoints it cannot speak to (`warn`) are reported: any
+   * pino-compatible logger. Errors of a request go to its caller, not to the logger.
+   * @default silent
+   * @example
+   * ```ts
+   * import pino from 'pino';
+   * createBalancedDispatcher(pool, { logger: pino() });
+   * ```
+   */
+  readonly logger?: Logger;
 }
 
 /** Options shared by both forms, after validation. @internal */
@@ -111,10 +144,12 @@ export interface ResolvedBalancerOptions {
   readonly headersMs: number | undefined;
   /** Per-request `bodyTimeout`, or undefined to leave the dispatcher's. */
   readonly idleMs: number | undefined;
+  /** The logger, or undefined for none. */
+  readonly logger: Logger | undefined;
 }
 
 /** The dispatcher's options after validation. @internal */
-export interface ResolvedDispatcherOptions extends ResolvedBalancerOptions {
+export interface ResolvedDispatcherOptions extends ResolvedBalancerOptions, ResolvedConnection {
   readonly connectMs: number;
   readonly poolHeadersMs: number;
   readonly poolIdleMs: number;
@@ -132,6 +167,7 @@ function common(o: Record<string, unknown>): Omit<ResolvedBalancerOptions, 'head
     policy: new RetryPolicy(o.retry as RetryOptions | undefined, now),
     key: o.key === undefined ? undefined : checkFunction<DispatchKey>('key', o.key),
     now,
+    logger: o.logger === undefined ? undefined : checkLogger('logger', o.logger),
   };
 }
 
@@ -141,7 +177,13 @@ function common(o: Record<string, unknown>): Omit<ResolvedBalancerOptions, 'head
  * @internal
  */
 export function resolveInterceptorOptions(options: unknown): ResolvedBalancerOptions {
-  const o = checkOptions('balancedInterceptor', options, ['retry', 'timeouts', 'key', 'now']);
+  const o = checkOptions('balancedInterceptor', options, [
+    'retry',
+    'timeouts',
+    'key',
+    'now',
+    'logger',
+  ]);
   const t = checkOptions('timeouts', o.timeouts, ['headersMs', 'idleMs']);
   return {
     ...common(o),
@@ -163,6 +205,8 @@ export function resolveDispatcherOptions(options: unknown): ResolvedDispatcherOp
     'connections',
     'keepAliveTimeoutMs',
     'now',
+    'logger',
+    ...CONNECTION_OPTIONS,
   ]);
   const t = checkOptions('timeouts', o.timeouts, ['connectMs', 'headersMs', 'idleMs']);
   const connections = checkNumber(
@@ -172,6 +216,7 @@ export function resolveDispatcherOptions(options: unknown): ResolvedDispatcherOp
   );
   return {
     ...common(o),
+    ...resolveConnection(o),
     // The endpoint connection pools carry the timeouts: nothing to add per request.
     headersMs: undefined,
     idleMs: undefined,

@@ -40,13 +40,16 @@ export class BalancedDispatcher extends Dispatcher {
     super();
     assertPool(pool, 'createBalancedDispatcher');
     const resolved = resolveDispatcherOptions(options);
-    this.#schemes = new EndpointSchemes('createBalancedDispatcher', pool);
+    this.#schemes = new EndpointSchemes('createBalancedDispatcher', pool, resolved.logger);
     this.#upstreams = new Upstreams(pool, {
       connectMs: resolved.connectMs,
       headersMs: resolved.poolHeadersMs,
       idleMs: resolved.poolIdleMs,
       connections: resolved.connections,
       keepAliveTimeoutMs: resolved.keepAliveTimeoutMs,
+      connect: resolved.connect,
+      allowH2: resolved.allowH2,
+      dispatcherFactory: resolved.dispatcherFactory,
     });
     this.#balancer = new Balancer(pool, resolved, this.#upstreams, this.#schemes);
   }
@@ -195,7 +198,7 @@ export function balancedInterceptor(
   assertPool(pool, 'balancedInterceptor');
   const resolved = resolveInterceptorOptions(options);
   // Follows the pool's membership for as long as the pool lives.
-  const schemes = new EndpointSchemes('balancedInterceptor', pool);
+  const schemes = new EndpointSchemes('balancedInterceptor', pool, resolved.logger);
   return (dispatch) => {
     const balancer = new Balancer(pool, resolved, dispatch, schemes);
     return function balancedDispatch(opts: Dispatcher.DispatchOptions, handler: Handler) {

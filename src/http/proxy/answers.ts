@@ -8,6 +8,7 @@
 
 import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import { isSwitchyardError } from '../../errors.js';
+import type { Logger } from '../../logger.js';
 import type { ProxyErrorHandler } from './proxy-options.js';
 
 /** The status the proxy answers `error` with. */
@@ -113,4 +114,24 @@ export function answerError(
   } catch {
     sendErrorAnswer(req, res, error);
   }
+}
+
+/**
+ * Tells `logger` of an answer of the proxy's own for `error`: `error` for a 503 (no
+ * endpoint eligible) or a 500 (an application hook, the pool router or a selector threw),
+ * `warn` for a 502 or 504. A 400 is the client's doing and the 503s of a closing proxy are
+ * no incident: neither is logged.
+ */
+export function logAnswer(
+  logger: Logger,
+  req: IncomingMessage,
+  error: unknown,
+  attempts: number,
+): void {
+  const status = statusForError(error);
+  if (status < 500 || (error as { code?: unknown } | null)?.code === 'ERR_POOL_CLOSED') return;
+  const fields = { status, method: req.method, url: req.url, attempts, err: error };
+  const message = `proxy answered ${status}: ${error instanceof Error ? error.message : String(error)}`;
+  if (status === 503 || status === 500) logger.error(fields, message);
+  else logger.warn(fields, message);
 }

@@ -6,7 +6,7 @@
  * @internal
  */
 
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 
 /**
  * Headers that describe one connection, not the message, and are never forwarded:
@@ -29,6 +29,9 @@ export const HOP_BY_HOP_HEADERS: readonly string[] = Object.freeze([
 const HOP_BY_HOP: Readonly<Record<string, true>> = Object.freeze(
   Object.assign(Object.create(null), Object.fromEntries(HOP_BY_HOP_HEADERS.map((h) => [h, true]))),
 );
+
+/** A `TE` value that lists `trailers`. */
+const TE_TRAILERS = /(?:^|,)[ \t]*trailers[ \t]*(?:[;,]|$)/i;
 
 /** Static rules for request headers, resolved once from the proxy options. */
 export interface RequestHeaderRules {
@@ -90,8 +93,8 @@ function join(prior: string | undefined, value: string): string {
 /**
  * Builds the headers to send upstream, as a flat `[name, value, …]` array (undici's fast
  * form), from Node's `req.rawHeaders`, and records facts about the request in `facts`.
- * Dropped: hop-by-hop headers, those `Connection` names, `Expect` (Node answers
- * `100-continue` itself), duplicate `Content-Length`; `Host` with `changeOrigin`; and,
+ * Dropped: hop-by-hop headers (but a `TE` listing `trailers` is sent on as `te: trailers`),
+ * those `Connection` names, `Expect` (Node answers `100-continue` itself), duplicate `Content-Length`; `Host` with `changeOrigin`; and,
  * unless `client.trusted`, every forwarding header ({@link isForwardingHeader}).
  */
 export function buildRequestHeaders(
@@ -103,6 +106,7 @@ export function buildRequestHeaders(
   const out: string[] = [];
   const trusted = client.trusted;
   let connection: string | undefined;
+  let teTrailers = false;
   let xff: string | undefined;
   let xfProto: string | undefined;
   let xfHost: string | undefined;
@@ -120,7 +124,15 @@ export function buildRequestHeaders(
     }
     switch (name.length) {
       case 2: // te
-        if (eqi(name, 'te')) continue;
+        if (eqi(name, 'te')) {
+          // Hop-by-hop, but `trailers` says the client takes trailer fields, which the proxy
+          // forwards: that much goes on (the only TE that HTTP/2 allows), once.
+          if (!teTrailers && TE_TRAILERS.test(value)) {
+            teTrailers = true;
+            out.push('te', 'trailers');
+          }
+          continue;
+        }
         break;
       case 4:
         if (eqi(name, 'host')) {
@@ -345,4 +357,33 @@ export function buildResponseHeaders(
 /** True when `name` (lower case) is hop-by-hop. */
 export function isHopByHop(name: string): boolean {
   return HOP_BY_HOP[name] === true;
+}
+
+/**
+ * The response headers as an object (names lower case), hop-by-hop headers and those
+ * `Connection` names removed, `setCookie` added to `Set-Cookie`: the head the response
+ * hooks see, and the headers of a forwarded `103 Early Hints`.
+ */
+export function responseHeadersObject(
+  headers: IncomingHttpHeaders,
+  setCookie: string | undefined,
+): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  const connection = headers.connection;
+  const named = connection === undefined ? undefined : connectionTokens(connection);
+  for (const key in headers) {
+    if (HOP_BY_HOP[key] === true || named?.has(key)) continue;
+    const value = headers[key];
+    if (value !== undefined) out[key] = value;
+  }
+  if (setCookie !== undefined) {
+    const prior = out['set-cookie'];
+    out['set-cookie'] =
+      prior === undefined
+        ? setCookie
+        : Array.isArray(prior)
+          ? [...prior, setCookie]
+          : [String(prior), setCookie];
+  }
+  return out;
 }

@@ -6,6 +6,7 @@
 
 import type { Dispatcher } from 'undici';
 import type { Disposable } from '../../events.js';
+import type { Logger } from '../../logger.js';
 import type { PoolEndpoint, PoolLike } from '../../pool/types.js';
 import { EndpointSchemes } from '../shared/endpoint-scheme.js';
 import type { RetryPolicy } from '../shared/retry-policy.js';
@@ -13,6 +14,7 @@ import type { TryTarget } from '../shared/try-loop.js';
 import { Upstreams } from '../shared/upstreams.js';
 import type { Affinity } from './affinity.js';
 import type { RequestHeaderRules } from './headers.js';
+import type { ResolvedResponseBody, RewriteRequest, RewriteResponse } from './hooks.js';
 import type { ProxyErrorHandler, ResolvedProxyOptions } from './proxy-options.js';
 import type { ProxyTrust } from './trust-proxy.js';
 import type { Tunnel } from './tunnel.js';
@@ -38,15 +40,34 @@ export class ProxyEngine implements TryTarget {
   /** The `Upgrade` protocols tunnelled, lower case. */
   readonly upgradeProtocols: ReadonlySet<string>;
   readonly #tunnels = new Set<Tunnel>();
+  readonly rewriteRequest: RewriteRequest | undefined;
+  readonly rewriteResponse: RewriteResponse | undefined;
+  readonly responseBody: ResolvedResponseBody | undefined;
+  /** Either response hook is set: one test on the default path. */
+  readonly responseHooks: boolean;
+  readonly logger: Logger | undefined;
   closed = false;
 
-  /** @throws UnsupportedEndpointError for an endpoint of `pool` that is not http(s). */
-  constructor(pool: PoolLike, options: ResolvedProxyOptions) {
-    this.#schemes = new EndpointSchemes('createProxyHandler', pool);
+  /**
+   * @param affinity - this pool's affinity state (each routed pool has its own).
+   * @throws UnsupportedEndpointError for an endpoint of `pool` that is not http(s).
+   */
+  constructor(
+    pool: PoolLike,
+    options: ResolvedProxyOptions,
+    affinity: Affinity | undefined = options.affinity,
+  ) {
+    this.#schemes = new EndpointSchemes('createProxyHandler', pool, options.logger);
     this.unsupported = this.#schemes.unsupported;
     this.pool = pool;
     this.policy = options.policy;
-    this.affinity = options.affinity;
+    this.affinity = affinity;
+    this.rewriteRequest = options.rewriteRequest;
+    this.rewriteResponse = options.rewriteResponse;
+    this.responseBody = options.responseBody;
+    this.responseHooks =
+      options.rewriteResponse !== undefined || options.responseBody !== undefined;
+    this.logger = options.logger;
     this.onError = options.onError;
     this.requestMs = options.requestMs;
     this.tunnelIdleMs = options.tunnelIdleMs;
@@ -64,8 +85,10 @@ export class ProxyEngine implements TryTarget {
       idleMs: options.idleMs,
       connections: options.connections,
       keepAliveTimeoutMs: options.keepAliveTimeoutMs,
+      connect: options.connect,
+      allowH2: options.allowH2,
+      dispatcherFactory: options.dispatcherFactory,
     });
-    const affinity = this.affinity;
     if (affinity?.mode === 'cookie') {
       affinity.index(pool.endpoints);
       this.#membership = pool.onMembershipChange(() => affinity.index(pool.endpoints));

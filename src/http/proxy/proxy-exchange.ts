@@ -7,7 +7,7 @@
  * @internal
  */
 
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import {
   BadRequestError,
@@ -28,9 +28,10 @@ import {
   TryLoop,
   type TryOwner,
 } from '../shared/try-loop.js';
-import { answerError, sendAnswer } from './answers.js';
+import { answerError, logAnswer, sendAnswer } from './answers.js';
 import { proxyChannels } from './diagnostics.js';
-import { buildResponseHeaders } from './headers.js';
+import { buildResponseHeaders, isHopByHop, responseHeadersObject } from './headers.js';
+import { type ProxyResponseHead, rewriteTry } from './hooks.js';
 import { replaceBody } from './parsed-body.js';
 import type { ProxyEngine } from './proxy-engine.js';
 import { RequestBodyStream } from './request-body.js';
@@ -48,6 +49,10 @@ const S_BUFFERING = 1;
 const S_WAITING = 2;
 const S_STREAMING = 3;
 const S_DONE = 4;
+/** Response hooks: the delivered response's body is being buffered for `responseBody`. */
+const S_COLLECTING = 5;
+/** Response hooks: `responseBody.transform` is running. */
+const S_TRANSFORMING = 6;
 
 const kExchange = Symbol('switchyard.exchange');
 type Tagged = { [kExchange]?: ProxyExchange | undefined };
@@ -97,6 +102,11 @@ export class ProxyExchange
   #due = -1;
   /** The response's last chunk, held so it goes out with `end()` in the same write. */
   #last: Buffer | undefined;
+  /** With `rewriteRequest`: the headers as the header pass built them, copied for each try. */
+  #baseHeaders: string[] | undefined;
+  /** With `responseBody`: the head of the response being buffered, and its chunks. */
+  #head: ProxyResponseHead | undefined;
+  #bodyChunks: Buffer[] | undefined;
 
   constructor(engine: ProxyEngine, req: IncomingMessage, res: ServerResponse) {
     this.#engine = engine;
@@ -229,8 +239,25 @@ export class ProxyExchange
         return;
       }
     }
+    const rewrite = this.#engine.rewriteRequest;
+    if (rewrite === undefined) {
+      this.#state = S_WAITING;
+      tries.send(this.#opts!, this.#path, this);
+      return;
+    }
+    // Each try rewrites a fresh copy of the request's head, with its own endpoint.
+    const opts = this.#opts!;
+    const base = (this.#baseHeaders ??= opts.headers as string[]);
+    let path: string;
+    try {
+      path = rewriteTry(rewrite, this.#req, opts, base, this.#path, tries);
+    } catch (error) {
+      // The application's hook threw: 500, and the endpoint is not blamed.
+      this.#fail(error);
+      return;
+    }
     this.#state = S_WAITING;
-    tries.send(this.#opts!, this.#path, this);
+    tries.send(opts, path, this);
   }
 
   /** @internal TryOwner: the next try, off undici's stack. */
@@ -264,12 +291,15 @@ export class ProxyExchange
       controller.abort(CLIENT_GONE);
       return;
     }
-    // 1xx interim responses are not forwarded (Node answers 100-continue itself).
-    if (statusCode < 200) return;
+    if (statusCode < 200) {
+      // `103 Early Hints` is forwarded; other 1xx are not (Node answered the client's
+      // `Expect: 100-continue` itself, and the expectation is not forwarded).
+      if (statusCode === 103) this.#earlyHints(headers);
+      return;
+    }
     const tries = this.#tries;
     if (tries.retriesResponse(controller, statusCode, headers)) return;
     const res = this.#res;
-    const lease = tries.lease!;
     const engine = this.#engine;
     this.#clearTimer();
     if (res.headersSent) {
@@ -277,35 +307,138 @@ export class ProxyExchange
       this.#fail(new UpstreamUnavailableError('the response was already started elsewhere'));
       return;
     }
+    const endpoint = tries.lease!.endpoint;
+    if (engine.responseHooks) {
+      this.#hookedResponse(controller, statusCode, headers);
+      return;
+    }
+    const out = buildResponseHeaders(headers, affinityCookie(this, engine, endpoint.id));
+    this.#writeHead(controller, statusCode, out, statusMessage, headers['content-length']);
+  }
+
+  /**
+   * Writes the response head to the client, starts streaming the body (`contentLength`
+   * being the upstream's) and announces the response; when Node refuses the head, the try
+   * ends and the client gets an answer instead.
+   */
+  #writeHead(
+    controller: Controller,
+    statusCode: number,
+    out: (string | string[])[] | OutgoingHttpHeaders,
+    statusMessage: string | undefined,
+    contentLength: string | string[] | undefined,
+  ): void {
+    const res = this.#res;
+    const tries = this.#tries;
     try {
-      const out = buildResponseHeaders(headers, affinityCookie(this, engine, lease.endpoint.id));
       // The reason phrase is HTTP/1 only.
       if (statusMessage && this.#req.httpVersionMajor === 1) {
         res.writeHead(statusCode, statusMessage, out);
       } else res.writeHead(statusCode, out);
     } catch (cause) {
+      tries.discard(controller, DISCARDED);
+      if (this.#engine.responseHooks) {
+        // The hooks wrote the head: the application's fault, not the endpoint's.
+        this.#fail(cause);
+        return;
+      }
       // An upstream header Node refuses: not forwardable.
       const error = new UpstreamUnavailableError('upstream sent an invalid response', { cause });
-      tries.discard(controller, DISCARDED);
       tries.broke(error);
       this.#fail(error);
       return;
     }
     this.#state = S_STREAMING;
-    this.#due = contentLengthOf(headers['content-length']);
+    this.#due = contentLengthOf(contentLength);
     if (proxyChannels.response.hasSubscribers) {
       proxyChannels.response.publish({
         request: this.#req,
         response: res,
-        endpoint: lease.endpoint,
+        endpoint: tries.lease!.endpoint,
         statusCode,
         attempts: tries.attempts,
       });
     }
   }
 
+  /** Forwards a `103 Early Hints` (never to an HTTP/1.0 client, which knows no 1xx). */
+  #earlyHints(headers: Record<string, string | string[] | undefined>): void {
+    const res = this.#res;
+    const req = this.#req;
+    if (res.headersSent || (req.httpVersionMajor === 1 && req.httpVersionMinor === 0)) return;
+    try {
+      // Node sends them only with a `Link` header, as RFC 8297 means them.
+      res.writeEarlyHints(responseHeadersObject(headers, undefined) as Record<string, string>);
+    } catch {
+      // A hint Node refuses is dropped: hints are advisory.
+    }
+  }
+
+  /** The response head with `rewriteResponse` and `responseBody` in play. */
+  #hookedResponse(
+    controller: Controller,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): void {
+    const engine = this.#engine;
+    const req = this.#req;
+    const tries = this.#tries;
+    const endpoint = tries.lease!.endpoint;
+    const head: ProxyResponseHead = {
+      status: statusCode,
+      headers: responseHeadersObject(headers, affinityCookie(this, engine, endpoint.id)),
+      endpoint,
+    };
+    const body = engine.responseBody;
+    let collect = false;
+    try {
+      engine.rewriteResponse?.(head, req);
+      const status = head.status;
+      if (!Number.isInteger(status) || status < 200 || status > 599) {
+        throw new RangeError(
+          `rewriteResponse must leave head.status within 200-599, got ${status}`,
+        );
+      }
+      collect =
+        body !== undefined &&
+        hasBody(req.method, head.status) &&
+        (body.when === undefined || body.when(head, req) === true);
+    } catch (error) {
+      // The application's hook threw: 500, and the endpoint is not blamed.
+      tries.discard(controller, DISCARDED);
+      this.#fail(error);
+      return;
+    }
+    if (!collect) {
+      // A status changed by the hook has no reason phrase of the upstream's.
+      this.#writeHead(controller, head.status, head.headers, undefined, headers['content-length']);
+      return;
+    }
+    if (contentLengthOf(headers['content-length']) > body!.maxBytes) {
+      this.#tooLarge(controller);
+      return;
+    }
+    this.#state = S_COLLECTING;
+    this.#head = head;
+    this.#bodyChunks = [];
+    this.#bytes = 0;
+  }
+
+  /** A body for `responseBody` is over its `maxBytes`: 502, never passed on untransformed. */
+  #tooLarge(controller: Controller): void {
+    this.#tries.discard(controller, DISCARDED);
+    this.#fail(
+      new UpstreamUnavailableError(
+        `the response body is over responseBody.maxBytes (${this.#engine.responseBody!.maxBytes})`,
+      ),
+    );
+  }
+
   onResponseData(controller: Controller, chunk: Buffer): void {
-    if (this.#state !== S_STREAMING) return;
+    if (this.#state !== S_STREAMING) {
+      if (this.#state === S_COLLECTING) this.#collect(controller, chunk);
+      return;
+    }
     const due = this.#due;
     if (due === chunk.length) {
       // The chunk that completes a `Content-Length` body: undici reports the end in the same
@@ -336,28 +469,108 @@ export class ProxyExchange
     if (this.#state === S_STREAMING) this.#tries.controller?.resume();
   }
 
-  onResponseEnd(): void {
-    if (this.#state !== S_STREAMING) return;
+  onResponseEnd(
+    _controller: Controller,
+    trailers?: Record<string, string | string[] | undefined> | null,
+  ): void {
+    if (this.#state !== S_STREAMING) {
+      if (this.#state === S_COLLECTING) this.#collected();
+      return;
+    }
     this.#state = S_DONE;
+    const res = this.#res;
+    if (trailers != null) forwardTrailers(res, trailers);
     const last = this.#last;
     if (last !== undefined) {
       this.#last = undefined;
-      this.#res.end(last);
-    } else this.#res.end();
+      res.end(last);
+    } else res.end();
+    this.#uploadDone();
+    this.#tries.delivered();
+  }
+
+  /** The endpoint answered: an upload it did not read whole is drained, so the connection stays usable. */
+  #uploadDone(): void {
     const body = this.#body;
     if (body instanceof RequestBodyStream && !this.#req.complete) {
-      // The endpoint answered without reading the whole upload: drain the rest so the
-      // client connection stays usable.
       body.destroy();
       this.#req.resume();
     }
+  }
+
+  /** A chunk of a body buffered for `responseBody`. */
+  #collect(controller: Controller, chunk: Buffer): void {
+    this.#bodyChunks!.push(chunk);
+    this.#bytes += chunk.length;
+    if (this.#bytes > this.#engine.responseBody!.maxBytes) this.#tooLarge(controller);
+  }
+
+  /** The body buffered for `responseBody` is whole: the endpoint is done; transform it. */
+  #collected(): void {
+    this.#state = S_TRANSFORMING;
+    this.#uploadDone();
     this.#tries.delivered();
+    const chunks = this.#bodyChunks!;
+    this.#bodyChunks = undefined;
+    const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.#bytes);
+    let result: Buffer | string | Promise<Buffer | string>;
+    try {
+      result = this.#engine.responseBody!.transform(body, this.#head!, this.#req);
+    } catch (error) {
+      this.#fail(error);
+      return;
+    }
+    if (typeof (result as Promise<unknown>)?.then === 'function') {
+      (result as Promise<Buffer | string>).then(
+        (value) => this.#transformed(value),
+        (error: unknown) => {
+          if (this.#state === S_TRANSFORMING) this.#fail(error);
+        },
+      );
+    } else this.#transformed(result as Buffer | string);
+  }
+
+  /** Sends the transformed body, with its own `Content-Length`. */
+  #transformed(value: Buffer | string): void {
+    if (this.#state !== S_TRANSFORMING) return;
+    const res = this.#res;
+    const head = this.#head!;
+    let body: Buffer;
+    try {
+      if (typeof value === 'string') body = Buffer.from(value);
+      else if (value instanceof Uint8Array)
+        body = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+      else throw new TypeError(`responseBody.transform must return a Buffer or a string`);
+      const headers = head.headers;
+      headers['content-length'] = body.length;
+      res.writeHead(head.status, headers);
+    } catch (error) {
+      this.#fail(error);
+      return;
+    }
+    this.#state = S_DONE;
+    res.end(body);
+    if (proxyChannels.response.hasSubscribers) {
+      proxyChannels.response.publish({
+        request: this.#req,
+        response: res,
+        endpoint: head.endpoint,
+        statusCode: head.status,
+        attempts: this.#tries.attempts,
+      });
+    }
   }
 
   onResponseError(_controller: Controller | null, error: Error): void {
     const tries = this.#tries;
     if (tries.discarding) return;
     const state = this.#state;
+    if (state === S_COLLECTING) {
+      // Nothing reached the client yet: an answer of the proxy's own.
+      tries.broke(error);
+      this.#fail(new UpstreamUnavailableError('the upstream response broke off', { cause: error }));
+      return;
+    }
     if (state !== S_WAITING && state !== S_STREAMING) return;
     if (state === S_STREAMING) {
       // Mid-body: the client must see a broken response, never a clean short one.
@@ -389,7 +602,7 @@ export class ProxyExchange
   deadline(): void {
     this.#timer = undefined;
     const state = this.#state;
-    if (state === S_DONE || state === S_STREAMING) return;
+    if (state !== S_START && state !== S_BUFFERING && state !== S_WAITING) return;
     const tries = this.#tries;
     const attempts = tries.attempts;
     const error = new UpstreamTimeoutError(
@@ -438,7 +651,38 @@ export class ProxyExchange
   #fail(error: unknown): void {
     this.#end();
     this.#publishError(error);
+    const logger = this.#engine.logger;
+    if (logger !== undefined) logAnswer(logger, this.#req, error, this.#tries.attempts);
     answerError(this.#req, this.#res, error, this.#engine.onError);
+  }
+}
+
+/** Whether a response to `method` with `status` has a body to transform. */
+function hasBody(method: string | undefined, status: number): boolean {
+  return method !== 'HEAD' && status !== 204 && status !== 304;
+}
+
+/**
+ * Forwards the upstream's trailers (NGINX's `proxy_pass_trailers`). Node sends them only on
+ * a chunked response (an HTTP/1.1 response without `Content-Length`) or over HTTP/2;
+ * elsewhere they are dropped, as RFC 9110 §6.5 lets a recipient do.
+ */
+function forwardTrailers(
+  res: ServerResponse,
+  trailers: Record<string, string | string[] | undefined>,
+): void {
+  let out: Record<string, string | string[]> | undefined;
+  for (const name in trailers) {
+    const value = trailers[name];
+    if (value === undefined || isHopByHop(name)) continue;
+    out ??= {};
+    out[name] = value;
+  }
+  if (out === undefined) return;
+  try {
+    res.addTrailers(out);
+  } catch {
+    // A trailer Node refuses is dropped: the body is complete without it.
   }
 }
 

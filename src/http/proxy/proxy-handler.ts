@@ -4,10 +4,15 @@ import type { Duplex } from 'node:stream';
 import { BadRequestError } from '../../errors.js';
 import { assertPool } from '../../pool/assert-pool.js';
 import type { PoolLike } from '../../pool/types.js';
-import { sendErrorAnswer } from './answers.js';
+import { answerError, logAnswer, sendErrorAnswer } from './answers.js';
 import { ProxyEngine } from './proxy-engine.js';
 import { ProxyExchange } from './proxy-exchange.js';
-import { type ProxyOptions, resolveProxyOptions } from './proxy-options.js';
+import {
+  type ProxyOptions,
+  type ResolvedProxyOptions,
+  resolveProxyOptions,
+} from './proxy-options.js';
+import { type PoolRouter, ProxyRouter } from './router.js';
 import { endAndLinger } from './tunnel.js';
 import { proxyUpgrade, upgradeAllowed } from './upgrade-exchange.js';
 
@@ -57,7 +62,8 @@ export interface ProxyHandler {
  * against no endpoint. Untrusted clients' forwarding headers (`X-Forwarded-*` in either
  * spelling, `Forwarded`, `X-Real-IP`, `X-Client-IP`, `True-Client-IP`) are removed.
  *
- * @param pool - the pool that chooses endpoints: a `Pool`, or any `PoolLike`
+ * @param pool - the pool that chooses endpoints: a `Pool`, or any `PoolLike`; or a
+ *   {@link PoolRouter}, `(req) => pool`, choosing the pool per request
  * @param options - see {@link ProxyOptions}
  * @throws TypeError or RangeError for a bad option, naming it and quoting the value;
  *   `UnsupportedEndpointError` for an endpoint of the pool whose scheme is not http: or
@@ -73,33 +79,91 @@ export interface ProxyHandler {
  * const proxy = createProxyHandler(pool, { retry: { attempts: 3 }, affinity: { cookie: 'sy' } });
  * http.createServer(proxy).on('upgrade', proxy.upgrade).listen(8080);
  * // Express: app.use('/api', proxy);
+ * // A pool per request: createProxyHandler((req) => (isApi(req) ? apiPool : webPool));
  * ```
  */
-export function createProxyHandler(pool: PoolLike, options?: ProxyOptions): ProxyHandler {
+export function createProxyHandler(
+  pool: PoolLike | PoolRouter,
+  options?: ProxyOptions,
+): ProxyHandler {
+  if (typeof pool === 'function') return routedHandler(pool, resolveProxyOptions(options));
   assertPool(pool, 'createProxyHandler');
   const engine = new ProxyEngine(pool, resolveProxyOptions(options));
-  let closing: Promise<void> | undefined;
   const handler = ((req: IncomingMessage, res: ServerResponse): void => {
-    try {
-      new ProxyExchange(engine, req, res).start();
-    } catch (error) {
-      // Unreachable by design; still, a handler must never throw.
-      sendErrorAnswer(req, res, error);
-    }
+    serve(engine, req, res);
   }) as ProxyHandler & { upgrade: ProxyHandler['upgrade'] };
+  return finish(
+    handler,
+    (req, socket, head) => serveUpgrade(engine, req, socket, head),
+    (force) => engine.close(force),
+  );
+}
+
+/** One request on `engine`. Never throws. */
+function serve(engine: ProxyEngine, req: IncomingMessage, res: ServerResponse): void {
+  try {
+    new ProxyExchange(engine, req, res).start();
+  } catch (error) {
+    // Unreachable by design; still, a handler must never throw.
+    sendErrorAnswer(req, res, error);
+  }
+}
+
+/** One upgrade request on `engine`: tunnelled, or answered as an ordinary request. */
+function serveUpgrade(
+  engine: ProxyEngine,
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+): void {
+  if (upgradeAllowed(req.headers.upgrade, engine.upgradeProtocols)) {
+    proxyUpgrade(engine, req, socket, head);
+  } else answerPlainly(engine, req, socket);
+}
+
+/** The handler over a {@link PoolRouter}: the engine of the request's pool, then as above. */
+function routedHandler(choose: PoolRouter, options: ResolvedProxyOptions): ProxyHandler {
+  const router = new ProxyRouter(choose, options);
+  const route = (req: IncomingMessage): ProxyEngine | Error => {
+    try {
+      return router.engineFor(req);
+    } catch (error) {
+      const failure = error instanceof Error ? error : new Error(String(error));
+      if (options.logger !== undefined) logAnswer(options.logger, req, failure, 0);
+      return failure;
+    }
+  };
+  const handler = ((req: IncomingMessage, res: ServerResponse): void => {
+    const engine = route(req);
+    if (engine instanceof Error) answerError(req, res, engine, options.onError);
+    else serve(engine, req, res);
+  }) as ProxyHandler & { upgrade: ProxyHandler['upgrade'] };
+  return finish(
+    handler,
+    (req, socket, head) => {
+      const engine = route(req);
+      if (engine instanceof Error) {
+        const res = responseOnSocket(req, socket);
+        if (res !== undefined) answerError(req, res, engine, options.onError);
+      } else serveUpgrade(engine, req, socket, head);
+    },
+    (force) => router.close(force),
+  );
+}
+
+/** Adds `upgrade`, `close` and `[Symbol.asyncDispose]` to a handler. */
+function finish(
+  handler: ProxyHandler & { upgrade: ProxyHandler['upgrade'] },
+  upgrade: ProxyHandler['upgrade'],
+  closeAll: (force: boolean) => Promise<void>,
+): ProxyHandler {
+  let closing: Promise<void> | undefined;
   const close = (closeOptions?: { readonly force?: boolean }): Promise<void> => {
-    closing ??= engine.close(closeOptions?.force === true);
+    closing ??= closeAll(closeOptions?.force === true);
     return closing;
   };
   Object.defineProperties(handler, {
-    upgrade: {
-      value: (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-        if (upgradeAllowed(req.headers.upgrade, engine.upgradeProtocols)) {
-          proxyUpgrade(engine, req, socket, head);
-        } else answerPlainly(engine, req, socket);
-      },
-      enumerable: true,
-    },
+    upgrade: { value: upgrade, enumerable: true },
     close: { value: close, enumerable: true },
     [Symbol.asyncDispose]: { value: () => close() },
   });
@@ -112,15 +176,9 @@ export function createProxyHandler(pool: PoolLike, options?: ProxyOptions): Prox
  * socket, which is then closed. A body is refused: Node reads none for an upgrade request.
  */
 function answerPlainly(engine: ProxyEngine, req: IncomingMessage, socket: Duplex): void {
+  const res = responseOnSocket(req, socket);
+  if (res === undefined) return;
   try {
-    const res = new ServerResponse(req);
-    res.shouldKeepAlive = false;
-    res.assignSocket(socket as Socket);
-    res.once('finish', () => {
-      res.detachSocket(socket as Socket);
-      endAndLinger(socket, undefined);
-    });
-    socket.on('error', noop);
     const length = req.headers['content-length'];
     if (
       (length !== undefined && length !== '0') ||
@@ -132,6 +190,24 @@ function answerPlainly(engine: ProxyEngine, req: IncomingMessage, socket: Duplex
     new ProxyExchange(engine, req, res).start();
   } catch {
     socket.destroy();
+  }
+}
+
+/** A response written straight on an upgrade request's socket, closed once it is sent. */
+function responseOnSocket(req: IncomingMessage, socket: Duplex): ServerResponse | undefined {
+  try {
+    const res = new ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket as Socket);
+    res.once('finish', () => {
+      res.detachSocket(socket as Socket);
+      endAndLinger(socket, undefined);
+    });
+    socket.on('error', noop);
+    return res;
+  } catch {
+    socket.destroy();
+    return undefined;
   }
 }
 

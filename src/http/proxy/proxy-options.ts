@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { checkLogger, type Logger } from '../../logger.js';
 import { checkBoolean, checkFunction, checkNumber, checkOptions, quote } from '../../validate.js';
 import { type RetryOptions, RetryPolicy } from '../shared/retry-policy.js';
 import {
@@ -9,7 +10,20 @@ import {
   DEFAULT_TUNNEL_IDLE_TIMEOUT_MS,
   MAX_TIMER_MS,
 } from '../shared/timeouts.js';
+import {
+  CONNECTION_OPTIONS,
+  type ResolvedConnection,
+  resolveConnection,
+  type UpstreamConnectionOptions,
+} from '../shared/upstream-options.js';
 import { Affinity, type AffinityOptions } from './affinity.js';
+import {
+  type ProxyResponseBodyOptions,
+  type ResolvedResponseBody,
+  type RewriteRequest,
+  type RewriteResponse,
+  resolveResponseBody,
+} from './hooks.js';
 import { ProxyTrust, type TrustProxy } from './trust-proxy.js';
 
 /** Timeouts of the proxy. `0` disables one. */
@@ -78,7 +92,7 @@ export type ProxyErrorHandler = (
 ) => void | Promise<void>;
 
 /** Options of {@link createProxyHandler}. */
-export interface ProxyOptions {
+export interface ProxyOptions extends UpstreamConnectionOptions {
   /** Failover: attempts, retried statuses, body buffering, budget. */
   readonly retry?: RetryOptions;
   /** Connect, headers, idle and overall timeouts. */
@@ -135,9 +149,73 @@ export interface ProxyOptions {
    * @default Date.now
    */
   readonly now?: () => number;
+  /**
+   * Rewrites each try's upstream request: path and headers (see {@link RewriteRequest};
+   * runs once per try, with the try's endpoint).
+   * @default none
+   * @example
+   * ```ts
+   * createProxyHandler(pool, {
+   *   rewriteRequest: (head, req) => {
+   *     head.path = head.path.replace(/^\/v1/, '');
+   *     head.headers['x-tenant'] = tenantOf(req);
+   *   },
+   * });
+   * ```
+   */
+  readonly rewriteRequest?: RewriteRequest;
+  /**
+   * Rewrites the status and headers of the response sent to the client (see
+   * {@link RewriteResponse}; runs once per request).
+   * @default none
+   * @example
+   * ```ts
+   * createProxyHandler(pool, {
+   *   rewriteResponse: (head) => {
+   *     delete head.headers.server;
+   *     head.headers['strict-transport-security'] = 'max-age=31536000';
+   *   },
+   * });
+   * ```
+   */
+  readonly rewriteResponse?: RewriteResponse;
+  /**
+   * Buffers response bodies (up to `maxBytes`) and transforms them; see
+   * {@link ProxyResponseBodyOptions}. Responses it applies to are no longer streamed.
+   * @default none: bodies stream through untouched
+   * @example
+   * ```ts
+   * createProxyHandler(pool, {
+   *   rewriteRequest: (head) => { head.headers['accept-encoding'] = 'identity'; },
+   *   responseBody: {
+   *     when: (head) => String(head.headers['content-type']).startsWith('text/html'),
+   *     transform: (body) => body.toString('utf8').replace('</body>', '<script src="/rum.js"></script></body>'),
+   *     maxBytes: 512 * 1024,
+   *   },
+   * });
+   * ```
+   */
+  readonly responseBody?: ProxyResponseBodyOptions;
+  /**
+   * Where the proxy reports what goes wrong, any pino-compatible logger (pino, Fastify's
+   * `app.log`): a failed try (`warn`), its own 502 and 504 answers (`warn`) and 503 when no
+   * endpoint is eligible (`error`), an endpoint it cannot speak to (`warn`).
+   * @default silent
+   * @example
+   * ```ts
+   * import pino from 'pino';
+   * createProxyHandler(pool, { logger: pino().child({ proxy: 'api' }) });
+   * ```
+   */
+  readonly logger?: Logger;
 }
 
 const KNOWN = [
+  ...CONNECTION_OPTIONS,
+  'rewriteRequest',
+  'rewriteResponse',
+  'responseBody',
+  'logger',
   'retry',
   'timeouts',
   'affinity',
@@ -153,7 +231,7 @@ const KNOWN = [
 ];
 
 /** Options after validation and defaults. @internal */
-export interface ResolvedProxyOptions {
+export interface ResolvedProxyOptions extends ResolvedConnection {
   readonly policy: RetryPolicy;
   readonly connectMs: number;
   readonly headersMs: number;
@@ -170,6 +248,13 @@ export interface ResolvedProxyOptions {
   readonly connections: number | null;
   readonly keepAliveTimeoutMs: number;
   readonly now: () => number;
+  /** The `affinity` option as given, for the affinity of each routed pool. */
+  readonly affinityOptions: AffinityOptions | undefined;
+  readonly rewriteRequest: RewriteRequest | undefined;
+  readonly rewriteResponse: RewriteResponse | undefined;
+  readonly responseBody: ResolvedResponseBody | undefined;
+  /** The logger, or undefined for none (nothing is built to be logged). */
+  readonly logger: Logger | undefined;
 }
 
 /**
@@ -212,6 +297,7 @@ export function resolveProxyOptions(options: ProxyOptions | undefined): Resolved
     },
   );
   return {
+    ...resolveConnection(o),
     policy: new RetryPolicy(o.retry as RetryOptions | undefined, now),
     connectMs: ms('connectMs', t.connectMs, DEFAULT_CONNECT_TIMEOUT_MS),
     headersMs: ms('headersMs', t.headersMs, DEFAULT_HEADERS_TIMEOUT_MS),
@@ -233,6 +319,17 @@ export function resolveProxyOptions(options: ProxyOptions | undefined): Resolved
       { min: 1 },
     ),
     now,
+    affinityOptions: o.affinity as AffinityOptions | undefined,
+    rewriteRequest:
+      o.rewriteRequest === undefined
+        ? undefined
+        : checkFunction<RewriteRequest>('rewriteRequest', o.rewriteRequest),
+    rewriteResponse:
+      o.rewriteResponse === undefined
+        ? undefined
+        : checkFunction<RewriteResponse>('rewriteResponse', o.rewriteResponse),
+    responseBody: resolveResponseBody(o.responseBody),
+    logger: o.logger === undefined ? undefined : checkLogger('logger', o.logger),
   };
 }
 

@@ -24,8 +24,9 @@ import {
   TryLoop,
   type TryOwner,
 } from '../shared/try-loop.js';
-import { publicMessage, statusForError } from './answers.js';
+import { logAnswer, publicMessage, statusForError } from './answers.js';
 import { buildResponseHeaders } from './headers.js';
+import { rewriteTry } from './hooks.js';
 import type { ProxyEngine } from './proxy-engine.js';
 import {
   affinityCookie,
@@ -101,6 +102,8 @@ class UpgradeExchange implements Dispatcher.DispatchHandler, RequestHead, RetryF
   readonly #head: Buffer;
   readonly #tries: TryLoop;
   #opts: Dispatcher.DispatchOptions | undefined;
+  /** With `rewriteRequest`: the headers as the header pass built them, copied for each try. */
+  #baseHeaders: string[] | undefined;
   #path = '';
   #done = false;
   #responding = false;
@@ -163,7 +166,22 @@ class UpgradeExchange implements Dispatcher.DispatchHandler, RequestHead, RetryF
         return;
       }
     }
-    tries.send(this.#opts!, this.#path, this);
+    const rewrite = this.#engine.rewriteRequest;
+    if (rewrite === undefined) {
+      tries.send(this.#opts!, this.#path, this);
+      return;
+    }
+    // As for ordinary requests: each try rewrites a fresh copy of the head.
+    const opts = this.#opts!;
+    const base = (this.#baseHeaders ??= opts.headers as string[]);
+    let path: string;
+    try {
+      path = rewriteTry(rewrite, this.#req, opts, base, this.#path, tries);
+    } catch (error) {
+      this.#answerError(error);
+      return;
+    }
+    tries.send(opts, path, this);
   }
 
   /** @internal TryOwner: the next try, off undici's stack. */
@@ -280,6 +298,8 @@ class UpgradeExchange implements Dispatcher.DispatchHandler, RequestHead, RetryF
   }
 
   #answerError(error: unknown): void {
+    const logger = this.#engine.logger;
+    if (logger !== undefined) logAnswer(logger, this.#req, error, this.#tries.attempts);
     this.#answer(statusForError(error), publicMessage(error));
   }
 

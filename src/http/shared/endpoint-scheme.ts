@@ -10,6 +10,7 @@
 import diagnostics from 'node:diagnostics_channel';
 import { UnsupportedEndpointError } from '../../errors.js';
 import type { Disposable } from '../../events.js';
+import type { Logger } from '../../logger.js';
 import type { PoolEndpoint, PoolLike } from '../../pool/types.js';
 
 /** What is published on {@link unsupportedEndpointChannel}. */
@@ -63,8 +64,15 @@ export class EndpointSchemes {
   readonly unsupported = new Set<string>();
   readonly #subscription: Disposable;
 
-  /** @throws UnsupportedEndpointError for the first endpoint of `pool` that is not http(s). */
-  constructor(owner: string, pool: Pick<PoolLike, 'endpoints' | 'onMembershipChange'>) {
+  /**
+   * @param logger - told (`warn`) of each endpoint that arrives and will never be picked
+   * @throws UnsupportedEndpointError for the first endpoint of `pool` that is not http(s).
+   */
+  constructor(
+    owner: string,
+    pool: Pick<PoolLike, 'endpoints' | 'onMembershipChange'>,
+    logger?: Logger,
+  ) {
     for (const endpoint of pool.endpoints) {
       if (!isHttpEndpoint(endpoint)) throw unsupportedEndpoint(owner, endpoint);
     }
@@ -74,9 +82,12 @@ export class EndpointSchemes {
       for (const endpoint of event.added) {
         if (isHttpEndpoint(endpoint)) continue;
         unsupported.add(endpoint.id);
-        if (unsupportedEndpointChannel.hasSubscribers) {
+        if (logger !== undefined || unsupportedEndpointChannel.hasSubscribers) {
           const error = unsupportedEndpoint(owner, endpoint);
-          unsupportedEndpointChannel.publish({ endpoint, error });
+          if (unsupportedEndpointChannel.hasSubscribers) {
+            unsupportedEndpointChannel.publish({ endpoint, error });
+          }
+          logger?.warn({ endpoint: error.endpoint, err: error }, error.message);
         }
       }
     });

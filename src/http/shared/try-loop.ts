@@ -15,6 +15,7 @@
 
 import type { Dispatcher } from 'undici';
 import { AbortedError } from '../../errors.js';
+import type { Logger } from '../../logger.js';
 import type { Lease, PoolEndpoint, PoolLike, ReleaseOutcome } from '../../pool/types.js';
 import {
   NOT_THEIRS,
@@ -26,7 +27,7 @@ import {
   type TrySource,
   upstreamError,
 } from './attempt-outcome.js';
-import { unsupportedEndpoint } from './endpoint-scheme.js';
+import { redactCredentials, unsupportedEndpoint } from './endpoint-scheme.js';
 import { classifyError, type FailureKind, type RetryFacts } from './retry-policy.js';
 
 type Controller = Dispatcher.DispatchController;
@@ -59,6 +60,8 @@ export interface TryTarget extends TrySource {
   readonly closed: boolean;
   /** Ids of endpoints the adapter cannot speak to: never picked. */
   readonly unsupported: ReadonlySet<string>;
+  /** Told of every failed try (`warn`); undefined for none, and then nothing is built. */
+  readonly logger?: Logger | undefined;
   /**
    * Sends one try to `endpoint`, `path` being the request's (normalised) path and query.
    * May throw (an endpoint it cannot reach): the loop makes that a failed try.
@@ -239,6 +242,7 @@ export class TryLoop {
     }
     this.#release({ ok: false, error });
     this.error = upstreamError(kind, error, this.attempts);
+    if (this.#target.logger !== undefined) this.#logFailure(kind, error, false);
     return EXHAUSTED;
   }
 
@@ -295,6 +299,7 @@ export class TryLoop {
   }
 
   #retry(next: Lease, reason: string, error: unknown, retryAfterMs: number): void {
+    if (this.#target.logger !== undefined) this.#logFailure(reason, error, true);
     const failed = this.lease!;
     failed.release(retriedOutcome(error, retryAfterMs));
     this.lease = next;
@@ -302,6 +307,17 @@ export class TryLoop {
     this.#owner.retrying(failed.endpoint, this.attempts, reason, error);
     // Off undici's stack: the failed try's connection is still unwinding.
     process.nextTick(retryTick, this.#owner);
+  }
+
+  /** Tells the logger of the failed try in progress. */
+  #logFailure(reason: string, error: unknown, retrying: boolean): void {
+    const endpoint = redactCredentials(this.lease!.endpoint.id);
+    const attempt = this.attempts;
+    const detail = error instanceof Error ? error.message : String(error);
+    this.#target.logger!.warn(
+      { endpoint, attempt, reason, retrying, err: error },
+      `try ${attempt} on ${endpoint} failed (${reason}: ${detail}); ${retrying ? 'retrying on another endpoint' : 'no retry'}`,
+    );
   }
 
   #release(outcome: ReleaseOutcome): void {

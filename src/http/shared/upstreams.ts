@@ -5,12 +5,14 @@
  * @internal
  */
 
-import { Pool as UndiciPool } from 'undici';
+import { type Dispatcher, Pool as UndiciPool } from 'undici';
 import type { Disposable } from '../../events.js';
 import type { PoolEndpoint, PoolLike } from '../../pool/types.js';
+import { quote } from '../../validate.js';
+import type { ResolvedConnection } from './upstream-options.js';
 
 /** Connection settings shared by every endpoint's connection pool. */
-export interface UpstreamSettings {
+export interface UpstreamSettings extends ResolvedConnection {
   /** Connect timeout, ms. */
   readonly connectMs: number;
   /** Default headers timeout per try, ms (0: none). */
@@ -27,24 +29,43 @@ export interface UpstreamSettings {
 export class Upstream {
   /** The endpoint's URL as given, to notice a changed URL for the same id. */
   readonly url: string;
-  /** The undici connection pool to the endpoint's origin. */
-  readonly dispatcher: UndiciPool;
+  /** The undici connection pool to the endpoint's origin (or the application's dispatcher). */
+  readonly dispatcher: Dispatcher;
   /** The endpoint URL's path without a trailing `/` (`''` for none), prefixed to request paths. */
   readonly basePath: string;
 
+  /** @throws what `dispatcherFactory` throws, or a TypeError when it returns no dispatcher. */
   constructor(endpoint: PoolEndpoint, settings: UpstreamSettings) {
     const parsed = endpoint.parsedUrl;
     this.url = endpoint.url;
     const path = parsed.pathname;
     this.basePath = path === '/' ? '' : path.endsWith('/') ? path.slice(0, -1) : path;
-    this.dispatcher = new UndiciPool(parsed.origin, {
+    const factory = settings.dispatcherFactory;
+    if (factory !== undefined) {
+      const dispatcher = factory(endpoint);
+      if (
+        typeof (dispatcher as Partial<Dispatcher> | null)?.dispatch !== 'function' ||
+        typeof dispatcher.close !== 'function' ||
+        typeof dispatcher.destroy !== 'function'
+      ) {
+        throw new TypeError(
+          `dispatcherFactory must return an undici Dispatcher, got ${quote(dispatcher)}`,
+        );
+      }
+      this.dispatcher = dispatcher;
+      return;
+    }
+    const options: UndiciPool.Options = {
       connections: settings.connections,
       connectTimeout: settings.connectMs,
       headersTimeout: settings.headersMs,
       bodyTimeout: settings.idleMs,
       keepAliveTimeout: settings.keepAliveTimeoutMs,
       pipelining: 1,
-    });
+    };
+    if (settings.connect !== undefined) options.connect = settings.connect;
+    if (settings.allowH2 !== undefined) options.allowH2 = settings.allowH2;
+    this.dispatcher = new UndiciPool(parsed.origin, options);
   }
 }
 

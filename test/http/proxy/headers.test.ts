@@ -47,7 +47,7 @@ describe('buildRequestHeaders', () => {
       'Proxy-Connection',
       'keep-alive',
       'TE',
-      'trailers',
+      'deflate',
       'Trailer',
       'Expires',
       'Transfer-Encoding',

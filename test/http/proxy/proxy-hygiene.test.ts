@@ -26,7 +26,7 @@ describe('hop-by-hop headers', () => {
     await rawExchange(
       port,
       'GET / HTTP/1.1\r\nHost: front.test\r\nConnection: keep-alive, X-Hop\r\nX-Hop: secret\r\n' +
-        'Keep-Alive: timeout=5\r\nTE: trailers\r\nProxy-Authorization: Basic eDp5\r\n' +
+        'Keep-Alive: timeout=5\r\nTE: gzip\r\nProxy-Authorization: Basic eDp5\r\n' +
         'Proxy-Connection: keep-alive\r\nTrailer: X-Sum\r\nX-End-To-End: kept\r\n\r\n',
       '}',
     );

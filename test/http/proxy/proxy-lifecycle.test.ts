@@ -1,4 +1,5 @@
 import diagnostics from 'node:diagnostics_channel';
+import type { Pool as UndiciPool } from 'undici';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { Upstreams } from '../../../src/http/shared/upstreams.js';
 import {
@@ -20,6 +21,9 @@ const SETTINGS = {
   idleMs: 1000,
   connections: null,
   keepAliveTimeoutMs: 4000,
+  connect: undefined,
+  allowH2: undefined,
+  dispatcherFactory: undefined,
 };
 
 describe('upstream connection pools', () => {
@@ -34,7 +38,7 @@ describe('upstream connection pools', () => {
     expect(upstreams.size).toBe(1);
     pool.remove(a.url);
     expect(upstreams.size).toBe(0);
-    expect(first.dispatcher.closed).toBe(true);
+    expect((first.dispatcher as UndiciPool).closed).toBe(true);
   });
 
   it('reuses keep-alive connections across requests', async () => {

@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import { describe, expectTypeOf, it } from 'vitest';
 import {
   createProxyHandler,
+  type PoolRouter,
   type ProxyErrorHandler,
   type ProxyHandler,
   type ProxyOptions,
@@ -12,8 +13,8 @@ import type { PoolLike } from '../../../src/index.js';
 import type { Pool } from '../../../src/pool/pool.js';
 
 describe('public types', () => {
-  it('createProxyHandler takes a Pool and options and returns a ProxyHandler', () => {
-    expectTypeOf(createProxyHandler).parameter(0).toEqualTypeOf<PoolLike>();
+  it('createProxyHandler takes a Pool (or a pool router) and options and returns a ProxyHandler', () => {
+    expectTypeOf(createProxyHandler).parameter(0).toEqualTypeOf<PoolLike | PoolRouter>();
     expectTypeOf(createProxyHandler).parameter(1).toEqualTypeOf<ProxyOptions | undefined>();
     expectTypeOf(createProxyHandler).returns.toEqualTypeOf<ProxyHandler>();
     expectTypeOf<Pool>().toExtend<PoolLike>();

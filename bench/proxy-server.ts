@@ -8,7 +8,7 @@
  *
  * Roles: `backend` (three ports: 78 B on `/`, 64 KiB on `/big`, a discarding `POST /sink`,
  * a generating `GET /source?bytes=N`), `switchyard`, `switchyard-hooks` (no-op
- * `rewriteRequest` and `rewriteResponse`), `node`, `undici`, `http-proxy`,
+ * `rewriteRequest` and `rewriteResponse`), `switchyard-dashboard`, `node`, `undici`, `http-proxy`,
  * `fastify`.
  */
 import { once } from 'node:events';
@@ -120,6 +120,22 @@ async function switchyardHooks(): Promise<number> {
   return listen(http.createServer(proxy));
 }
 
+/**
+ * switchyard with a dashboard on a second port of the same process and one page's event
+ * stream open: what recording the figures and serving a page cost the proxy.
+ */
+async function switchyardDashboard(): Promise<number> {
+  const { Pool, RoundRobin } = await import('../dist/index.js');
+  const { createProxyHandler } = await import('../dist/http.js');
+  const { createDashboard } = await import('../dist/dashboard.js');
+  const pool = new Pool({ endpoints: origins, selector: new RoundRobin() });
+  const dashboardPort = await listen(http.createServer(createDashboard({ pools: { app: pool } })));
+  http
+    .get(`http://127.0.0.1:${dashboardPort}/api/events`, (res) => res.resume())
+    .on('error', () => {});
+  return listen(http.createServer(createProxyHandler(pool)));
+}
+
 async function bareNode(): Promise<number> {
   const agent = new http.Agent({ keepAlive: true });
   const targets = origins.map((origin) => new URL(origin));
@@ -194,6 +210,7 @@ const roles: Record<string, () => Promise<number | number[]>> = {
   backend,
   switchyard,
   'switchyard-hooks': switchyardHooks,
+  'switchyard-dashboard': switchyardDashboard,
   node: bareNode,
   undici: undiciBalancedPool,
   'http-proxy': httpProxy,

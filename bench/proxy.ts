@@ -18,7 +18,7 @@
  *
  * Run: npm run build && npm run bench:proxy
  * Environment: DURATION (s, 8), WARMUP (s, 2), ROUNDS (3), CONNECTIONS (64 or a list),
- * CONTENDERS (comma list; `switchyard-hooks`, with no-op hooks, only when listed), SIZES (small,big), MODE (all | throughput | rss),
+ * CONTENDERS (comma list; `switchyard-hooks` and `switchyard-dashboard` only when listed), SIZES (small,big), MODE (all | throughput | rss),
  * LOAD (wrk | autocannon), BACKEND (nginx | node), STREAM_MIB (1024), CHARTS (a folder).
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -61,6 +61,11 @@ const ALL_CONTENDERS: Contender[] = [
     label: 'switchyard with no-op rewriteRequest and rewriteResponse',
     peer: false,
   },
+  {
+    id: 'switchyard-dashboard',
+    label: 'switchyard with the dashboard in the same process, one page open',
+    peer: false,
+  },
   { id: 'node', label: 'bare Node: http.request + keep-alive Agent, pipe', peer: true },
   { id: 'undici', label: 'undici BalancedPool + request() behind http.createServer', peer: true },
   { id: 'http-proxy', label: 'http-proxy 1.18, keep-alive Agent', peer: true },
@@ -70,7 +75,7 @@ const ALL_CONTENDERS: Contender[] = [
 const HAPROXY = has('haproxy');
 const wanted = env.CONTENDERS?.split(',');
 /** Measured only when CONTENDERS names them. */
-const ON_REQUEST = new Set(['switchyard-hooks']);
+const ON_REQUEST = new Set(['switchyard-hooks', 'switchyard-dashboard']);
 const CONTENDERS = ALL_CONTENDERS.filter(
   (c) =>
     (wanted === undefined ? !ON_REQUEST.has(c.id) : wanted.includes(c.id)) &&

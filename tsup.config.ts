@@ -4,7 +4,10 @@ import { defineConfig } from 'tsup';
 import entries from './scripts/entries.json' with { type: 'json' };
 
 // The `switchyard` executable (package.json `bin`): not a public subpath, so it is not in
-// entries.json. Built alone into dist/cli.js (ESM, shebang kept from src/cli/bin.ts).
+// entries.json. Built alone into dist/cli.js (ESM, shebang kept from src/cli/bin.ts), with
+// the command line's own dependencies (zod for the config, yaml) bundled in: they stay
+// devDependencies and out of the library's import graph.
+const CLI_BUNDLED = ['zod', 'yaml'];
 const CLI = ['cli.js', 'cli.js.map'];
 
 export default defineConfig([
@@ -32,5 +35,10 @@ export default defineConfig([
     splitting: false,
     treeshake: true,
     external: [/^node:/, 'undici', 'fast-check'],
+    noExternal: CLI_BUNDLED,
+    // yaml's Node build is CommonJS and requires Node built-ins: give the ESM bundle a require.
+    banner: {
+      js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+    },
   },
 ]);

@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { checkNumber } from '../validate.js';
+import { runCheck } from './check-command.js';
 import { runDemo } from './demo.js';
 import type { DemoOutput } from './demo-options.js';
+import { DEFAULT_DRAIN_MS, runServe } from './serve/serve-command.js';
 
 /** Where the command line reads its environment from; the defaults are the process's. */
 export interface CliIo {
@@ -18,6 +20,12 @@ export interface CliIo {
 export const USAGE = `Usage: switchyard <command> [options]
 
 Commands:
+  serve --config FILE run the load balancer of a config file (JSON or YAML); SIGHUP
+                      reloads it, SIGTERM or Ctrl-C drains and stops
+      --drain-ms MS   how long a stop lets work in flight finish (default 30000)
+      --log-format F  text or json, one line per event on stderr (default text)
+  check FILE          validate a config file: every problem as "path: message, got
+                      value"; exit code 0 when valid, 1 otherwise
   demo                three local backends of different speed, the load balancer with
                       health checks, and steady traffic; one backend is killed and
                       restored partway so failover shows
@@ -32,7 +40,8 @@ Options:
 /**
  * Runs the `switchyard` command line with `argv` (the arguments after the program name).
  * Never throws: mistakes print a message and the usage to `stderr`.
- * @returns the exit code: 0 when done, 2 for a usage mistake, 130 when stopped by `signal`.
+ * @returns the exit code: 0 when done, 2 for a usage mistake, 130 when `demo` is stopped by
+ *   `signal`; `check` and `serve` as {@link runCheck} and {@link runServe}.
  * @example
  * ```ts
  * process.exitCode = await main(process.argv.slice(2));
@@ -61,8 +70,45 @@ export async function main(argv: readonly string[], io: CliIo = {}): Promise<num
     (command === undefined && !values.help ? stderr : stdout).write(USAGE);
     return command === undefined && !values.help ? 2 : 0;
   }
-  if (command !== 'demo') return fail(`unknown command ${JSON.stringify(command)}`);
+  if (command !== 'demo' && command !== 'serve' && command !== 'check') {
+    return fail(`unknown command ${JSON.stringify(command)}`);
+  }
+  const foreign = Object.keys(values).find(
+    (name) => !COMMAND_OPTIONS[command].includes(name) && name !== 'help' && name !== 'version',
+  );
+  if (foreign !== undefined) return fail(`--${foreign} is not an option of ${command}`);
+  if (command === 'check') {
+    if (extra.length !== 1) return fail('check takes one FILE');
+    return runCheck(extra[0]!, stdout, stderr);
+  }
   if (extra.length > 0) return fail(`unexpected argument ${JSON.stringify(extra[0])}`);
+  if (command === 'serve') {
+    if (values.config === undefined) return fail('serve needs --config FILE');
+    const format = values['log-format'] ?? 'text';
+    if (format !== 'text' && format !== 'json') {
+      return fail(`--log-format must be "text" or "json", got ${JSON.stringify(format)}`);
+    }
+    let drainMs = DEFAULT_DRAIN_MS;
+    try {
+      const text = values['drain-ms'];
+      if (text !== undefined) {
+        drainMs = checkNumber('--drain-ms', text.trim() === '' ? Number.NaN : Number(text), {
+          min: 0,
+          max: 2_147_483_647,
+          integer: true,
+        });
+      }
+    } catch (error) {
+      return fail((error as Error).message);
+    }
+    return runServe({
+      config: values.config,
+      drainMs,
+      logFormat: format,
+      stderr,
+      ...(io.signal === undefined ? {} : { signal: io.signal }),
+    });
+  }
 
   // Bounds as runDemo's, in the command line's units.
   const number = (name: string, text: string | undefined, max: number): number | undefined =>
@@ -91,6 +137,13 @@ export async function main(argv: readonly string[], io: CliIo = {}): Promise<num
   }
 }
 
+/** The options each command takes (besides --help and --version). */
+const COMMAND_OPTIONS: Readonly<Record<'demo' | 'serve' | 'check', readonly string[]>> = {
+  demo: ['duration', 'rate'],
+  serve: ['config', 'drain-ms', 'log-format'],
+  check: [],
+};
+
 function parse(argv: readonly string[]) {
   return parseArgs({
     args: [...argv],
@@ -99,6 +152,9 @@ function parse(argv: readonly string[]) {
     options: {
       duration: { type: 'string' },
       rate: { type: 'string' },
+      config: { type: 'string', short: 'c' },
+      'drain-ms': { type: 'string' },
+      'log-format': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },

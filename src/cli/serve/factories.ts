@@ -1,0 +1,103 @@
+/**
+ * One factory per kind of part that `switchyard serve` builds from the config: HTTP and
+ * TCP listeners, DNS discovery and the dashboard. The runtime only talks to the small
+ * interfaces below, so a kind is wired in one function here.
+ *
+ * TCP listeners (`createTcpProxy`), DNS discovery (`DnsDiscovery`) and the dashboard
+ * (`createDashboard`) are not part of this build yet: their factories throw
+ * {@link NotAvailableError} at startup (and `switchyard check` still validates them).
+ * @internal
+ */
+import type { DashboardConfig, DnsDiscoveryConfig, ListenerConfig, TcpListenerConfig } from '../../config/index.js';
+import type { HttpListenerConfig } from '../../config/index.js';
+import type { HealthMonitor, Pool } from '../../index.js';
+import { HttpListener } from './http-listener.js';
+import type { Logger } from './logger.js';
+
+/** A running listener of any protocol. */
+export interface ListenerRuntime {
+  /** Starts accepting on `listen`; resolves with the address bound (the port filled in). */
+  listen(listen: string): Promise<string>;
+  /**
+   * Points the listener at `pool` with the options of `config` (same protocol and address).
+   * Open connections stay; work in flight finishes where it started. Resolves once the
+   * previous handler has nothing left in flight.
+   */
+  update(config: ListenerConfig, pool: Pool): Promise<void>;
+  /**
+   * Stops accepting at once, lets work in flight finish for up to `drainMs`, then cuts
+   * what is left. Resolves with `true` when nothing had to be cut. Idempotent.
+   */
+  close(drainMs: number): Promise<boolean>;
+}
+
+/** A running discovery source feeding one pool. */
+export interface DiscoveryRuntime {
+  /** Stops looking up; the pool keeps its last endpoints. */
+  close(): Promise<void>;
+}
+
+/** What the dashboard shows. */
+export interface DashboardTargets {
+  /** The pools by name. */
+  readonly pools: ReadonlyMap<string, Pool>;
+  /** The health monitors of the pools that have one. */
+  readonly monitors: readonly HealthMonitor[];
+}
+
+/** The running dashboard. */
+export interface DashboardRuntime {
+  /** Starts serving on `listen`; resolves with the address bound. */
+  listen(listen: string): Promise<string>;
+  /** Shows another set of pools (after a reload). */
+  update(targets: DashboardTargets): void;
+  /** As {@link ListenerRuntime.close}. */
+  close(drainMs: number): Promise<boolean>;
+}
+
+/** Thrown at startup for a part of the config that this build cannot run. */
+export class NotAvailableError extends Error {
+  /** Stable code: `ERR_NOT_AVAILABLE`. */
+  readonly code = 'ERR_NOT_AVAILABLE';
+  constructor(what: string, where: string) {
+    super(`${what} are not available in this build (${where})`);
+    this.name = 'NotAvailableError';
+  }
+}
+
+/** An HTTP listener: `http.createServer` + `createProxyHandler` (+ upgrades). */
+export function createHttpListener(config: HttpListenerConfig, pool: Pool, log: Logger, name: string): ListenerRuntime {
+  return new HttpListener(config, pool, log, name) as ListenerRuntime;
+}
+
+/**
+ * A TCP listener over `createTcpProxy(pool, { proxyProtocol, connectTimeoutMs,
+ * idleTimeoutMs, attempts, affinity })`. To wire: build the proxy server, `listen` it,
+ * `update` by swapping its `'connection'` listener for a new proxy's (or closing and
+ * reopening), `close(drainMs)` with `server.close({ drainMs })`.
+ */
+export function createTcpListener(_config: TcpListenerConfig, _pool: Pool, _log: Logger, name: string): ListenerRuntime {
+  throw new NotAvailableError('TCP listeners', name);
+}
+
+/**
+ * DNS discovery: `new DnsDiscovery(config).attach(pool)`, errors to `log.warn`; `close()`
+ * disposes the subscription and closes the discovery.
+ */
+export function createDnsDiscovery(_config: DnsDiscoveryConfig, _pool: Pool, _log: Logger, name: string): DiscoveryRuntime {
+  throw new NotAvailableError('DNS discovery pools', name);
+}
+
+/**
+ * The dashboard: `createDashboard({ pools, monitors, admin: { token: env[tokenEnv] } })`
+ * served by `http.createServer` on `config.listen`; `update` swaps in a dashboard over the
+ * new pools.
+ */
+export function createDashboard(
+  _config: DashboardConfig,
+  _token: string | undefined,
+  _targets: DashboardTargets,
+  _log: Logger,
+): DashboardRuntime {
+  throw new NotAvailableError('the dashboard', 'dashboard');
+}

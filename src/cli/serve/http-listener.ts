@@ -1,0 +1,113 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { formatListenAddress, type HttpListenerConfig, parseListenAddress } from '../../config/index.js';
+import { createProxyHandler, type ProxyHandler } from '../../http/index.js';
+import type { Pool } from '../../index.js';
+import type { ListenerRuntime } from './factories.js';
+import type { Logger } from './logger.js';
+import { proxyOptions } from './options.js';
+
+/** How often a closing server's idle keep-alive connections are closed while it drains. */
+const DRAIN_POLL_MS = 50;
+
+/**
+ * An HTTP listener: `http.createServer` with `createProxyHandler` for requests and upgrades.
+ * The handler is the server's own `'request'` listener, so the command line adds no work
+ * per request. A new pool or new proxy options put a new handler in its place: open
+ * connections stay, their next requests take the new handler, and requests in flight finish
+ * on the old one, which then closes.
+ * @internal
+ */
+export class HttpListener implements ListenerRuntime {
+  readonly #server: Server;
+  readonly #log: Logger;
+  readonly #name: string;
+  #handler: ProxyHandler;
+  readonly #retiring = new Set<ProxyHandler>();
+  #closing: Promise<boolean> | undefined;
+
+  constructor(config: HttpListenerConfig, pool: Pool, log: Logger, name: string) {
+    this.#log = log;
+    this.#name = name;
+    this.#handler = createProxyHandler(pool, proxyOptions(config));
+    this.#server = createServer();
+    this.#server.on('request', this.#handler);
+    this.#server.on('upgrade', this.#handler.upgrade);
+    this.#server.on('clientError', (_error, socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      else socket.destroy();
+    });
+  }
+
+  listen(listen: string): Promise<string> {
+    const address = parseListenAddress(listen);
+    if (typeof address === 'string') return Promise.reject(new TypeError(`listen ${listen}: ${address}`));
+    return new Promise((resolve, reject) => {
+      const onError = (error: NodeJS.ErrnoException) => reject(listenError(listen, error));
+      this.#server.once('error', onError);
+      this.#server.listen({ host: address.host, port: address.port, exclusive: true }, () => {
+        this.#server.off('error', onError);
+        this.#server.on('error', (error) => this.#log.error({ listener: this.#name, error }, 'listener error'));
+        const bound = this.#server.address() as AddressInfo;
+        resolve(formatListenAddress({ host: bound.address, port: bound.port }));
+      });
+    });
+  }
+
+  update(config: HttpListenerConfig, pool: Pool): Promise<void> {
+    const next = createProxyHandler(pool, proxyOptions(config));
+    const old = this.#handler;
+    this.#server.off('request', old).on('request', next);
+    this.#server.off('upgrade', old.upgrade).on('upgrade', next.upgrade);
+    this.#handler = next;
+    this.#retiring.add(old);
+    return old.close().then(
+      () => void this.#retiring.delete(old),
+      (error: unknown) => {
+        this.#retiring.delete(old);
+        this.#log.warn({ listener: this.#name, error }, 'closing the previous proxy failed');
+      },
+    );
+  }
+
+  close(drainMs: number): Promise<boolean> {
+    this.#closing ??= this.#drain(drainMs);
+    return this.#closing;
+  }
+
+  async #drain(drainMs: number): Promise<boolean> {
+    const server = this.#server;
+    const closed = new Promise<void>((resolve) => {
+      if (!server.listening) resolve();
+      server.close(() => resolve());
+    });
+    server.closeIdleConnections();
+    const handlers = [this.#handler, ...this.#retiring];
+    // Requests in flight finish; connections that fall idle are closed as they do.
+    const poll = setInterval(() => server.closeIdleConnections(), DRAIN_POLL_MS);
+    let timer: NodeJS.Timeout | undefined;
+    const clean = await Promise.race([
+      closed.then(() => true),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), drainMs);
+      }),
+    ]);
+    clearInterval(poll);
+    clearTimeout(timer);
+    if (!clean) server.closeAllConnections();
+    await Promise.allSettled(handlers.map((h) => h.close(clean ? {} : { force: true })));
+    return clean;
+  }
+}
+
+function listenError(listen: string, error: NodeJS.ErrnoException): Error {
+  const reason =
+    error.code === 'EADDRINUSE'
+      ? 'address already in use'
+      : error.code === 'EACCES'
+        ? 'permission denied (ports below 1024 need privileges)'
+        : error.code === 'EADDRNOTAVAIL'
+          ? 'address not available on this machine'
+          : error.message;
+  return Object.assign(new Error(`cannot listen on ${listen}: ${reason}`), { code: error.code });
+}

@@ -154,7 +154,10 @@ const tcpListener = strict(
     connectTimeoutMs: ms('Time to connect to an endpoint, per attempt. Default 2000.').optional(),
     idleTimeoutMs: ms('No byte either way for this long closes both sides; 0 turns it off. Default 300000.', true).optional(),
     attempts: num('Connect attempts, each on an endpoint not yet tried. Default 3.', { min: 1, max: 100, integer: true }).optional(),
-    affinity: strict({ by: z.literal('ip', { error: 'must be "ip"' }) }, 'Sticky by client address.')
+    affinity: strict(
+      { by: z.literal('ip', { error: 'must be "ip"' }).describe('Sticky by client address.') },
+      'Sticky by client address.',
+    )
       .describe('The client address as the selector key: { "by": "ip" }.')
       .optional(),
   },

@@ -90,12 +90,15 @@ export function unknownKey(key: string, known: readonly string[]): string {
 
 /** The known key within a small edit distance of `key` (or differing only in case). */
 export function nearest(key: string, known: readonly string[]): string | undefined {
-  if (key.length < 3) return undefined;
+  if (key.length < 2) return undefined;
   let best: string | undefined;
   let bestDistance = Math.max(1, Math.floor(key.length / 4)) + 1;
   for (const candidate of known) {
-    const d =
-      candidate.toLowerCase() === key.toLowerCase() ? 0 : distance(key.toLowerCase(), candidate.toLowerCase());
+    const a = key.toLowerCase();
+    const b = candidate.toLowerCase();
+    // A key cut short or run on (`token` for `tokenEnv`) counts as one edit.
+    const prefix = (b.startsWith(a) || a.startsWith(b)) && Math.abs(a.length - b.length) <= 4;
+    const d = a === b ? 0 : prefix ? 1 : a.length < 3 ? Number.POSITIVE_INFINITY : distance(a, b);
     if (d < bestDistance) {
       best = candidate;
       bestDistance = d;

@@ -83,15 +83,10 @@ function errorFields(error: Error): Record<string, unknown> {
 }
 
 function textValue(value: unknown): string {
-  if (value instanceof Error) return JSON.stringify(errorText(value));
+  if (value instanceof Error) return JSON.stringify(value.message);
   if (typeof value === 'string') return /^[^\s"=]+$/.test(value) ? value : JSON.stringify(value);
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   return safeJson(value);
-}
-
-function errorText(value: Error): string {
-  const code = (value as { code?: unknown }).code;
-  return typeof code === 'string' ? `${code}: ${value.message}` : value.message;
 }
 
 function safeJson(value: unknown): string {

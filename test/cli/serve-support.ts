@@ -137,7 +137,11 @@ export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Se
         };
         const timer = setTimeout(() => {
           done();
-          reject(new Error(`no line matching ${pattern} in ${timeoutMs} ms; stderr:\n${lines.join('\n')}`));
+          reject(
+            new Error(
+              `no line matching ${pattern} in ${timeoutMs} ms (exit ${child.exitCode ?? child.signalCode ?? 'not yet'}); stderr:\n${lines.join('\n')}`,
+            ),
+          );
         }, timeoutMs);
         const onExit = () => {
           setTimeout(check, 0);

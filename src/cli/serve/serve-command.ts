@@ -37,26 +37,10 @@ export async function runServe(options: ServeOptions): Promise<number> {
   const drainMs = options.drainMs ?? DEFAULT_DRAIN_MS;
   const log = createLogger(options.logFormat ?? 'text', options.stderr ?? process.stderr);
   const file = options.config;
-  const first = await loadConfig(file);
-  if (!first.ok) {
-    reportInvalid(log, file, first, 'config invalid; not starting');
-    return 1;
-  }
   const runtime = new ServeRuntime(log, options.env ?? process.env, drainMs);
-  log.info({ config: file, pid: process.pid }, 'starting');
-  try {
-    await runtime.apply(first.config);
-  } catch (error) {
-    log.error({ error }, 'start failed');
-    await runtime.shutdown(0);
-    return 1;
-  }
-  log.info(
-    { pools: runtime.pools.size, listeners: (first.config.listeners ?? []).length },
-    'started',
-  );
-
-  // Reloads and the shutdown run one at a time, in order.
+  // Reloads, the start and the shutdown run one at a time, in order. The reload signal is
+  // heard from the start on: a SIGHUP that comes early must not end the process.
+  let started = false;
   let queue: Promise<unknown> = Promise.resolve();
   let pendingReload = false;
   const reload = () => {
@@ -64,7 +48,7 @@ export async function runServe(options: ServeOptions): Promise<number> {
     pendingReload = true;
     queue = queue.then(async () => {
       pendingReload = false;
-      if (options.signal?.aborted) return;
+      if (!started || options.signal?.aborted) return;
       log.info({ config: file }, 'reloading');
       const next = await loadConfig(file);
       if (!next.ok) {
@@ -81,11 +65,29 @@ export async function runServe(options: ServeOptions): Promise<number> {
   };
   const unsubscribe = (options.onReload ?? onSighup)(reload);
   try {
+    const first = await loadConfig(file);
+    if (!first.ok) {
+      reportInvalid(log, file, first, 'config invalid; not starting');
+      return 1;
+    }
+    log.info({ config: file, pid: process.pid }, 'starting');
+    try {
+      await runtime.apply(first.config);
+    } catch (error) {
+      log.error({ error }, 'start failed');
+      await runtime.shutdown(0);
+      return 1;
+    }
+    started = true;
+    log.info(
+      { pools: runtime.pools.size, listeners: (first.config.listeners ?? []).length },
+      'started',
+    );
     await aborted(options.signal);
+    await queue;
   } finally {
     unsubscribe();
   }
-  await queue;
   log.info({ drainMs }, 'stopping');
   const clean = await runtime.shutdown(drainMs);
   if (clean) log.info({}, 'stopped');

@@ -51,7 +51,12 @@ export function parseText(file: string, text: string): unknown {
     const reason = first.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '').replace(/:$/, '');
     throw new Error(`${file}:${where}: invalid YAML: ${reason}`);
   }
-  return doc.toJS({ maxAliasCount: 100 });
+  try {
+    return doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    // An alias bomb ("billion laughs") and the like: refused, not expanded.
+    throw new Error(`${file}:1:1: invalid YAML: ${(error as Error).message}`);
+  }
 }
 
 /** Validates an already parsed config. */

@@ -24,6 +24,8 @@ describe('switchyard command line', () => {
       expect(await cli(...args)).toEqual({ code: 0, stdout: USAGE, stderr: '' });
     }
     expect(USAGE).toMatch(/^ {2}demo /m);
+    expect(USAGE).toMatch(/^ {2}serve --config FILE /m);
+    expect(USAGE).toMatch(/^ {2}check FILE /m);
   });
 
   it('prints the version', async () => {
@@ -35,9 +37,15 @@ describe('switchyard command line', () => {
   });
 
   it.each([
-    [['serve', '--config', 'x.json'], /^switchyard: Unknown option '--config'/],
-    [['serve'], /^switchyard: unknown command "serve"\n\nUsage:/],
-    [['check', 'file.json'], /^switchyard: unknown command "check"/],
+    [['serve'], /^switchyard: serve needs --config FILE\n\nUsage:/],
+    [['serve', '--config', 'x.json', 'extra'], /^switchyard: unexpected argument "extra"/],
+    [['serve', '--config', 'x.json', '--log-format', 'xml'], /^switchyard: --log-format must be "text" or "json", got "xml"/],
+    [['serve', '--config', 'x.json', '--drain-ms=-1'], /^switchyard: --drain-ms must be an integer >= 0 and <= 2147483647, got -1\n/],
+    [['serve', '--config', 'x.json', '--duration', '3'], /^switchyard: --duration is not an option of serve/],
+    [['check'], /^switchyard: check takes one FILE/],
+    [['check', 'a.json', 'b.json'], /^switchyard: check takes one FILE/],
+    [['demo', '--config', 'x.json'], /^switchyard: --config is not an option of demo/],
+    [['bogus'], /^switchyard: unknown command "bogus"/],
     [['demo', 'extra'], /^switchyard: unexpected argument "extra"/],
     [['demo', '--bogus'], /^switchyard: Unknown option '--bogus'/],
     [['demo', '--duration'], /^switchyard: Option '--duration <value>' argument missing/],

@@ -150,4 +150,16 @@ describe('switchyard serve (the built binary)', () => {
     );
     expect(served.lines.join('\n')).not.toMatch(/\n\s+at /);
   });
+
+  it('refuses to start when the admin token variable is not set', async () => {
+    const a = await startBackend('a');
+    const dash = await freePort();
+    const file = writeConfig(tempDir(), 'lb.json', {
+      pools: { app: { endpoints: [a.url] } },
+      dashboard: { listen: `127.0.0.1:${dash}`, admin: { tokenEnv: 'SY_TEST_UNSET_TOKEN' } },
+    });
+    const served = runCli(['serve', '--config', file]);
+    expect(await served.exited()).toBe(1);
+    expect(served.lines.join('\n')).toMatch(/the environment variable SY_TEST_UNSET_TOKEN is not set/);
+  });
 });

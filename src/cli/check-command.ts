@@ -1,9 +1,9 @@
 import { describeFailure, loadConfig, type SwitchyardConfig } from '../config/index.js';
 import { createProxyHandler } from '../http/index.js';
 import type { DemoOutput } from './demo-options.js';
-import { PoolRuntime } from './serve/pool-runtime.js';
 import { createLogger } from './serve/logger.js';
 import { proxyOptions } from './serve/options.js';
+import { PoolRuntime } from './serve/pool-runtime.js';
 
 /**
  * Runs `switchyard check FILE`: prints every problem of the config file as
@@ -11,7 +11,11 @@ import { proxyOptions } from './serve/options.js';
  * parsed, with its line and column), or `FILE: ok` on `stdout`.
  * @returns 0 for a valid file, 1 otherwise.
  */
-export async function runCheck(file: string, stdout: DemoOutput, stderr: DemoOutput): Promise<number> {
+export async function runCheck(
+  file: string,
+  stdout: DemoOutput,
+  stderr: DemoOutput,
+): Promise<number> {
   const result = await loadConfig(file);
   if (!result.ok) {
     for (const line of describeFailure(result)) stderr.write(`${line}\n`);

@@ -54,37 +54,59 @@ export function configReference(): string {
   walk(configJsonSchema(), '', '', rows);
   const lines = ['| key | type | applies to | description |', '| --- | --- | --- | --- |'];
   for (const row of rows) {
-    lines.push(`| \`${row.path}\` | ${row.type} | ${row.where.join(', ') || 'all'} | ${escape(row.description)} |`);
+    lines.push(
+      `| \`${row.path}\` | ${row.type} | ${row.where.join(', ') || 'all'} | ${escapeCell(row.description)} |`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }
 
 function walk(node: Json, path: string, where: string, rows: Row[]): void {
-  if (path !== '' && path !== '$schema') add(rows, { path, type: typeOf(node), where: where ? [where] : [], description: describe(node) });
+  if (path !== '' && path !== '$schema')
+    add(rows, {
+      path,
+      type: typeOf(node),
+      where: where ? [where] : [],
+      description: describe(node),
+    });
   const properties = node.properties as Record<string, Json> | undefined;
   if (properties) {
     const required = new Set((node.required as string[] | undefined) ?? []);
     for (const [key, child] of Object.entries(properties)) {
       if (key === '$schema') continue;
       const childPath = path === '' ? key : `${path}.${key}`;
-      walk(required.has(key) && path !== '' ? { ...child, description: `Required. ${describe(child)}` } : child, childPath, where, rows);
+      walk(
+        required.has(key) && path !== ''
+          ? { ...child, description: `Required. ${describe(child)}` }
+          : child,
+        childPath,
+        where,
+        rows,
+      );
     }
   }
   const record = node.additionalProperties;
   if (typeof record === 'object' && record !== null && (record as Json).type === 'object') {
     walk(record as Json, `${path}.<name>`, where, rows);
   }
-  if (node.type === 'array' && typeof node.items === 'object' && node.items !== null && !Array.isArray(node.items)) {
+  if (
+    node.type === 'array' &&
+    typeof node.items === 'object' &&
+    node.items !== null &&
+    !Array.isArray(node.items)
+  ) {
     const items = node.items as Json;
-    if (items.properties || items.anyOf || items.oneOf) walkVariants(items, `${path}[]`, where, rows);
+    if (items.properties || items.anyOf || items.oneOf)
+      walkVariants(items, `${path}[]`, where, rows);
   }
   if (!properties) walkVariants(node, path, where, rows);
 }
 
 /** The object variants of a union, each labelled by its discriminator (`protocol: http`). */
 function walkVariants(node: Json, path: string, where: string, rows: Row[]): void {
-  const variants = [...((node.anyOf as Json[]) ?? []), ...((node.oneOf as Json[]) ?? [])].flatMap((v) =>
-    v.oneOf || v.anyOf ? [...((v.oneOf as Json[]) ?? []), ...((v.anyOf as Json[]) ?? [])] : [v],
+  const variants = [...((node.anyOf as Json[]) ?? []), ...((node.oneOf as Json[]) ?? [])].flatMap(
+    (v) =>
+      v.oneOf || v.anyOf ? [...((v.oneOf as Json[]) ?? []), ...((v.anyOf as Json[]) ?? [])] : [v],
   );
   if (variants.length === 0 && node.properties) {
     walk({ ...node, description: undefined }, path, where, rows);
@@ -93,18 +115,27 @@ function walkVariants(node: Json, path: string, where: string, rows: Row[]): voi
   for (const variant of variants) {
     const properties = variant.properties as Record<string, Json> | undefined;
     if (!properties) continue;
-    const tag = Object.entries(properties).find(([key, p]) => DISCRIMINATORS.has(key) && typeof p.const === 'string');
+    const tag = Object.entries(properties).find(
+      ([key, p]) => DISCRIMINATORS.has(key) && typeof p.const === 'string',
+    );
     const label = tag ? `${tag[0]}: ${tag[1].const}` : where;
     for (const [key, child] of Object.entries(properties)) {
       if (tag && key === tag[0]) continue;
       const required = ((variant.required as string[] | undefined) ?? []).includes(key);
-      walk(required ? { ...child, description: `Required. ${describe(child)}` } : child, `${path}.${key}`, label, rows);
+      walk(
+        required ? { ...child, description: `Required. ${describe(child)}` } : child,
+        `${path}.${key}`,
+        label,
+        rows,
+      );
     }
   }
 }
 
 function add(rows: Row[], row: Row): void {
-  const same = rows.find((r) => r.path === row.path && r.description === row.description && r.type === row.type);
+  const same = rows.find(
+    (r) => r.path === row.path && r.description === row.description && r.type === row.type,
+  );
   if (same) {
     for (const w of row.where) if (!same.where.includes(w)) same.where.push(w);
     return;
@@ -118,7 +149,8 @@ function describe(node: Json): string {
 
 function typeOf(node: Json): string {
   if (node.const !== undefined) return `\`${JSON.stringify(node.const)}\``;
-  if (Array.isArray(node.enum)) return node.enum.map((v) => `\`${JSON.stringify(v)}\``).join(' \\| ');
+  if (Array.isArray(node.enum))
+    return node.enum.map((v) => `\`${JSON.stringify(v)}\``).join(' \\| ');
   const union = (node.anyOf ?? node.oneOf) as Json[] | undefined;
   if (union && node.type === undefined) return [...new Set(union.map(typeOf))].join(' \\| ');
   switch (node.type) {
@@ -126,7 +158,9 @@ function typeOf(node: Json): string {
     case 'number':
       return `${node.type}${range(node)}`;
     case 'array':
-      return node.prefixItems ? 'array [min, max]' : `array of ${typeOf((node.items as Json) ?? {})}`;
+      return node.prefixItems
+        ? 'array [min, max]'
+        : `array of ${typeOf((node.items as Json) ?? {})}`;
     case 'object':
       return 'object';
     case 'string':
@@ -141,17 +175,22 @@ function typeOf(node: Json): string {
 function range(node: Json): string {
   const parts: string[] = [];
   if (typeof node.exclusiveMinimum === 'number') parts.push(`> ${node.exclusiveMinimum}`);
-  if (typeof node.minimum === 'number' && node.minimum > -Number.MAX_SAFE_INTEGER) parts.push(`≥ ${node.minimum}`);
-  if (typeof node.maximum === 'number' && node.maximum < Number.MAX_SAFE_INTEGER) parts.push(`≤ ${node.maximum}`);
+  if (typeof node.minimum === 'number' && node.minimum > -Number.MAX_SAFE_INTEGER)
+    parts.push(`≥ ${node.minimum}`);
+  if (typeof node.maximum === 'number' && node.maximum < Number.MAX_SAFE_INTEGER)
+    parts.push(`≤ ${node.maximum}`);
   return parts.length ? ` ${parts.join(', ')}` : '';
 }
 
-function escape(text: string): string {
+function escapeCell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 }
 
 /** The markers around the generated reference in docs/guides/serve.md. */
-export const REFERENCE_MARKERS = ['<!-- config-reference:start -->', '<!-- config-reference:end -->'] as const;
+export const REFERENCE_MARKERS = [
+  '<!-- config-reference:start -->',
+  '<!-- config-reference:end -->',
+] as const;
 
 /** `guide` with the text between the reference markers replaced by `reference`. */
 export function replaceReference(guide: string, reference: string): string {

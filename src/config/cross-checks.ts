@@ -26,7 +26,8 @@ const num = (value: unknown): number | undefined => (typeof value === 'number' ?
 /** Every cross-section problem of `input` (a parsed file). */
 export function crossCheck(input: unknown): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
-  const report: Report = (path, message, value) => issues.push({ path: formatPath(path), message, value });
+  const report: Report = (path, message, value) =>
+    issues.push({ path: formatPath(path), message, value });
   if (!isObject(input)) return issues;
   const pools = isObject(input.pools) ? input.pools : {};
   for (const [name, pool] of Object.entries(pools)) {
@@ -39,7 +40,11 @@ export function crossCheck(input: unknown): ConfigIssue[] {
 function checkPool(name: string, pool: Obj, report: Report): void {
   const at: Path = ['pools', name];
   if (!POOL_NAME.test(name)) {
-    report(at, 'pool names must be letters, digits, "_", "." or "-" (at most 63), starting with a letter or digit', name);
+    report(
+      at,
+      'pool names must be letters, digits, "_", "." or "-" (at most 63), starting with a letter or digit',
+      name,
+    );
   }
   if ((pool.endpoints === undefined) === (pool.discovery === undefined)) {
     report(at, 'must have exactly one of "endpoints" and "discovery"', pool);
@@ -47,16 +52,25 @@ function checkPool(name: string, pool: Obj, report: Report): void {
   if (Array.isArray(pool.endpoints)) {
     const ids = new Map<string, number>();
     pool.endpoints.forEach((endpoint: unknown, i) => {
-      const url = typeof endpoint === 'string' ? endpoint : isObject(endpoint) ? endpoint.url : undefined;
+      const url =
+        typeof endpoint === 'string' ? endpoint : isObject(endpoint) ? endpoint.url : undefined;
       if (typeof url !== 'string') return;
-      const id = isObject(endpoint) && typeof endpoint.id === 'string' ? endpoint.id : (URL.parse(url)?.href ?? url);
+      const id =
+        isObject(endpoint) && typeof endpoint.id === 'string'
+          ? endpoint.id
+          : (URL.parse(url)?.href ?? url);
       const first = ids.get(id);
       if (first !== undefined) {
-        report([...at, 'endpoints', i], `duplicate endpoint id (the same as endpoints[${first}])`, id);
+        report(
+          [...at, 'endpoints', i],
+          `duplicate endpoint id (the same as endpoints[${first}])`,
+          id,
+        );
       } else ids.set(id, i);
     });
   }
-  const dns = isObject(pool.discovery) && isObject(pool.discovery.dns) ? pool.discovery.dns : undefined;
+  const dns =
+    isObject(pool.discovery) && isObject(pool.discovery.dns) ? pool.discovery.dns : undefined;
   if (dns !== undefined) {
     if ((dns.type === 'A' || dns.type === 'AAAA') && dns.port === undefined) {
       report([...at, 'discovery', 'dns', 'port'], `is required for ${dns.type} records`, undefined);
@@ -71,7 +85,11 @@ function checkPool(name: string, pool: Obj, report: Report): void {
   const maxMs = num(outlier?.maxEjectionMs);
   const baseMs = num(outlier?.baseEjectionMs) ?? 30_000;
   if (maxMs !== undefined && maxMs < baseMs) {
-    report([...at, 'outlierDetection', 'maxEjectionMs'], `must be >= baseEjectionMs (${baseMs})`, maxMs);
+    report(
+      [...at, 'outlierDetection', 'maxEjectionMs'],
+      `must be >= baseEjectionMs (${baseMs})`,
+      maxMs,
+    );
   }
 }
 
@@ -87,7 +105,8 @@ function checkListeners(input: Obj, pools: Obj, report: Report): void {
     if (first !== undefined) report(path, `is already the address of ${first}`, listen);
     else seen.set(key, owner);
   };
-  if (isObject(input.dashboard)) claim(input.dashboard.listen, ['dashboard', 'listen'], 'the dashboard');
+  if (isObject(input.dashboard))
+    claim(input.dashboard.listen, ['dashboard', 'listen'], 'the dashboard');
   if (!Array.isArray(input.listeners)) return;
   input.listeners.forEach((listener: unknown, i) => {
     if (!isObject(listener)) return;
@@ -97,7 +116,9 @@ function checkListeners(input: Obj, pools: Obj, report: Report): void {
     if (pool === undefined) {
       const near = nearest(listener.pool, names);
       const hint =
-        near === undefined ? `the pools are ${names.map((n) => `"${n}"`).join(', ') || 'none'}` : `did you mean "${near}"?`;
+        near === undefined
+          ? `the pools are ${names.map((n) => `"${n}"`).join(', ') || 'none'}`
+          : `did you mean "${near}"?`;
       report(['listeners', i, 'pool'], `no pool of that name (${hint})`, listener.pool);
       return;
     }
@@ -108,25 +129,46 @@ function checkListeners(input: Obj, pools: Obj, report: Report): void {
 }
 
 /** The adapters refuse endpoints whose scheme they cannot speak: say so here, with the path. */
-function checkSchemes(protocol: 'http' | 'tcp', listener: string, at: Path, pool: Obj, report: Report): void {
+function checkSchemes(
+  protocol: 'http' | 'tcp',
+  listener: string,
+  at: Path,
+  pool: Obj,
+  report: Report,
+): void {
   const schemes = protocol === 'http' ? HTTP_SCHEMES : TCP_SCHEMES;
   const want = protocol === 'http' ? 'an http: or https:' : 'a tcp:, http: or https:';
   if (Array.isArray(pool.endpoints)) {
     pool.endpoints.forEach((endpoint: unknown, i) => {
-      const url = typeof endpoint === 'string' ? endpoint : isObject(endpoint) ? endpoint.url : undefined;
+      const url =
+        typeof endpoint === 'string' ? endpoint : isObject(endpoint) ? endpoint.url : undefined;
       if (typeof url !== 'string') return;
       const parsed = URL.parse(url);
       if (parsed === null) return;
-      const path = typeof endpoint === 'string' ? [...at, 'endpoints', i] : [...at, 'endpoints', i, 'url'];
+      const path =
+        typeof endpoint === 'string' ? [...at, 'endpoints', i] : [...at, 'endpoints', i, 'url'];
       if (!schemes.has(parsed.protocol)) {
-        report(path, `must be ${want} URL: the ${protocol} listener ${listener} uses this pool`, url);
+        report(
+          path,
+          `must be ${want} URL: the ${protocol} listener ${listener} uses this pool`,
+          url,
+        );
       } else if (parsed.hostname === '' || (parsed.protocol === 'tcp:' && parsed.port === '')) {
-        report(path, `must have a host and a port: the ${protocol} listener ${listener} uses this pool`, url);
+        report(
+          path,
+          `must have a host and a port: the ${protocol} listener ${listener} uses this pool`,
+          url,
+        );
       }
     });
   }
-  const dns = isObject(pool.discovery) && isObject(pool.discovery.dns) ? pool.discovery.dns : undefined;
+  const dns =
+    isObject(pool.discovery) && isObject(pool.discovery.dns) ? pool.discovery.dns : undefined;
   if (dns && protocol === 'http' && dns.scheme === 'tcp') {
-    report([...at, 'discovery', 'dns', 'scheme'], `must be "http" or "https": the http listener ${listener} uses this pool`, dns.scheme);
+    report(
+      [...at, 'discovery', 'dns', 'scheme'],
+      `must be "http" or "https": the http listener ${listener} uses this pool`,
+      dns.scheme,
+    );
   }
 }

@@ -30,7 +30,8 @@ export function formatPath(path: readonly Key[]): string {
   let out = '';
   for (const key of path) {
     if (typeof key === 'number') out += `[${key}]`;
-    else if (typeof key === 'string' && /^[A-Za-z_$][A-Za-z0-9_$-]*$/.test(key)) out += out === '' ? key : `.${key}`;
+    else if (typeof key === 'string' && /^[A-Za-z_$][A-Za-z0-9_$-]*$/.test(key))
+      out += out === '' ? key : `.${key}`;
     else out += `[${JSON.stringify(String(key))}]`;
   }
   return out;
@@ -50,13 +51,22 @@ export function collectIssues(error: z.ZodError, input: unknown): ConfigIssue[] 
   });
 }
 
-function flatten(issue: z.core.$ZodIssue, base: readonly Key[], input: unknown, out: ConfigIssue[]): void {
+function flatten(
+  issue: z.core.$ZodIssue,
+  base: readonly Key[],
+  input: unknown,
+  out: ConfigIssue[],
+): void {
   const path = [...base, ...issue.path];
   if (issue.code === 'unrecognized_keys') {
     const messages = issue.message.split('\n');
     issue.keys.forEach((key, i) => {
       const at = [...path, key];
-      out.push({ path: formatPath(at), message: messages[i] ?? 'unknown key', value: valueAt(input, at) });
+      out.push({
+        path: formatPath(at),
+        message: messages[i] ?? 'unknown key',
+        value: valueAt(input, at),
+      });
     });
     return;
   }
@@ -71,7 +81,10 @@ function flatten(issue: z.core.$ZodIssue, base: readonly Key[], input: unknown, 
   let message = issue.message;
   if (issue.code === 'invalid_type' && value === undefined) message = 'is required';
   if (issue.code === 'invalid_value' && typeof value === 'string') {
-    const near = nearest(value, issue.values.filter((v): v is string => typeof v === 'string'));
+    const near = nearest(
+      value,
+      issue.values.filter((v): v is string => typeof v === 'string'),
+    );
     if (near !== undefined) message += ` (did you mean "${near}"?)`;
   }
   out.push({ path: formatPath(path), message, value });

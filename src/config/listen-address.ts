@@ -9,7 +9,8 @@ export interface ListenAddress {
 }
 
 // A DNS name (RFC 1123 labels) or an IPv4 literal; IPv6 literals come bracketed.
-const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const HOSTNAME =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
 /**
  * Parses `127.0.0.1:8080`, `localhost:8080`, `0.0.0.0:80` or `[::1]:8080`.
@@ -31,5 +32,7 @@ export function parseListenAddress(text: string): ListenAddress | string {
 
 /** `host:port` again, IPv6 bracketed: how logs and errors name a listener. */
 export function formatListenAddress(address: ListenAddress): string {
-  return isIPv6(address.host) ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+  return isIPv6(address.host)
+    ? `[${address.host}]:${address.port}`
+    : `${address.host}:${address.port}`;
 }

@@ -28,9 +28,16 @@ const budget = z
       z.literal(false, { error: 'must be false or an object' }),
       strict(
         {
-          ratio: num('Retries may add up to this share of requests. Default 0.2.', { min: 0 }).optional(),
-          minPerSecond: num('Retries always allowed per second. Default 10.', { min: 0 }).optional(),
-          windowMs: num('Length of the sliding window, ms. Default 10000.', { min: 10, max: MAX_DELAY_MS }).optional(),
+          ratio: num('Retries may add up to this share of requests. Default 0.2.', {
+            min: 0,
+          }).optional(),
+          minPerSecond: num('Retries always allowed per second. Default 10.', {
+            min: 0,
+          }).optional(),
+          windowMs: num('Length of the sliding window, ms. Default 10000.', {
+            min: 10,
+            max: MAX_DELAY_MS,
+          }).optional(),
         },
         'Retry budget settings.',
       ),
@@ -41,28 +48,54 @@ const budget = z
 
 const retrySchema = strict(
   {
-    attempts: num('Tries per request, the first included; 1 turns retries off. Default 3.', { min: 1, max: 100, integer: true }).optional(),
-    statuses: z
-      .array(num('An HTTP status.', { min: 100, max: 599, integer: true }), { error: 'must be an array of statuses' })
-      .describe('Upstream statuses retried on another endpoint. Default [502, 503, 504].')
-      .optional(),
-    bodyBufferBytes: num('Request bodies up to this size are buffered so they can be sent again. Default 65536.', {
-      min: 0,
+    attempts: num('Tries per request, the first included; 1 turns retries off. Default 3.', {
+      min: 1,
+      max: 100,
       integer: true,
     }).optional(),
-    nonIdempotent: bool('Retry POST, PATCH and other non-idempotent requests too. Default false.').optional(),
+    statuses: z
+      .array(num('An HTTP status.', { min: 100, max: 599, integer: true }), {
+        error: 'must be an array of statuses',
+      })
+      .describe('Upstream statuses retried on another endpoint. Default [502, 503, 504].')
+      .optional(),
+    bodyBufferBytes: num(
+      'Request bodies up to this size are buffered so they can be sent again. Default 65536.',
+      {
+        min: 0,
+        integer: true,
+      },
+    ).optional(),
+    nonIdempotent: bool(
+      'Retry POST, PATCH and other non-idempotent requests too. Default false.',
+    ).optional(),
     budget: budget.optional(),
-    maxRetryAfterMs: num('Cap on a Retry-After given to the pool, ms. Default 60000.', { min: 0, max: MAX_DELAY_MS }).optional(),
+    maxRetryAfterMs: num('Cap on a Retry-After given to the pool, ms. Default 60000.', {
+      min: 0,
+      max: MAX_DELAY_MS,
+    }).optional(),
   },
   'Failover: attempts, retried statuses, body buffering, budget.',
 );
 
 const timeoutsSchema = strict(
   {
-    connectMs: ms('Time to connect to an endpoint, per try; 0 for none. Default 2000.', true).optional(),
-    headersMs: ms('Time to the response headers, per try; 0 for none. Default 30000.', true).optional(),
-    idleMs: ms('Longest silence between response body chunks; 0 for none. Default 60000.', true).optional(),
-    requestMs: ms('Overall deadline to the response headers across tries; 0 for none. Default 0.', true).optional(),
+    connectMs: ms(
+      'Time to connect to an endpoint, per try; 0 for none. Default 2000.',
+      true,
+    ).optional(),
+    headersMs: ms(
+      'Time to the response headers, per try; 0 for none. Default 30000.',
+      true,
+    ).optional(),
+    idleMs: ms(
+      'Longest silence between response body chunks; 0 for none. Default 60000.',
+      true,
+    ).optional(),
+    requestMs: ms(
+      'Overall deadline to the response headers across tries; 0 for none. Default 0.',
+      true,
+    ).optional(),
   },
   'Timeouts of the proxy, in ms.',
 );
@@ -72,13 +105,20 @@ const cookie = strict(
     name: z
       .string({ error: 'must be a cookie name' })
       .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { error: 'must be a cookie name (a token)' })
-      .describe('The cookie\'s name.'),
+      .describe("The cookie's name."),
     path: text('The cookie\'s Path. Default "/".').optional(),
-    maxAgeSeconds: num('The cookie\'s Max-Age; none makes a session cookie.', { min: 0, integer: true }).optional(),
-    domain: text('The cookie\'s Domain.').optional(),
+    maxAgeSeconds: num("The cookie's Max-Age; none makes a session cookie.", {
+      min: 0,
+      integer: true,
+    }).optional(),
+    domain: text("The cookie's Domain.").optional(),
     secure: z
-      .union([z.boolean({ error: SECURE }), z.literal('auto', { error: SECURE })], { error: SECURE })
-      .describe('Mark the cookie Secure: true, false, or "auto" (when the client connection is TLS). Default "auto".')
+      .union([z.boolean({ error: SECURE }), z.literal('auto', { error: SECURE })], {
+        error: SECURE,
+      })
+      .describe(
+        'Mark the cookie Secure: true, false, or "auto" (when the client connection is TLS). Default "auto".',
+      )
       .optional(),
     sameSite: oneOf(['Strict', 'Lax', 'None'], 'The cookie\'s SameSite. Default "Lax".').optional(),
     httpOnly: bool('Mark the cookie HttpOnly. Default true.').optional(),
@@ -92,30 +132,33 @@ const httpAffinity = z
       strict(
         {
           cookie: z
-            .union([cookie.shape.name, cookie], { error: 'must be a cookie name or an object with a name' })
+            .union([cookie.shape.name, cookie], {
+              error: 'must be a cookie name or an object with a name',
+            })
             .describe('Sticky by cookie: its name, or its full settings.'),
         },
         'Sticky by cookie.',
       ),
-      strict({ by: z.literal('ip', { error: 'must be "ip"' }).describe('Sticky by client address.') }, 'Sticky by client address.'),
+      strict(
+        { by: z.literal('ip', { error: 'must be "ip"' }).describe('Sticky by client address.') },
+        'Sticky by client address.',
+      ),
     ],
     { error: 'must be { "cookie": "name" } or { "by": "ip" }' },
   )
   .describe('Session affinity: { "cookie": "sy" } or { "by": "ip" } (with a hashing selector).');
 
-const trustedAddress = z
-  .string({ error: 'must be an IP address or a CIDR block' })
-  .refine(
-    (value) => {
-      const [address, bits, extra] = value.split('/');
-      const family = isIP(address ?? '');
-      if (family === 0 || extra !== undefined) return false;
-      if (bits === undefined) return true;
-      const n = Number(bits);
-      return /^\d{1,3}$/.test(bits) && n <= (family === 4 ? 32 : 128);
-    },
-    { error: 'must be an IP address or a CIDR block such as "10.0.0.0/8"' },
-  );
+const trustedAddress = z.string({ error: 'must be an IP address or a CIDR block' }).refine(
+  (value) => {
+    const [address, bits, extra] = value.split('/');
+    const family = isIP(address ?? '');
+    if (family === 0 || extra !== undefined) return false;
+    if (bits === undefined) return true;
+    const n = Number(bits);
+    return /^\d{1,3}$/.test(bits) && n <= (family === 4 ? 32 : 128);
+  },
+  { error: 'must be an IP address or a CIDR block such as "10.0.0.0/8"' },
+);
 
 const httpListener = strict(
   {
@@ -129,13 +172,22 @@ const httpListener = strict(
       .union([z.boolean(), z.array(trustedAddress, { error: 'must be an array of addresses' })], {
         error: 'must be true, false or an array of addresses and CIDR blocks',
       })
-      .describe('Trust X-Forwarded-* from these clients: true (all), false (none) or addresses and CIDR blocks. Default false.')
+      .describe(
+        'Trust X-Forwarded-* from these clients: true (all), false (none) or addresses and CIDR blocks. Default false.',
+      )
       .optional(),
-    changeOrigin: bool('Send the endpoint\'s host as Host instead of the client\'s. Default false.').optional(),
+    changeOrigin: bool(
+      "Send the endpoint's host as Host instead of the client's. Default false.",
+    ).optional(),
     xForwarded: bool('Set X-Forwarded-For, -Proto and -Host. Default true.').optional(),
     forwarded: bool('Set an RFC 7239 Forwarded header too. Default false.').optional(),
-    connections: num('Most connections to one endpoint. Default: no limit.', { min: 1, integer: true }).optional(),
-    keepAliveTimeoutMs: ms('How long an idle connection to an endpoint is kept. Default 4000.').optional(),
+    connections: num('Most connections to one endpoint. Default: no limit.', {
+      min: 1,
+      integer: true,
+    }).optional(),
+    keepAliveTimeoutMs: ms(
+      'How long an idle connection to an endpoint is kept. Default 4000.',
+    ).optional(),
   },
   'An HTTP reverse proxy in front of a pool.',
 );
@@ -146,14 +198,27 @@ const tcpListener = strict(
     listen: listenSchema,
     pool: poolName,
     proxyProtocol: z
-      .union([z.literal(false, { error: PROXY_PROTOCOL }), z.enum(['v1', 'v2'], { error: PROXY_PROTOCOL })], {
-        error: PROXY_PROTOCOL,
-      })
+      .union(
+        [
+          z.literal(false, { error: PROXY_PROTOCOL }),
+          z.enum(['v1', 'v2'], { error: PROXY_PROTOCOL }),
+        ],
+        {
+          error: PROXY_PROTOCOL,
+        },
+      )
       .describe('Send a PROXY protocol header to the upstream. Default false.')
       .optional(),
     connectTimeoutMs: ms('Time to connect to an endpoint, per attempt. Default 2000.').optional(),
-    idleTimeoutMs: ms('No byte either way for this long closes both sides; 0 turns it off. Default 300000.', true).optional(),
-    attempts: num('Connect attempts, each on an endpoint not yet tried. Default 3.', { min: 1, max: 100, integer: true }).optional(),
+    idleTimeoutMs: ms(
+      'No byte either way for this long closes both sides; 0 turns it off. Default 300000.',
+      true,
+    ).optional(),
+    attempts: num('Connect attempts, each on an endpoint not yet tried. Default 3.', {
+      min: 1,
+      max: 100,
+      integer: true,
+    }).optional(),
     affinity: strict(
       { by: z.literal('ip', { error: 'must be "ip"' }).describe('Sticky by client address.') },
       'Sticky by client address.',
@@ -167,7 +232,9 @@ const tcpListener = strict(
 /** One listener: `protocol` says which kind. */
 export const listenerSchema = z
   .discriminatedUnion('protocol', [httpListener, tcpListener], { error: 'must be "http" or "tcp"' })
-  .describe('A listener: { "protocol": "http" | "tcp", "listen": "host:port", "pool": "name", ... }.');
+  .describe(
+    'A listener: { "protocol": "http" | "tcp", "listen": "host:port", "pool": "name", ... }.',
+  );
 
 /** `dashboard`: the page, JSON, events and metrics on their own address. */
 export const dashboardSchema = strict(
@@ -177,8 +244,12 @@ export const dashboardSchema = strict(
       {
         tokenEnv: z
           .string({ error: 'must be the name of an environment variable' })
-          .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be the name of an environment variable' })
-          .describe('Environment variable holding the admin token; the token itself never goes in the file.'),
+          .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
+            error: 'must be the name of an environment variable',
+          })
+          .describe(
+            'Environment variable holding the admin token; the token itself never goes in the file.',
+          ),
       },
       'Admin actions (drain, enable, disable) with a bearer token.',
     )

@@ -39,7 +39,9 @@ export function parseText(file: string, text: string): unknown {
       const at = /at position (\d+)/.exec(message);
       const offset = at ? Number(at[1]) : body.length;
       const { line, column } = position(body, offset);
-      const reason = message.replace(/\s*(?:in JSON )?at position \d+.*$/s, '').replace(/^JSON\.parse: /, '');
+      const reason = message
+        .replace(/\s*(?:in JSON )?at position \d+.*$/s, '')
+        .replace(/^JSON\.parse: /, '');
       throw new Error(`${file}:${line}:${column}: invalid JSON: ${reason}`);
     }
   }
@@ -48,7 +50,10 @@ export function parseText(file: string, text: string): unknown {
   if (first !== undefined) {
     const pos = first.linePos?.[0];
     const where = pos ? `${pos.line}:${pos.col}` : '1:1';
-    const reason = first.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '').replace(/:$/, '');
+    const reason = first.message
+      .split('\n')[0]!
+      .replace(/ at line \d+, column \d+:?$/, '')
+      .replace(/:$/, '');
     throw new Error(`${file}:${where}: invalid YAML: ${reason}`);
   }
   try {
@@ -62,7 +67,10 @@ export function parseText(file: string, text: string): unknown {
 /** Validates an already parsed config. */
 export function validateConfig(input: unknown): LoadResult {
   const result = configSchema.safeParse(input);
-  const issues = [...(result.success ? [] : collectIssues(result.error, input)), ...crossCheck(input)];
+  const issues = [
+    ...(result.success ? [] : collectIssues(result.error, input)),
+    ...crossCheck(input),
+  ];
   if (result.success && issues.length === 0) return { ok: true, config: result.data };
   return { ok: false, issues };
 }
@@ -77,7 +85,14 @@ export async function loadConfig(file: string): Promise<LoadResult> {
     text = await readFile(file, 'utf8');
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
-    const reason = e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'is a directory' : e.code === 'EACCES' ? 'permission denied' : e.message;
+    const reason =
+      e.code === 'ENOENT'
+        ? 'no such file'
+        : e.code === 'EISDIR'
+          ? 'is a directory'
+          : e.code === 'EACCES'
+            ? 'permission denied'
+            : e.message;
     return { ok: false, fatal: `${file}: cannot read: ${reason}`, issues: [] };
   }
   let input: unknown;

@@ -13,17 +13,22 @@ const URL_MESSAGE = 'must be an absolute URL such as "http://127.0.0.1:8080"';
 const url = z
   .string({ error: URL_MESSAGE })
   .refine((value) => URL.canParse(value), { error: URL_MESSAGE })
-  .describe('Where requests go: http://host:port (HTTP listeners) or tcp://host:port (TCP listeners).');
+  .describe(
+    'Where requests go: http://host:port (HTTP listeners) or tcp://host:port (TCP listeners).',
+  );
 
 const endpointObject = strict(
   {
     url,
     id: text('Stable identity; defaults to the normalised url.').optional(),
     weight: num('Relative capacity. Default 1.', { min: 0, minExclusive: true }).optional(),
-    priority: num('Priority tier: 0 is the best; higher tiers serve only when better ones have no eligible endpoint. Default 0.', {
-      min: 0,
-      integer: true,
-    }).optional(),
+    priority: num(
+      'Priority tier: 0 is the best; higher tiers serve only when better ones have no eligible endpoint. Default 0.',
+      {
+        min: 0,
+        integer: true,
+      },
+    ).optional(),
     metadata: z
       .record(z.string(), z.unknown(), { error: 'must be an object' })
       .describe('Free-form data kept with the endpoint (zone, version, ...).')
@@ -39,19 +44,34 @@ export const endpointSchema = z
 
 const dnsSchema = strict(
   {
-    name: text('The name to resolve: an SRV name such as _http._tcp.app.internal, or a host name for A/AAAA.'),
+    name: text(
+      'The name to resolve: an SRV name such as _http._tcp.app.internal, or a host name for A/AAAA.',
+    ),
     type: oneOf(['SRV', 'A', 'AAAA'], 'Record type. Default "SRV".').optional(),
-    port: num('Port of every endpoint; required for A and AAAA records.', { min: 1, max: 65_535, integer: true }).optional(),
-    scheme: oneOf(['http', 'https', 'tcp'], 'Scheme of the endpoint URLs. Default "http".').optional(),
+    port: num('Port of every endpoint; required for A and AAAA records.', {
+      min: 1,
+      max: 65_535,
+      integer: true,
+    }).optional(),
+    scheme: oneOf(
+      ['http', 'https', 'tcp'],
+      'Scheme of the endpoint URLs. Default "http".',
+    ).optional(),
     servers: z
-      .array(text('A DNS server as host or host:port.'), { error: 'must be an array of "host:port" strings' })
+      .array(text('A DNS server as host or host:port.'), {
+        error: 'must be an array of "host:port" strings',
+      })
       .min(1, { error: 'must name at least one server' })
       .describe('DNS servers to ask; default: the system resolver.')
       .optional(),
-    minRefreshMs: ms('Shortest time between lookups (record TTLs are clamped to it). Default 1000.').optional(),
+    minRefreshMs: ms(
+      'Shortest time between lookups (record TTLs are clamped to it). Default 1000.',
+    ).optional(),
     maxRefreshMs: ms('Longest time between lookups. Default 30000.').optional(),
     timeoutMs: ms('Time allowed for one lookup. Default 2000.').optional(),
-    emptyOnNxdomain: bool('Empty the pool when the name does not exist (NXDOMAIN). Default false.').optional(),
+    emptyOnNxdomain: bool(
+      'Empty the pool when the name does not exist (NXDOMAIN). Default false.',
+    ).optional(),
   },
   'DNS discovery (A, AAAA or SRV records); a failed lookup keeps the last good set.',
 );
@@ -62,11 +82,14 @@ export const discoverySchema = strict(
   'Where the endpoints come from instead of a fixed list.',
 );
 
-const keyCacheSize = num('Keys remembered with their endpoint, from 0 (no cache) to 2^20. Default 4096.', {
-  min: 0,
-  max: 1_048_576,
-  integer: true,
-}).optional();
+const keyCacheSize = num(
+  'Keys remembered with their endpoint, from 0 (no cache) to 2^20. Default 4096.',
+  {
+    min: 0,
+    max: 1_048_576,
+    integer: true,
+  },
+).optional();
 
 const isPrime = (n: number): boolean => {
   if (n < 2 || !Number.isInteger(n)) return false;
@@ -108,11 +131,18 @@ const selectorObject = z
       strict(
         {
           type: z.literal('ring-hash'),
-          vnodes: num('Virtual nodes per unit of weight. Default 160.', { min: 1, max: 65_536, integer: true }).optional(),
-          loadFactor: num('Bounded loads: no endpoint takes more than loadFactor times the mean in flight. Default: no bound.', {
+          vnodes: num('Virtual nodes per unit of weight. Default 160.', {
             min: 1,
-            minExclusive: true,
+            max: 65_536,
+            integer: true,
           }).optional(),
+          loadFactor: num(
+            'Bounded loads: no endpoint takes more than loadFactor times the mean in flight. Default: no bound.',
+            {
+              min: 1,
+              minExclusive: true,
+            },
+          ).optional(),
           keyCacheSize,
         },
         'Consistent hashing on a ring of virtual nodes.',
@@ -120,11 +150,14 @@ const selectorObject = z
       strict(
         {
           type: z.literal('maglev'),
-          tableSize: num('Size of the lookup table: a prime greater than the number of endpoints. Default 65537.', {
-            min: 2,
-            max: 16_777_216,
-            integer: true,
-          })
+          tableSize: num(
+            'Size of the lookup table: a prime greater than the number of endpoints. Default 65537.',
+            {
+              min: 2,
+              max: 16_777_216,
+              integer: true,
+            },
+          )
             .refine(isPrime, { error: 'must be a prime number' })
             .optional(),
           keyCacheSize,
@@ -149,9 +182,15 @@ const expectStatus = z
     [
       num('One status code.', { min: 100, max: 599, integer: true }),
       z
-        .tuple([num('Lowest status.', { min: 100, max: 599, integer: true }), num('Highest status.', { min: 100, max: 599, integer: true })], {
-          error: 'must be a status or a [min, max] pair',
-        })
+        .tuple(
+          [
+            num('Lowest status.', { min: 100, max: 599, integer: true }),
+            num('Highest status.', { min: 100, max: 599, integer: true }),
+          ],
+          {
+            error: 'must be a status or a [min, max] pair',
+          },
+        )
         .refine(([min, max]) => min <= max, { error: 'must be a [min, max] pair with min <= max' }),
     ],
     { error: 'must be a status or a [min, max] pair' },
@@ -160,12 +199,23 @@ const expectStatus = z
 
 const monitor = {
   intervalMs: ms('Time between checks of a healthy endpoint. Default 5000.').optional(),
-  unhealthyIntervalMs: ms('Time between checks while an endpoint is down or its last check failed. Default min(1000, intervalMs).').optional(),
+  unhealthyIntervalMs: ms(
+    'Time between checks while an endpoint is down or its last check failed. Default min(1000, intervalMs).',
+  ).optional(),
   timeoutMs: ms('A check running longer fails. Default 2000.').optional(),
   jitter: num('Spread of the delays, as a fraction. Default 0.1.', { min: 0, max: 0.5 }).optional(),
-  healthyThreshold: num('Passes in a row that bring an endpoint back. Default 2.', { min: 1, integer: true }).optional(),
-  unhealthyThreshold: num('Failures in a row that take an endpoint out. Default 3.', { min: 1, integer: true }).optional(),
-  concurrency: num('Most checks in flight at once. Default 64.', { min: 1, integer: true }).optional(),
+  healthyThreshold: num('Passes in a row that bring an endpoint back. Default 2.', {
+    min: 1,
+    integer: true,
+  }).optional(),
+  unhealthyThreshold: num('Failures in a row that take an endpoint out. Default 3.', {
+    min: 1,
+    integer: true,
+  }).optional(),
+  concurrency: num('Most checks in flight at once. Default 64.', {
+    min: 1,
+    integer: true,
+  }).optional(),
 };
 
 const httpHealth = strict(
@@ -185,10 +235,12 @@ const httpHealth = strict(
     expectBody: text('The body must contain this text.').optional(),
     maxBodyBytes: num('Most body bytes read. Default 16384.', { min: 0, integer: true }).optional(),
     headers: z
-      .record(z.string(), z.string({ error: 'must be a string' }), { error: 'must be an object of strings' })
+      .record(z.string(), z.string({ error: 'must be a string' }), {
+        error: 'must be an object of strings',
+      })
       .describe('Request headers.')
       .optional(),
-    host: text('Host header to send. Default: the endpoint\'s host.').optional(),
+    host: text("Host header to send. Default: the endpoint's host.").optional(),
     reuseConnections: bool('Keep connections open between checks. Default true.').optional(),
     ...monitor,
   },
@@ -198,10 +250,17 @@ const httpHealth = strict(
 const tcpHealth = strict(
   {
     type: z.literal('tcp'),
-    port: num('Port to check instead of the endpoint\'s.', { min: 1, max: 65_535, integer: true }).optional(),
+    port: num("Port to check instead of the endpoint's.", {
+      min: 1,
+      max: 65_535,
+      integer: true,
+    }).optional(),
     send: text('Text to write once connected, e.g. "PING\\r\\n".').optional(),
     expect: text('The answer must contain this text.').optional(),
-    maxBytes: num('Most bytes read while waiting for expect. Default 16384.', { min: 1, integer: true }).optional(),
+    maxBytes: num('Most bytes read while waiting for expect. Default 16384.', {
+      min: 1,
+      integer: true,
+    }).optional(),
     ...monitor,
   },
   'A TCP health check (connect, optionally send and expect) and how often it runs.',
@@ -219,23 +278,41 @@ export const outlierSchema = z
       z.literal(false, { error: 'must be false or an object' }),
       strict(
         {
-          consecutiveFailures: num('Failures in a row that eject an endpoint. Default 5.', { min: 1, integer: true }).optional(),
-          baseEjectionMs: ms('First ejection time; the n-th in a row lasts n times as long. Default 30000.').optional(),
-          maxEjectionMs: ms('Longest ejection, at least baseEjectionMs. Default 300000.').optional(),
-          maxEjectionPercent: num('Largest share of the pool ejected at once, in percent. Default 50.', { min: 0, max: 100 }).optional(),
-          latencyFactor: num('Eject an endpoint slower than this many times the median of its peers. Default: off.', {
+          consecutiveFailures: num('Failures in a row that eject an endpoint. Default 5.', {
             min: 1,
-            minExclusive: true,
+            integer: true,
           }).optional(),
+          baseEjectionMs: ms(
+            'First ejection time; the n-th in a row lasts n times as long. Default 30000.',
+          ).optional(),
+          maxEjectionMs: ms(
+            'Longest ejection, at least baseEjectionMs. Default 300000.',
+          ).optional(),
+          maxEjectionPercent: num(
+            'Largest share of the pool ejected at once, in percent. Default 50.',
+            { min: 0, max: 100 },
+          ).optional(),
+          latencyFactor: num(
+            'Eject an endpoint slower than this many times the median of its peers. Default: off.',
+            {
+              min: 1,
+              minExclusive: true,
+            },
+          ).optional(),
           latencyWindowMs: ms('How long an endpoint must stay slow. Default 10000.').optional(),
-          latencyMinSamples: num('Samples needed before latency counts. Default 20.', { min: 1, integer: true }).optional(),
+          latencyMinSamples: num('Samples needed before latency counts. Default 20.', {
+            min: 1,
+            integer: true,
+          }).optional(),
         },
         'Outlier detection settings.',
       ),
     ],
     { error: 'must be false or an object' },
   )
-  .describe('Passive health checking (ejection after failures), or false. Default: on, with its defaults.');
+  .describe(
+    'Passive health checking (ejection after failures), or false. Default: on, with its defaults.',
+  );
 
 /** One pool. */
 export const poolSchema = strict(
@@ -248,15 +325,24 @@ export const poolSchema = strict(
     selector: selectorSchema.optional(),
     healthCheck: healthCheckSchema.optional(),
     outlierDetection: outlierSchema.optional(),
-    slowStartMs: num('Ramp time of slow start, ms; 0 disables it. Default 0.', { min: 0, max: MAX_DELAY_MS }).optional(),
-    panicThreshold: num('Below this healthy share of a tier, all of its endpoints are eligible; 0 disables panic. Default 0.5.', {
-      min: 0,
-      max: 1,
-    }).optional(),
-    maxRetryAfterMs: num('Cap on a Retry-After from an endpoint, ms; 0 ignores Retry-After. Default 60000.', {
+    slowStartMs: num('Ramp time of slow start, ms; 0 disables it. Default 0.', {
       min: 0,
       max: MAX_DELAY_MS,
     }).optional(),
+    panicThreshold: num(
+      'Below this healthy share of a tier, all of its endpoints are eligible; 0 disables panic. Default 0.5.',
+      {
+        min: 0,
+        max: 1,
+      },
+    ).optional(),
+    maxRetryAfterMs: num(
+      'Cap on a Retry-After from an endpoint, ms; 0 ignores Retry-After. Default 60000.',
+      {
+        min: 0,
+        max: MAX_DELAY_MS,
+      },
+    ).optional(),
     latencyDecayMs: ms('Time constant of the latency average, ms. Default 10000.').optional(),
   },
   'A pool of endpoints: give exactly one of endpoints and discovery.',

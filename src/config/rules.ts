@@ -51,7 +51,10 @@ export function ms(description: string, zero = false) {
 
 /** A non-empty string. */
 export function text(description: string) {
-  return z.string({ error: 'must be a non-empty string' }).min(1, { error: 'must be a non-empty string' }).describe(description);
+  return z
+    .string({ error: 'must be a non-empty string' })
+    .min(1, { error: 'must be a non-empty string' })
+    .describe(description);
 }
 
 /** A boolean. */
@@ -60,7 +63,10 @@ export function bool(description: string) {
 }
 
 /** One of `values`, named in the message. */
-export function oneOf<const T extends readonly [string, ...string[]]>(values: T, description: string) {
+export function oneOf<const T extends readonly [string, ...string[]]>(
+  values: T,
+  description: string,
+) {
   const error = `must be one of ${values.map((v) => JSON.stringify(v)).join(', ')}`;
   return z.enum(values, { error }).describe(description);
 }
@@ -117,7 +123,11 @@ function distance(a: string, b: string): number {
   for (let i = 1; i < rows; i++) {
     for (let j = 1; j < cols; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let v = Math.min(d[(i - 1) * cols + j]! + 1, d[i * cols + j - 1]! + 1, d[(i - 1) * cols + j - 1]! + cost);
+      let v = Math.min(
+        d[(i - 1) * cols + j]! + 1,
+        d[i * cols + j - 1]! + 1,
+        d[(i - 1) * cols + j - 1]! + cost,
+      );
       if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
         v = Math.min(v, d[(i - 2) * cols + j - 2]! + 1);
       }

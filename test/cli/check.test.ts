@@ -35,10 +35,17 @@ describe('switchyard check (the built binary)', () => {
           endpoint: ['http://127.0.0.1:9003'],
           selector: 'peak-ewmaa',
           healthCheck: { type: 'http', path: 'healthz', intervalMs: 0, unhealthyThreshold: 1.5 },
-          outlierDetection: { consecutiveFailures: 0, baseEjectionMs: 10_000, maxEjectionMs: 5_000 },
+          outlierDetection: {
+            consecutiveFailures: 0,
+            baseEjectionMs: 10_000,
+            maxEjectionMs: 5_000,
+          },
           panicThreshold: 2,
         },
-        hash: { endpoints: ['http://127.0.0.1:9004'], selector: { type: 'maglev', tableSize: 100 } },
+        hash: {
+          endpoints: ['http://127.0.0.1:9004'],
+          selector: { type: 'maglev', tableSize: 100 },
+        },
         both: { endpoints: [], discovery: { dns: { name: 'db.internal', type: 'A' } } },
         neither: {},
         tcpOnly: { endpoints: ['tcp://127.0.0.1:5432'] },
@@ -48,7 +55,12 @@ describe('switchyard check (the built binary)', () => {
         { protocol: 'tcp', listen: '127.0.0.1:8080', pool: 'hash', proxyProtocol: 'v3' },
         { protocol: 'udp', listen: '127.0.0.1:53', pool: 'app' },
         { protocol: 'http', listen: '8081', pool: 'tcpOnly', trustProxy: ['10.0.0.0/33'] },
-        { protocol: 'http', listen: '[::1]:8082', pool: 'app', affinity: { cookie: 'sy', secret: 'x' } },
+        {
+          protocol: 'http',
+          listen: '[::1]:8082',
+          pool: 'app',
+          affinity: { cookie: 'sy', secret: 'x' },
+        },
       ],
       dashboard: { listen: '127.0.0.1:99999', admin: { token: 'hunter2' } },
     });
@@ -102,16 +114,32 @@ describe('switchyard check (the built binary)', () => {
   });
 
   it.each([
-    ['bad.json', '{\n  "pools": {\n    "app": { endpoints: [] }\n  }\n}\n', /^bad\.json:3:14: invalid JSON: .+$/],
-    ['bad.yaml', 'pools:\n  app:\n    endpoints: [http://a\n  b: 1\n', /^bad\.yaml:\d+:\d+: invalid YAML: .+$/],
-    ['dup.yaml', 'pools: {}\npools: {}\n', /^dup\.yaml:2:1: invalid YAML: Map keys must be unique$/],
+    [
+      'bad.json',
+      '{\n  "pools": {\n    "app": { endpoints: [] }\n  }\n}\n',
+      /^bad\.json:3:14: invalid JSON: .+$/,
+    ],
+    [
+      'bad.yaml',
+      'pools:\n  app:\n    endpoints: [http://a\n  b: 1\n',
+      /^bad\.yaml:\d+:\d+: invalid YAML: .+$/,
+    ],
+    [
+      'dup.yaml',
+      'pools: {}\npools: {}\n',
+      /^dup\.yaml:2:1: invalid YAML: Map keys must be unique$/,
+    ],
     ['sniffed.conf', '{ "pools": ', /^sniffed\.conf:1:12: invalid JSON: .+$/],
   ])('%s: one line with line:column, no stack trace', async (name, content, pattern) => {
     const dir = tempDir();
     writeConfig(dir, name, content);
-    const { code, stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, 'check', name], {
-      cwd: dir,
-    }).then(
+    const { code, stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      [CLI, 'check', name],
+      {
+        cwd: dir,
+      },
+    ).then(
       (r) => ({ code: 0, ...r }),
       (e: { code: number; stdout: string; stderr: string }) => e,
     );

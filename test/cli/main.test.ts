@@ -39,9 +39,18 @@ describe('switchyard command line', () => {
   it.each([
     [['serve'], /^switchyard: serve needs --config FILE\n\nUsage:/],
     [['serve', '--config', 'x.json', 'extra'], /^switchyard: unexpected argument "extra"/],
-    [['serve', '--config', 'x.json', '--log-format', 'xml'], /^switchyard: --log-format must be "text" or "json", got "xml"/],
-    [['serve', '--config', 'x.json', '--drain-ms=-1'], /^switchyard: --drain-ms must be an integer >= 0 and <= 2147483647, got -1\n/],
-    [['serve', '--config', 'x.json', '--duration', '3'], /^switchyard: --duration is not an option of serve/],
+    [
+      ['serve', '--config', 'x.json', '--log-format', 'xml'],
+      /^switchyard: --log-format must be "text" or "json", got "xml"/,
+    ],
+    [
+      ['serve', '--config', 'x.json', '--drain-ms=-1'],
+      /^switchyard: --drain-ms must be an integer >= 0 and <= 2147483647, got -1\n/,
+    ],
+    [
+      ['serve', '--config', 'x.json', '--duration', '3'],
+      /^switchyard: --duration is not an option of serve/,
+    ],
     [['check'], /^switchyard: check takes one FILE/],
     [['check', 'a.json', 'b.json'], /^switchyard: check takes one FILE/],
     [['demo', '--config', 'x.json'], /^switchyard: --config is not an option of demo/],

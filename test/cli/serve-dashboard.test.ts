@@ -14,7 +14,9 @@ describe.skip('switchyard serve: the dashboard', () => {
     });
     const served = runCli(['serve', '--config', file], { SY_TEST_TOKEN: 'secret-token' });
     await served.waitFor(/started/);
-    expect(served.lines.join('\n')).toMatch(new RegExp(`dashboard listening address=127\\.0\\.0\\.1:${dash}`));
+    expect(served.lines.join('\n')).toMatch(
+      new RegExp(`dashboard listening address=127\\.0\\.0\\.1:${dash}`),
+    );
     const snapshot = JSON.parse((await get(`http://127.0.0.1:${dash}/api/snapshot`)).body);
     expect(Object.keys(snapshot.pools)).toEqual(['app']);
     expect(served.lines.join('\n')).not.toContain('secret-token');

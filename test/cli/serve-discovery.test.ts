@@ -30,7 +30,14 @@ describe.skip('switchyard serve: DNS discovery pools', () => {
     const file = writeConfig(dir, 'lb.json', {
       pools: {
         app: {
-          discovery: { dns: { name: '_http._tcp.app.test', type: 'SRV', servers: [`127.0.0.1:${dnsPort}`], minRefreshMs: 200 } },
+          discovery: {
+            dns: {
+              name: '_http._tcp.app.test',
+              type: 'SRV',
+              servers: [`127.0.0.1:${dnsPort}`],
+              minRefreshMs: 200,
+            },
+          },
           selector: 'round-robin',
         },
       },

@@ -1,9 +1,21 @@
 import { Agent, request } from 'node:http';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { type Backend, freePort, get, runCli, type Served, startBackend, tempDir, writeConfig } from './serve-support.js';
+import {
+  type Backend,
+  freePort,
+  get,
+  runCli,
+  type Served,
+  startBackend,
+  tempDir,
+  writeConfig,
+} from './serve-support.js';
 
 /** Sends SIGHUP and waits for the reload's outcome line. */
-async function reload(served: Served, outcome = /reloaded|reload rejected|reload failed/): Promise<string> {
+async function reload(
+  served: Served,
+  outcome = /reloaded|reload rejected|reload failed/,
+): Promise<string> {
   const mark = served.lines.length;
   served.child.kill('SIGHUP');
   return served.waitFor(outcome, 10_000, mark);
@@ -39,9 +51,15 @@ describe('switchyard serve: SIGHUP', () => {
     writeConfig(dir, 'lb.json', pool([{ url: other.url, weight: 3 }, c.url]));
     expect(await reload(served)).toMatch(/info +reloaded/);
     const updated = served.lines.find((l) => l.includes('pool updated'))!;
-    expect(updated).toContain(`pool=app changes=["${other.url} weight 1->3","+${c.url}","-${busy.url}"]`);
+    expect(updated).toContain(
+      `pool=app changes=["${other.url} weight 1->3","+${c.url}","-${busy.url}"]`,
+    );
 
-    const counts = new Map<Backend, number>([[busy, 0], [other, 0], [c, 0]]);
+    const counts = new Map<Backend, number>([
+      [busy, 0],
+      [other, 0],
+      [c, 0],
+    ]);
     const before = new Map([...counts.keys()].map((k) => [k, k.hits]));
     for (let i = 0; i < 8; i++) await get(`http://127.0.0.1:${port}/`);
     for (const k of counts.keys()) counts.set(k, k.hits - before.get(k)!);
@@ -57,18 +75,26 @@ describe('switchyard serve: SIGHUP', () => {
     const a = await startBackend('a');
     const port = await freePort();
     const dir = tempDir();
-    const file = writeConfig(dir, 'lb.yaml', `pools:\n  app: { endpoints: ['${a.url}'] }\nlisteners:\n  - { protocol: http, listen: '127.0.0.1:${port}', pool: app }\n`);
+    const file = writeConfig(
+      dir,
+      'lb.yaml',
+      `pools:\n  app: { endpoints: ['${a.url}'] }\nlisteners:\n  - { protocol: http, listen: '127.0.0.1:${port}', pool: app }\n`,
+    );
     const served = runCli(['serve', '--config', file]);
     await served.waitFor(/started/);
-    writeConfig(dir, 'lb.yaml', `pools:\n  app: { endpoints: ['${a.url}'], selector: fastest }\nlisteners: []\n`);
-    expect(await reload(served)).toBe(
-      served.lines.find((l) => l.includes('reload rejected')),
+    writeConfig(
+      dir,
+      'lb.yaml',
+      `pools:\n  app: { endpoints: ['${a.url}'], selector: fastest }\nlisteners: []\n`,
     );
+    expect(await reload(served)).toBe(served.lines.find((l) => l.includes('reload rejected')));
     expect(served.lines.at(-1)).toMatch(
       /error reload rejected; the running config stays config=\S+ problems=\["pools\.app\.selector: must be one of .+, got \\"fastest\\""\]$/,
     );
     writeConfig(dir, 'lb.yaml', 'pools: [\n');
-    expect(await reload(served)).toMatch(/reload rejected; the running config stays .*problem="\S+lb\.yaml:2:1: invalid YAML: /);
+    expect(await reload(served)).toMatch(
+      /reload rejected; the running config stays .*problem="\S+lb\.yaml:2:1: invalid YAML: /,
+    );
     expect(await get(`http://127.0.0.1:${port}/`)).toEqual({ status: 200, body: 'a' });
     // A valid file whose listener cannot bind is undone as a whole: the pool is not replaced.
     const taken = await freePort();
@@ -81,7 +107,9 @@ describe('switchyard serve: SIGHUP', () => {
       'lb.yaml',
       `pools:\n  app: { endpoints: ['${b.url}'] }\nlisteners:\n  - { protocol: http, listen: '127.0.0.1:${port}', pool: app }\n  - { protocol: http, listen: '127.0.0.1:${taken}', pool: app }\n`,
     );
-    expect(await reload(served)).toMatch(`error reload failed; the running config stays error="cannot listen on 127.0.0.1:${taken}: address already in use"`);
+    expect(await reload(served)).toMatch(
+      `error reload failed; the running config stays error="cannot listen on 127.0.0.1:${taken}: address already in use"`,
+    );
     expect(await get(`http://127.0.0.1:${port}/`)).toEqual({ status: 200, body: 'a' });
     served.child.kill('SIGTERM');
     expect(await served.exited()).toBe(0);
@@ -91,15 +119,24 @@ describe('switchyard serve: SIGHUP', () => {
     const a = await startBackend('a');
     const [p1, p2] = [await freePort(), await freePort()];
     const dir = tempDir();
-    const listener = (port: number) => ({ protocol: 'http', listen: `127.0.0.1:${port}`, pool: 'app' });
-    const cfg = (...ports: number[]) => ({ pools: { app: { endpoints: [a.url] } }, listeners: ports.map(listener) });
+    const listener = (port: number) => ({
+      protocol: 'http',
+      listen: `127.0.0.1:${port}`,
+      pool: 'app',
+    });
+    const cfg = (...ports: number[]) => ({
+      pools: { app: { endpoints: [a.url] } },
+      listeners: ports.map(listener),
+    });
     const file = writeConfig(dir, 'lb.json', cfg(p1));
     const served = runCli(['serve', '--config', file]);
     await served.waitFor(/started/);
 
     writeConfig(dir, 'lb.json', cfg(p1, p2));
     await reload(served);
-    expect(served.lines.some((l) => l.includes(`listening listener="http 127.0.0.1:${p2}"`))).toBe(true);
+    expect(served.lines.some((l) => l.includes(`listening listener="http 127.0.0.1:${p2}"`))).toBe(
+      true,
+    );
     expect((await get(`http://127.0.0.1:${p2}/`)).body).toBe('a');
 
     // A slow request on the listener about to go finishes; new connections are refused.
@@ -109,7 +146,9 @@ describe('switchyard serve: SIGHUP', () => {
     await reload(served);
     await expect(get(`http://127.0.0.1:${p1}/`, 1_000)).rejects.toThrow(/ECONNREFUSED/);
     expect(await slow).toEqual({ status: 200, body: 'a slow' });
-    await served.waitFor(new RegExp(`listener closed listener="http 127\\.0\\.0\\.1:${p1}" drained=true`));
+    await served.waitFor(
+      new RegExp(`listener closed listener="http 127\\.0\\.0\\.1:${p1}" drained=true`),
+    );
     expect((await get(`http://127.0.0.1:${p2}/`)).body).toBe('a');
     served.child.kill('SIGTERM');
     expect(await served.exited()).toBe(0);
@@ -141,7 +180,9 @@ describe('switchyard serve: SIGHUP', () => {
     expect(first.body).toBe('a');
     writeConfig(dir, 'lb.json', cfg('two'));
     await reload(served);
-    expect(served.lines.some((l) => /listener updated listener="http \S+" pool=two/.test(l))).toBe(true);
+    expect(served.lines.some((l) => /listener updated listener="http \S+" pool=two/.test(l))).toBe(
+      true,
+    );
     const second = await call();
     expect(second).toEqual({ body: 'b', localPort: first.localPort });
     served.child.kill('SIGTERM');
@@ -162,13 +203,18 @@ describe('switchyard serve: SIGHUP', () => {
     await served.waitFor(/started/);
     writeConfig(dir, 'lb.json', cfg({ type: 'ring-hash', vnodes: 40 }));
     await reload(served);
-    expect(served.lines.join('\n')).toMatch(/pool updated pool=app changes=\["selector \{\\"type\\":\\"ring-hash\\",\\"vnodes\\":40\}"\]/);
+    expect(served.lines.join('\n')).toMatch(
+      /pool updated pool=app changes=\["selector \{\\"type\\":\\"ring-hash\\",\\"vnodes\\":40\}"\]/,
+    );
     expect(served.lines.join('\n')).not.toMatch(/pool replaced/);
     const bodies = new Set<string>();
     for (let i = 0; i < 6; i++) bodies.add((await get(`http://127.0.0.1:${port}/`)).body);
     expect(bodies.size).toBeGreaterThan(0);
     // A setting only a new Pool takes replaces the pool.
-    writeConfig(dir, 'lb.json', { ...cfg('round-robin'), pools: { app: { endpoints: [a.url, b.url], slowStartMs: 1000 } } });
+    writeConfig(dir, 'lb.json', {
+      ...cfg('round-robin'),
+      pools: { app: { endpoints: [a.url, b.url], slowStartMs: 1000 } },
+    });
     await reload(served);
     expect(served.lines.join('\n')).toMatch(/info +pool replaced pool=app/);
     expect((await get(`http://127.0.0.1:${port}/`)).status).toBe(200);

@@ -77,7 +77,10 @@ export async function startBackend(name: string, port = 0): Promise<Backend> {
     }
     backend.hits++;
     if (url.pathname === '/slow') {
-      const timer = setTimeout(() => res.end(`${name} slow`), Number(url.searchParams.get('ms') ?? 1000));
+      const timer = setTimeout(
+        () => res.end(`${name} slow`),
+        Number(url.searchParams.get('ms') ?? 1000),
+      );
       res.on('close', () => clearTimeout(timer));
       return;
     }
@@ -160,7 +163,13 @@ export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Se
       return Promise.race([
         exit,
         new Promise<never>((_, reject) =>
-          setTimeout(() => reject(new Error(`still running after ${timeoutMs} ms; stderr:\n${lines.join('\n')}`)), timeoutMs).unref(),
+          setTimeout(
+            () =>
+              reject(
+                new Error(`still running after ${timeoutMs} ms; stderr:\n${lines.join('\n')}`),
+              ),
+            timeoutMs,
+          ).unref(),
         ),
       ]);
     },

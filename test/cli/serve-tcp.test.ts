@@ -30,7 +30,9 @@ describe.skip('switchyard serve: TCP listeners', () => {
     const port = await freePort();
     const file = writeConfig(tempDir(), 'lb.json', {
       pools: { db: { endpoints: [a.url, b.url], selector: 'round-robin' } },
-      listeners: [{ protocol: 'tcp', listen: `127.0.0.1:${port}`, pool: 'db', connectTimeoutMs: 1000 }],
+      listeners: [
+        { protocol: 'tcp', listen: `127.0.0.1:${port}`, pool: 'db', connectTimeoutMs: 1000 },
+      ],
     });
     const served = runCli(['serve', '--config', file]);
     await served.waitFor(/started/);

@@ -18,7 +18,9 @@ describe('switchyard serve (the built binary)', () => {
     const served = runCli(['serve', '--config', file]);
     await served.waitFor(/ info +started pools=1 listeners=1$/);
     expect(served.lines.join('\n')).toMatch(
-      new RegExp(`info +listening listener="http 127\\.0\\.0\\.1:${port}" address=127\\.0\\.0\\.1:${port} pool=app`),
+      new RegExp(
+        `info +listening listener="http 127\\.0\\.0\\.1:${port}" address=127\\.0\\.0\\.1:${port} pool=app`,
+      ),
     );
     const bodies: string[] = [];
     for (let i = 0; i < 10; i++) bodies.push((await get(`http://127.0.0.1:${port}/`)).body);
@@ -37,7 +39,15 @@ describe('switchyard serve (the built binary)', () => {
       tempDir(),
       'lb.yaml',
       config(port, [a.url, b.url], {
-        healthCheck: { type: 'http', path: '/healthz', intervalMs: 100, unhealthyIntervalMs: 100, timeoutMs: 500, unhealthyThreshold: 1, healthyThreshold: 1 },
+        healthCheck: {
+          type: 'http',
+          path: '/healthz',
+          intervalMs: 100,
+          unhealthyIntervalMs: 100,
+          timeoutMs: 500,
+          unhealthyThreshold: 1,
+          healthyThreshold: 1,
+        },
         outlierDetection: false,
       }),
     );
@@ -45,7 +55,11 @@ describe('switchyard serve (the built binary)', () => {
     await served.waitFor(/started/);
     await b.close();
     const down = await served.waitFor(/endpoint state/);
-    expect(down).toMatch(new RegExp(`warn +endpoint state pool=app endpoint=${b.url} from=healthy to=unhealthy reason=health-check`));
+    expect(down).toMatch(
+      new RegExp(
+        `warn +endpoint state pool=app endpoint=${b.url} from=healthy to=unhealthy reason=health-check`,
+      ),
+    );
     for (let i = 0; i < 6; i++) expect((await get(`http://127.0.0.1:${port}/`)).body).toBe('a');
     const mark = served.lines.length;
     b = await startBackend('b', b.port);
@@ -83,7 +97,9 @@ describe('switchyard serve (the built binary)', () => {
     served.child.kill('SIGTERM');
     expect(await served.exited()).toBe(1);
     expect(await slow).toBeInstanceOf(Error);
-    expect(served.lines.at(-1)).toMatch(/warn +stopped; the drain time cut work in flight short drainMs=200/);
+    expect(served.lines.at(-1)).toMatch(
+      /warn +stopped; the drain time cut work in flight short drainMs=200/,
+    );
   });
 
   it('a second signal exits at once', async () => {
@@ -110,12 +126,23 @@ describe('switchyard serve (the built binary)', () => {
     served.child.kill('SIGTERM');
     expect(await served.exited()).toBe(0);
     const events = served.lines.map((line) => JSON.parse(line));
-    expect(events.map((e) => e.msg)).toEqual(['starting', 'listening', 'pool added', 'started', 'stopping', 'stopped']);
+    expect(events.map((e) => e.msg)).toEqual([
+      'starting',
+      'listening',
+      'pool added',
+      'started',
+      'stopping',
+      'stopped',
+    ]);
     for (const e of events) {
       expect(new Date(e.time).toISOString()).toBe(e.time);
       expect(e.level).toBe('info');
     }
-    expect(events[1]).toMatchObject({ listener: `http 127.0.0.1:${port}`, address: `127.0.0.1:${port}`, pool: 'app' });
+    expect(events[1]).toMatchObject({
+      listener: `http 127.0.0.1:${port}`,
+      address: `127.0.0.1:${port}`,
+      pool: 'app',
+    });
   });
 
   it('does not start on an invalid config: the problems, exit 1', async () => {
@@ -146,7 +173,9 @@ describe('switchyard serve (the built binary)', () => {
     const served = runCli(['serve', '--config', file]);
     expect(await served.exited()).toBe(1);
     expect(served.lines.join('\n')).toMatch(
-      new RegExp(`error start failed error="cannot listen on 127\\.0\\.0\\.1:${port}: address already in use"`),
+      new RegExp(
+        `error start failed error="cannot listen on 127\\.0\\.0\\.1:${port}: address already in use"`,
+      ),
     );
     expect(served.lines.join('\n')).not.toMatch(/\n\s+at /);
   });
@@ -160,6 +189,8 @@ describe('switchyard serve (the built binary)', () => {
     });
     const served = runCli(['serve', '--config', file]);
     expect(await served.exited()).toBe(1);
-    expect(served.lines.join('\n')).toMatch(/the environment variable SY_TEST_UNSET_TOKEN is not set/);
+    expect(served.lines.join('\n')).toMatch(
+      /the environment variable SY_TEST_UNSET_TOKEN is not set/,
+    );
   });
 });

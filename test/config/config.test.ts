@@ -23,17 +23,35 @@ function problems(input: unknown): string[] {
 describe('the config definition', () => {
   it('accepts the SPEC example shape, every selector by name and with options', () => {
     for (const name of SELECTOR_NAMES) {
-      expect(problems({ ...base, pools: { app: { ...base.pools.app, selector: name } } })).toEqual([]);
-      expect(problems({ ...base, pools: { app: { ...base.pools.app, selector: { type: name } } } })).toEqual([]);
+      expect(problems({ ...base, pools: { app: { ...base.pools.app, selector: name } } })).toEqual(
+        [],
+      );
+      expect(
+        problems({ ...base, pools: { app: { ...base.pools.app, selector: { type: name } } } }),
+      ).toEqual([]);
     }
     expect(
       problems({
         ...base,
         pools: {
           app: {
-            endpoints: [{ url: 'http://127.0.0.1:9001', weight: 2.5, priority: 1, id: 'a', metadata: { zone: 'x' } }],
+            endpoints: [
+              {
+                url: 'http://127.0.0.1:9001',
+                weight: 2.5,
+                priority: 1,
+                id: 'a',
+                metadata: { zone: 'x' },
+              },
+            ],
             selector: { type: 'ring-hash', vnodes: 320, loadFactor: 1.25, keyCacheSize: 0 },
-            healthCheck: { type: 'http', path: '/healthz', expectStatus: [200, 299], intervalMs: 2000, headers: { 'x-check': '1' } },
+            healthCheck: {
+              type: 'http',
+              path: '/healthz',
+              expectStatus: [200, 299],
+              intervalMs: 2000,
+              headers: { 'x-check': '1' },
+            },
             outlierDetection: false,
             slowStartMs: 0,
             panicThreshold: 0,
@@ -50,15 +68,23 @@ describe('the config definition', () => {
   });
 
   it('refuses options the selector does not have, naming the key', () => {
-    expect(problems({ ...base, pools: { app: { ...base.pools.app, selector: { type: 'round-robin', vnodes: 3 } } } })).toEqual([
-      'pools.app.selector.vnodes: unknown key; known keys are "type"',
-    ]);
-    expect(problems({ ...base, pools: { app: { ...base.pools.app, selector: { type: 'magelv' } } } })).toEqual([
+    expect(
+      problems({
+        ...base,
+        pools: { app: { ...base.pools.app, selector: { type: 'round-robin', vnodes: 3 } } },
+      }),
+    ).toEqual(['pools.app.selector.vnodes: unknown key; known keys are "type"']);
+    expect(
+      problems({ ...base, pools: { app: { ...base.pools.app, selector: { type: 'magelv' } } } }),
+    ).toEqual([
       'pools.app.selector.type: must be one of "round-robin", "weighted-round-robin", "random", "weighted-random", "least-connections", "power-of-two-choices", "peak-ewma", "ring-hash", "maglev", "rendezvous"',
     ]);
-    expect(problems({ ...base, pools: { app: { ...base.pools.app, selector: { type: 'ring-hash', loadFactor: 1 } } } })).toEqual([
-      'pools.app.selector.loadFactor: must be a number > 1',
-    ]);
+    expect(
+      problems({
+        ...base,
+        pools: { app: { ...base.pools.app, selector: { type: 'ring-hash', loadFactor: 1 } } },
+      }),
+    ).toEqual(['pools.app.selector.loadFactor: must be a number > 1']);
   });
 
   it.each([
@@ -66,7 +92,10 @@ describe('the config definition', () => {
     [{ weight: '2' }, 'pools.app.endpoints[0].weight: must be a number > 0'],
     [{ priority: -1 }, 'pools.app.endpoints[0].priority: must be an integer >= 0'],
     [{ priority: 0.5 }, 'pools.app.endpoints[0].priority: must be an integer >= 0'],
-    [{ url: 'not a url' }, 'pools.app.endpoints[0].url: must be an absolute URL such as "http://127.0.0.1:8080"'],
+    [
+      { url: 'not a url' },
+      'pools.app.endpoints[0].url: must be an absolute URL such as "http://127.0.0.1:8080"',
+    ],
     [{ metadata: [] }, 'pools.app.endpoints[0].metadata: must be an object'],
   ])('endpoint %j', (patch, message) => {
     const endpoint = { url: 'http://127.0.0.1:9001', ...patch };
@@ -74,49 +103,84 @@ describe('the config definition', () => {
   });
 
   it('names a missing key as required', () => {
-    expect(problems({ ...base, listeners: [{ protocol: 'http', pool: 'app' }] })).toEqual(['listeners[0].listen: is required']);
+    expect(problems({ ...base, listeners: [{ protocol: 'http', pool: 'app' }] })).toEqual([
+      'listeners[0].listen: is required',
+    ]);
     expect(problems({ listeners: [] })).toEqual(['pools: is required']);
   });
 
   it('checks the health check of each type against its own options', () => {
-    const hc = (healthCheck: unknown) => problems({ ...base, pools: { app: { ...base.pools.app, healthCheck } } });
+    const hc = (healthCheck: unknown) =>
+      problems({ ...base, pools: { app: { ...base.pools.app, healthCheck } } });
     expect(hc({ type: 'tcp', send: 'PING\r\n', expect: '+PONG', intervalMs: 1000 })).toEqual([]);
-    expect(hc({ type: 'tcp', path: '/x' })).toEqual(['pools.app.healthCheck.path: unknown key; known keys are "type", "port", "send", "expect", "maxBytes", "intervalMs", "unhealthyIntervalMs", "timeoutMs", "jitter", "healthyThreshold", "unhealthyThreshold", "concurrency"']);
+    expect(hc({ type: 'tcp', path: '/x' })).toEqual([
+      'pools.app.healthCheck.path: unknown key; known keys are "type", "port", "send", "expect", "maxBytes", "intervalMs", "unhealthyIntervalMs", "timeoutMs", "jitter", "healthyThreshold", "unhealthyThreshold", "concurrency"',
+    ]);
     expect(hc({ path: '/x' })).toEqual(['pools.app.healthCheck.type: must be "http" or "tcp"']);
-    expect(hc({ type: 'http', expectStatus: [300, 200] })).toEqual(['pools.app.healthCheck.expectStatus: must be a [min, max] pair with min <= max']);
-    expect(hc({ type: 'http', jitter: 0.9 })).toEqual(['pools.app.healthCheck.jitter: must be a number >= 0 and <= 0.5']);
+    expect(hc({ type: 'http', expectStatus: [300, 200] })).toEqual([
+      'pools.app.healthCheck.expectStatus: must be a [min, max] pair with min <= max',
+    ]);
+    expect(hc({ type: 'http', jitter: 0.9 })).toEqual([
+      'pools.app.healthCheck.jitter: must be a number >= 0 and <= 0.5',
+    ]);
   });
 
   it('checks listeners of each protocol', () => {
     const l = (listener: unknown) => problems({ ...base, listeners: [listener] });
-    expect(l({ protocol: 'tcp', listen: '[::1]:6432', pool: 'app', proxyProtocol: 'v1', affinity: { by: 'ip' } })).toEqual([]);
+    expect(
+      l({
+        protocol: 'tcp',
+        listen: '[::1]:6432',
+        pool: 'app',
+        proxyProtocol: 'v1',
+        affinity: { by: 'ip' },
+      }),
+    ).toEqual([]);
     expect(l({ protocol: 'tcp', listen: '127.0.0.1:6432', pool: 'app', retry: {} })).toEqual([
       'listeners[0].retry: unknown key; known keys are "protocol", "listen", "pool", "proxyProtocol", "connectTimeoutMs", "idleTimeoutMs", "attempts", "affinity"',
     ]);
-    expect(l({ protocol: 'http', listen: '127.0.0.1:8080', pool: 'app', affinity: { by: 'cookie' } })).toEqual([
-      'listeners[0].affinity.by: must be "ip"',
-    ]);
-    expect(l({ protocol: 'http', listen: '127.0.0.1:8080', pool: 'app', trustProxy: ['10.0.0.0/8', '::1', '192.168.1.1'] })).toEqual([]);
-    expect(l({ protocol: 'http', listen: '127.0.0.1:8080', pool: 'app', retry: { budget: false, statuses: [503] } })).toEqual([]);
+    expect(
+      l({ protocol: 'http', listen: '127.0.0.1:8080', pool: 'app', affinity: { by: 'cookie' } }),
+    ).toEqual(['listeners[0].affinity.by: must be "ip"']);
+    expect(
+      l({
+        protocol: 'http',
+        listen: '127.0.0.1:8080',
+        pool: 'app',
+        trustProxy: ['10.0.0.0/8', '::1', '192.168.1.1'],
+      }),
+    ).toEqual([]);
+    expect(
+      l({
+        protocol: 'http',
+        listen: '127.0.0.1:8080',
+        pool: 'app',
+        retry: { budget: false, statuses: [503] },
+      }),
+    ).toEqual([]);
   });
 
   it('checks discovery', () => {
     const d = (dns: unknown) => problems({ pools: { db: { discovery: { dns } } } });
     expect(d({ name: '_pg._tcp.db.internal' })).toEqual([]);
-    expect(d({ name: 'db.internal', type: 'AAAA', port: 5432, servers: ['127.0.0.1:5353'] })).toEqual([]);
+    expect(
+      d({ name: 'db.internal', type: 'AAAA', port: 5432, servers: ['127.0.0.1:5353'] }),
+    ).toEqual([]);
     expect(d({ name: 'db', minRefreshMs: 5000, maxRefreshMs: 1000 })).toEqual([
       'pools.db.discovery.dns.minRefreshMs: must be <= maxRefreshMs (1000)',
     ]);
-    expect(d({ name: 'db', type: 'MX' })).toEqual(['pools.db.discovery.dns.type: must be one of "SRV", "A", "AAAA"']);
+    expect(d({ name: 'db', type: 'MX' })).toEqual([
+      'pools.db.discovery.dns.type: must be one of "SRV", "A", "AAAA"',
+    ]);
   });
 
   it('checks pool names and duplicate endpoint ids', () => {
     expect(problems({ pools: { 'my app': { endpoints: [] } } })).toEqual([
       'pools["my app"]: pool names must be letters, digits, "_", "." or "-" (at most 63), starting with a letter or digit',
     ]);
-    expect(problems({ pools: { app: { endpoints: ['http://127.0.0.1:1', 'http://127.0.0.1:1/'] } } })).toEqual([
-      'pools.app.endpoints[1]: duplicate endpoint id (the same as endpoints[0])',
-    ]);
+    expect(
+      problems({ pools: { app: { endpoints: ['http://127.0.0.1:1', 'http://127.0.0.1:1/'] } } }),
+    ).toEqual(['pools.app.endpoints[1]: duplicate endpoint id (the same as endpoints[0])']);
   });
 });
 
@@ -156,8 +220,15 @@ describe('parsing', () => {
   it('reads YAML anchors but refuses alias bombs', () => {
     expect(parseText('a.yaml', 'x: &e [1]\ny: *e\n')).toEqual({ x: [1], y: [1] });
     const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
-    for (let i = 0; i < 8; i++) bomb.push(`${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(9).fill(`*${String.fromCharCode(97 + i)}`).join(',')}]`);
-    expect(() => parseText('bomb.yaml', bomb.join('\n'))).toThrow(/^bomb\.yaml:1:1: invalid YAML: Excessive alias count/);
+    for (let i = 0; i < 8; i++)
+      bomb.push(
+        `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(9)
+          .fill(`*${String.fromCharCode(97 + i)}`)
+          .join(',')}]`,
+      );
+    expect(() => parseText('bomb.yaml', bomb.join('\n'))).toThrow(
+      /^bomb\.yaml:1:1: invalid YAML: Excessive alias count/,
+    );
   });
 
   it('hints at the key meant', () => {

@@ -77,7 +77,11 @@ describe('generated from the config definition', () => {
     ...examplesIn('README.md'),
     ...readdirSync(join(root, 'examples/serve'))
       .filter((f) => /\.(json|ya?ml)$/.test(f))
-      .map((f) => ({ where: `examples/serve/${f}`, syntax: f.split('.').pop()!, text: read(`examples/serve/${f}`) })),
+      .map((f) => ({
+        where: `examples/serve/${f}`,
+        syntax: f.split('.').pop()!,
+        text: read(`examples/serve/${f}`),
+      })),
   ];
 
   it('finds the examples of the docs and examples/serve', () => {

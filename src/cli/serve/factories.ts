@@ -8,8 +8,13 @@
  * {@link NotAvailableError} at startup (and `switchyard check` still validates them).
  * @internal
  */
-import type { DashboardConfig, DnsDiscoveryConfig, ListenerConfig, TcpListenerConfig } from '../../config/index.js';
-import type { HttpListenerConfig } from '../../config/index.js';
+import type {
+  DashboardConfig,
+  DnsDiscoveryConfig,
+  HttpListenerConfig,
+  ListenerConfig,
+  TcpListenerConfig,
+} from '../../config/index.js';
 import type { HealthMonitor, Pool } from '../../index.js';
 import { HttpListener } from './http-listener.js';
 import type { Logger } from './logger.js';
@@ -33,6 +38,8 @@ export interface ListenerRuntime {
 
 /** A running discovery source feeding one pool. */
 export interface DiscoveryRuntime {
+  /** Starts feeding the pool (`discovery.attach(pool)`). */
+  start(): void;
   /** Stops looking up; the pool keeps its last endpoints. */
   close(): Promise<void>;
 }
@@ -66,7 +73,12 @@ export class NotAvailableError extends Error {
 }
 
 /** An HTTP listener: `http.createServer` + `createProxyHandler` (+ upgrades). */
-export function createHttpListener(config: HttpListenerConfig, pool: Pool, log: Logger, name: string): ListenerRuntime {
+export function createHttpListener(
+  config: HttpListenerConfig,
+  pool: Pool,
+  log: Logger,
+  name: string,
+): ListenerRuntime {
   return new HttpListener(config, pool, log, name) as ListenerRuntime;
 }
 
@@ -76,15 +88,26 @@ export function createHttpListener(config: HttpListenerConfig, pool: Pool, log: 
  * `update` by swapping its `'connection'` listener for a new proxy's (or closing and
  * reopening), `close(drainMs)` with `server.close({ drainMs })`.
  */
-export function createTcpListener(_config: TcpListenerConfig, _pool: Pool, _log: Logger, name: string): ListenerRuntime {
+export function createTcpListener(
+  _config: TcpListenerConfig,
+  _pool: Pool,
+  _log: Logger,
+  name: string,
+): ListenerRuntime {
   throw new NotAvailableError('TCP listeners', name);
 }
 
 /**
- * DNS discovery: `new DnsDiscovery(config).attach(pool)`, errors to `log.warn`; `close()`
- * disposes the subscription and closes the discovery.
+ * DNS discovery: `new DnsDiscovery(config)` with errors to `log.warn`; `start()` is
+ * `discovery.attach(pool)` (a reload builds it first and attaches it only once nothing
+ * else can fail); `close()` disposes the subscription and closes the discovery.
  */
-export function createDnsDiscovery(_config: DnsDiscoveryConfig, _pool: Pool, _log: Logger, name: string): DiscoveryRuntime {
+export function createDnsDiscovery(
+  _config: DnsDiscoveryConfig,
+  _pool: Pool,
+  _log: Logger,
+  name: string,
+): DiscoveryRuntime {
   throw new NotAvailableError('DNS discovery pools', name);
 }
 

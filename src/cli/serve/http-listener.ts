@@ -1,6 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { formatListenAddress, type HttpListenerConfig, parseListenAddress } from '../../config/index.js';
+import {
+  formatListenAddress,
+  type HttpListenerConfig,
+  parseListenAddress,
+} from '../../config/index.js';
 import { createProxyHandler, type ProxyHandler } from '../../http/index.js';
 import type { Pool } from '../../index.js';
 import type { ListenerRuntime } from './factories.js';
@@ -41,13 +45,16 @@ export class HttpListener implements ListenerRuntime {
 
   listen(listen: string): Promise<string> {
     const address = parseListenAddress(listen);
-    if (typeof address === 'string') return Promise.reject(new TypeError(`listen ${listen}: ${address}`));
+    if (typeof address === 'string')
+      return Promise.reject(new TypeError(`listen ${listen}: ${address}`));
     return new Promise((resolve, reject) => {
       const onError = (error: NodeJS.ErrnoException) => reject(listenError(listen, error));
       this.#server.once('error', onError);
       this.#server.listen({ host: address.host, port: address.port, exclusive: true }, () => {
         this.#server.off('error', onError);
-        this.#server.on('error', (error) => this.#log.error({ listener: this.#name, error }, 'listener error'));
+        this.#server.on('error', (error) =>
+          this.#log.error({ listener: this.#name, error }, 'listener error'),
+        );
         const bound = this.#server.address() as AddressInfo;
         resolve(formatListenAddress({ host: bound.address, port: bound.port }));
       });

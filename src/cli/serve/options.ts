@@ -4,8 +4,14 @@
  * @internal
  */
 import { BlockList, isIPv6 } from 'node:net';
-import type { HealthCheckConfig, HttpListenerConfig, PoolConfig, SelectorConfig } from '../../config/index.js';
+import type {
+  HealthCheckConfig,
+  HttpListenerConfig,
+  PoolConfig,
+  SelectorConfig,
+} from '../../config/index.js';
 import type { HealthCheck } from '../../health/index.js';
+import { httpCheck, type ProxyOptions } from '../../http/index.js';
 import {
   type HealthMonitorOptions,
   LeastConnections,
@@ -22,7 +28,6 @@ import {
   WeightedRandom,
   WeightedRoundRobin,
 } from '../../index.js';
-import { httpCheck, type ProxyOptions } from '../../http/index.js';
 import { tcpCheck } from '../../tcp/index.js';
 
 /** Drops `undefined` values, for options read with `exactOptionalPropertyTypes`. */
@@ -34,7 +39,10 @@ export function defined<T extends object>(value: T): { [K in keyof T]: Exclude<T
 
 /** A new selector for `config` (default: power of two choices, as `Pool`'s). */
 export function buildSelector(config: SelectorConfig | undefined): Selector<PoolEndpoint> {
-  const { type, ...options } = typeof config === 'string' ? { type: config } : (config ?? { type: 'power-of-two-choices' as const });
+  const { type, ...options } =
+    typeof config === 'string'
+      ? { type: config }
+      : (config ?? { type: 'power-of-two-choices' as const });
   switch (type) {
     case 'round-robin':
       return new RoundRobin();
@@ -68,14 +76,46 @@ export interface BuiltCheck {
 
 /** The health check and the monitor's options of a pool's `healthCheck`. */
 export function buildHealthCheck(config: HealthCheckConfig): BuiltCheck {
-  const { intervalMs, unhealthyIntervalMs, timeoutMs, jitter, healthyThreshold, unhealthyThreshold, concurrency } = config;
-  const monitor = defined({ intervalMs, unhealthyIntervalMs, timeoutMs, jitter, healthyThreshold, unhealthyThreshold, concurrency });
+  const {
+    intervalMs,
+    unhealthyIntervalMs,
+    timeoutMs,
+    jitter,
+    healthyThreshold,
+    unhealthyThreshold,
+    concurrency,
+  } = config;
+  const monitor = defined({
+    intervalMs,
+    unhealthyIntervalMs,
+    timeoutMs,
+    jitter,
+    healthyThreshold,
+    unhealthyThreshold,
+    concurrency,
+  });
   if (config.type === 'tcp') {
     const { port, send, expect, maxBytes } = config;
-    return { check: tcpCheck(defined({ port, send, expect, maxBytes })), monitor, close: async () => {} };
+    return {
+      check: tcpCheck(defined({ port, send, expect, maxBytes })),
+      monitor,
+      close: async () => {},
+    };
   }
-  const { method, path, expectStatus, expectBody, maxBodyBytes, headers, host, reuseConnections } = config;
-  const check = httpCheck(defined({ method, path, expectStatus, expectBody, maxBodyBytes, headers, host, reuseConnections }));
+  const { method, path, expectStatus, expectBody, maxBodyBytes, headers, host, reuseConnections } =
+    config;
+  const check = httpCheck(
+    defined({
+      method,
+      path,
+      expectStatus,
+      expectBody,
+      maxBodyBytes,
+      headers,
+      host,
+      reuseConnections,
+    }),
+  );
   return { check, monitor, close: () => check.close() };
 }
 
@@ -83,7 +123,8 @@ export function buildHealthCheck(config: HealthCheckConfig): BuiltCheck {
 export function poolSettings(config: PoolConfig): Omit<PoolOptions, 'endpoints' | 'selector'> {
   const { outlierDetection, slowStartMs, panicThreshold, maxRetryAfterMs, latencyDecayMs } = config;
   return defined({
-    outlierDetection: typeof outlierDetection === 'object' ? defined(outlierDetection) : outlierDetection,
+    outlierDetection:
+      typeof outlierDetection === 'object' ? defined(outlierDetection) : outlierDetection,
     slowStartMs,
     panicThreshold,
     maxRetryAfterMs,
@@ -93,19 +134,35 @@ export function poolSettings(config: PoolConfig): Omit<PoolOptions, 'endpoints' 
 
 /** The proxy options of an HTTP listener. */
 export function proxyOptions(config: HttpListenerConfig): ProxyOptions {
-  const { retry, timeouts, affinity, trustProxy, changeOrigin, xForwarded, forwarded, connections, keepAliveTimeoutMs } = config;
+  const {
+    retry,
+    timeouts,
+    affinity,
+    trustProxy,
+    changeOrigin,
+    xForwarded,
+    forwarded,
+    connections,
+    keepAliveTimeoutMs,
+  } = config;
   return defined({
     retry:
       retry === undefined
         ? undefined
-        : defined({ ...retry, budget: typeof retry.budget === 'object' ? defined(retry.budget) : retry.budget }),
+        : defined({
+            ...retry,
+            budget: typeof retry.budget === 'object' ? defined(retry.budget) : retry.budget,
+          }),
     timeouts: timeouts === undefined ? undefined : defined(timeouts),
     affinity:
       affinity === undefined
         ? undefined
         : 'by' in affinity
           ? affinity
-          : { cookie: typeof affinity.cookie === 'string' ? affinity.cookie : defined(affinity.cookie) },
+          : {
+              cookie:
+                typeof affinity.cookie === 'string' ? affinity.cookie : defined(affinity.cookie),
+            },
     trustProxy: Array.isArray(trustProxy) ? trustedAddresses(trustProxy) : trustProxy,
     changeOrigin,
     xForwarded,
@@ -126,7 +183,8 @@ export function trustedAddresses(list: readonly string[]): (address: string) => 
   }
   return (address: string) => {
     // IPv4-mapped IPv6 peers (::ffff:10.0.0.1) are matched as the IPv4 address they are.
-    const plain = address.startsWith('::ffff:') && !address.slice(7).includes(':') ? address.slice(7) : address;
+    const plain =
+      address.startsWith('::ffff:') && !address.slice(7).includes(':') ? address.slice(7) : address;
     return blocks.check(plain, isIPv6(plain) ? 'ipv6' : 'ipv4');
   };
 }

@@ -1,10 +1,30 @@
 import type { EndpointConfig, PoolConfig } from '../../config/index.js';
-import { type EndpointInput, HealthMonitor, Pool, type Selector, type PoolEndpoint } from '../../index.js';
 import type { Disposable } from '../../events.js';
+import {
+  type EndpointInput,
+  HealthMonitor,
+  Pool,
+  type PoolEndpoint,
+  type Selector,
+} from '../../index.js';
 import { createDnsDiscovery, type DiscoveryRuntime } from './factories.js';
 import type { Logger } from './logger.js';
-import { type BuiltCheck, buildHealthCheck, buildSelector, defined, poolSettings } from './options.js';
+import {
+  type BuiltCheck,
+  buildHealthCheck,
+  buildSelector,
+  defined,
+  poolSettings,
+} from './options.js';
 import { SwitchableSelector } from './switchable-selector.js';
+
+/** A pool update built and checked, not yet applied. */
+export interface PreparedUpdate {
+  /** Applies it; returns what changed, for the log. Does not throw. */
+  commit(): string[];
+  /** Drops what was built for it. */
+  abort(): void;
+}
 
 /** A pool built from the config: the `Pool`, its selector, health monitor and discovery. */
 export class PoolRuntime {
@@ -39,7 +59,8 @@ export class PoolRuntime {
         this.#check = buildHealthCheck(config.healthCheck);
         this.#monitor = this.#newMonitor(this.#check);
       }
-      if (config.discovery) this.#discovery = createDnsDiscovery(config.discovery.dns, this.pool, log, `pools.${name}`);
+      if (config.discovery)
+        this.#discovery = createDnsDiscovery(config.discovery.dns, this.pool, log, `pools.${name}`);
     } catch (error) {
       void this.close();
       throw error;
@@ -56,9 +77,10 @@ export class PoolRuntime {
     return this.#monitor;
   }
 
-  /** Starts health checking. */
+  /** Starts health checking and discovery. */
   start(): void {
     this.#monitor?.start();
+    this.#discovery?.start();
   }
 
   #newMonitor(check: BuiltCheck): HealthMonitor {
@@ -81,8 +103,13 @@ export class PoolRuntime {
    * Builds what `next` needs that can fail (a selector, a health check), so that a reload
    * fails before it changes anything. Returns the function that applies it.
    */
-  prepare(next: PoolConfig): () => string[] {
+  prepare(next: PoolConfig): PreparedUpdate {
     const old = this.#config;
+    // The endpoints as the pool will read them (ids after URL normalisation, weights):
+    // refused here rather than halfway through the commit.
+    if (next.endpoints && !same(old.endpoints, next.endpoints)) {
+      void new Pool({ endpoints: endpointInputs(next.endpoints) }).close();
+    }
     const selector: Selector<PoolEndpoint> | undefined = same(old.selector, next.selector)
       ? undefined
       : buildSelector(next.selector);
@@ -93,16 +120,26 @@ export class PoolRuntime {
     let discovery: DiscoveryRuntime | undefined;
     try {
       if (discoveryChanged && next.discovery) {
-        discovery = createDnsDiscovery(next.discovery.dns, this.pool, this.#log, `pools.${this.name}`);
+        discovery = createDnsDiscovery(
+          next.discovery.dns,
+          this.pool,
+          this.#log,
+          `pools.${this.name}`,
+        );
       }
     } catch (error) {
       void check?.close();
       throw error;
     }
-    return () => {
+    const abort = () => {
+      void check?.close();
+      void discovery?.close();
+    };
+    const commit = () => {
       const changes: string[] = [];
       this.#config = next;
-      if (next.endpoints && !same(old.endpoints, next.endpoints)) changes.push(...this.#setEndpoints(next.endpoints));
+      if (next.endpoints && !same(old.endpoints, next.endpoints))
+        changes.push(...this.#setEndpoints(next.endpoints));
       if (selector) {
         this.#selector.replace(selector);
         changes.push(`selector ${describe(next.selector)}`);
@@ -116,8 +153,10 @@ export class PoolRuntime {
         this.#discovery = discovery;
         changes.push('discovery replaced');
       }
+      discovery?.start();
       return changes;
     };
+    return { commit, abort };
   }
 
   #setEndpoints(endpoints: readonly EndpointConfig[]): string[] {
@@ -130,7 +169,8 @@ export class PoolRuntime {
     for (const [id, endpoint] of after) {
       const weight = before.get(id);
       if (weight === undefined) changes.push(`+${id}`);
-      else if (weight !== endpoint.configuredWeight) changes.push(`${id} weight ${weight}->${endpoint.configuredWeight}`);
+      else if (weight !== endpoint.configuredWeight)
+        changes.push(`${id} weight ${weight}->${endpoint.configuredWeight}`);
     }
     for (const id of before.keys()) if (!after.has(id)) changes.push(`-${id}`);
     return changes;
@@ -144,7 +184,8 @@ export class PoolRuntime {
     void monitor?.stop().then(() => check?.close());
     if (next === undefined) {
       // Without active checks nothing would ever bring an endpoint back.
-      for (const e of this.pool.endpoints) if (e.state === 'unhealthy') this.pool.setHealth(e.id, true, 'health-check-removed');
+      for (const e of this.pool.endpoints)
+        if (e.state === 'unhealthy') this.pool.setHealth(e.id, true, 'health-check-removed');
     }
     this.start();
   }
@@ -166,7 +207,11 @@ export function endpointInputs(endpoints: readonly EndpointConfig[] | undefined)
 }
 
 function describe(selector: PoolConfig['selector']): string {
-  return selector === undefined ? 'power-of-two-choices' : typeof selector === 'string' ? selector : JSON.stringify(selector);
+  return selector === undefined
+    ? 'power-of-two-choices'
+    : typeof selector === 'string'
+      ? selector
+      : JSON.stringify(selector);
 }
 
 /** Deep equality of plain JSON values (what a config file holds). */
@@ -177,5 +222,7 @@ export function same(a: unknown, b: unknown): boolean {
   const ka = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
   const kb = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
   if (ka.length !== kb.length) return false;
-  return ka.every((k) => same((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+  return ka.every((k) =>
+    same((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]),
+  );
 }

@@ -15,7 +15,7 @@ import {
   type ListenerRuntime,
 } from './factories.js';
 import type { Logger } from './logger.js';
-import { PoolRuntime, same } from './pool-runtime.js';
+import { PoolRuntime, type PreparedUpdate, same } from './pool-runtime.js';
 
 /** Where the runtime reads secrets (`dashboard.admin.tokenEnv`). */
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -76,14 +76,14 @@ export class ServeRuntime {
     const created: PoolRuntime[] = [];
     const opened: Listener[] = [];
     let dashboard: Dashboard | undefined;
-    const commits: Array<[string, () => string[]]> = [];
+    const updates: Array<[string, PreparedUpdate]> = [];
     const nextPools = new Map<string, PoolRuntime>();
     try {
       // 1. Pools: built new (new name, or settings only a new Pool takes), else prepared.
       for (const [name, poolConfig] of Object.entries(config.pools)) {
         const current = this.#pools.get(name);
         if (current?.canUpdate(poolConfig)) {
-          commits.push([name, current.prepare(poolConfig)]);
+          updates.push([name, current.prepare(poolConfig)]);
           nextPools.set(name, current);
         } else {
           const runtime = new PoolRuntime(name, poolConfig, log);
@@ -114,7 +114,9 @@ export class ServeRuntime {
         const tokenEnv = config.dashboard.admin?.tokenEnv;
         const token = tokenEnv === undefined ? undefined : this.#env[tokenEnv];
         if (tokenEnv !== undefined && !token) {
-          throw new Error(`dashboard.admin.tokenEnv: the environment variable ${tokenEnv} is not set`);
+          throw new Error(
+            `dashboard.admin.tokenEnv: the environment variable ${tokenEnv} is not set`,
+          );
         }
         if (this.#dashboard && this.#dashboard.config.listen === config.dashboard.listen) {
           await this.#dashboard.runtime.close(0);
@@ -126,14 +128,15 @@ export class ServeRuntime {
       }
 
       // Nothing can fail from here on: commit.
-      for (const [pool, commit] of commits) {
-        const changes = commit();
+      for (const [pool, update] of updates) {
+        const changes = update.commit();
         if (changes.length > 0) log.info({ pool, changes }, 'pool updated');
       }
       this.#commitPools(nextPools, created);
       this.#commitListeners(config, keep, opened, nextPools);
       this.#commitDashboard(config, dashboard, nextPools);
     } catch (error) {
+      for (const [, update] of updates) update.abort();
       await Promise.allSettled([
         ...opened.map((l) => l.runtime.close(0)),
         ...created.map((p) => p.close()),
@@ -202,7 +205,8 @@ export class ServeRuntime {
     const old = this.#dashboard;
     if (created) {
       this.#dashboard = created;
-      if (old && old.config.listen !== created.config.listen) this.#retire(old.runtime.close(this.#drainMs));
+      if (old && old.config.listen !== created.config.listen)
+        this.#retire(old.runtime.close(this.#drainMs));
     } else if (!config.dashboard && old) {
       this.#dashboard = undefined;
       this.#log.info({}, 'dashboard closing');

@@ -1,4 +1,4 @@
-import { formatIssue, loadConfig, type LoadResult } from '../../config/index.js';
+import { formatIssue, type LoadResult, loadConfig } from '../../config/index.js';
 import { createLogger, type LogFormat, type Logger, type LogSink } from './logger.js';
 import { type Environment, ServeRuntime } from './runtime.js';
 
@@ -95,7 +95,12 @@ export async function runServe(options: ServeOptions): Promise<number> {
   return clean ? 0 : 1;
 }
 
-function reportInvalid(log: Logger, file: string, result: Extract<LoadResult, { ok: false }>, msg: string): void {
+function reportInvalid(
+  log: Logger,
+  file: string,
+  result: Extract<LoadResult, { ok: false }>,
+  msg: string,
+): void {
   if (result.fatal !== undefined) log.error({ config: file, problem: result.fatal }, msg);
   else log.error({ config: file, problems: result.issues.map(formatIssue) }, msg);
 }
@@ -108,5 +113,7 @@ function onSighup(reload: () => void): () => void {
 function aborted(signal: AbortSignal | undefined): Promise<void> {
   if (signal === undefined) return new Promise(() => {});
   if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+  return new Promise((resolve) =>
+    signal.addEventListener('abort', () => resolve(), { once: true }),
+  );
 }

@@ -22,7 +22,9 @@ await build({
   outfile: out,
   logLevel: 'warning',
 });
-const { configJsonSchemaText, configReference, replaceReference } = await import(pathToFileURL(out).href);
+const { configJsonSchemaText, configReference, replaceReference } = await import(
+  pathToFileURL(out).href
+);
 
 writeFileSync(join(root, 'schema.json'), configJsonSchemaText());
 const guide = join(root, 'docs/guides/serve.md');

@@ -5,7 +5,7 @@
  * @module
  */
 export { configSchema, type SwitchyardConfig } from './config-schema.js';
-export { type ConfigIssue, formatIssue, formatPath } from './issues.js';
+export { type ConfigIssue, formatIssue, formatPath, redactCredentials } from './issues.js';
 export { formatListenAddress, type ListenAddress, parseListenAddress } from './listen-address.js';
 export type {
   DashboardConfig,

@@ -19,10 +19,20 @@ export interface ConfigIssue {
 
 type Key = PropertyKey;
 
-/** `path: message, got value` (`got nothing` for a missing key). */
+/** `path: message, got value` (`got nothing` for a missing key); URL credentials masked. */
 export function formatIssue(issue: ConfigIssue): string {
   const got = issue.value === undefined ? 'nothing' : quote(issue.value);
-  return `${issue.path || '(the file)'}: ${issue.message}, got ${got}`;
+  return redactCredentials(`${issue.path || '(the file)'}: ${issue.message}, got ${got}`);
+}
+
+const USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"'\\]+@/gi;
+
+/**
+ * Masks the credentials of every URL in `text` (`http://user:secret@host` becomes
+ * `http://***@host`): endpoint URLs may carry them, and no log line or error may.
+ */
+export function redactCredentials(text: string): string {
+  return text.replace(USERINFO, '$1***@');
 }
 
 /** Renders a path: `pools.app.endpoints[1].weight`; odd keys are quoted (`pools["my app"]`). */

@@ -117,6 +117,20 @@ describe('switchyard serve (the built binary)', () => {
     expect(await slow).toBeInstanceOf(Error);
   });
 
+  it('never logs the credentials of an endpoint URL', async () => {
+    const a = await startBackend('a');
+    const port = await freePort();
+    const secret = a.url.replace('http://', 'http://user:hunter2@');
+    const file = writeConfig(tempDir(), 'lb.json', config(port, [secret]));
+    const served = runCli(['serve', '--config', file]);
+    await served.waitFor(/started/);
+    expect((await get(`http://127.0.0.1:${port}/`)).body).toBe('a');
+    served.child.kill('SIGTERM');
+    expect(await served.exited()).toBe(0);
+    expect(served.lines.join('\n')).toContain(`endpoints=["http://***@127.0.0.1:${a.port}"]`);
+    expect(served.lines.join('\n')).not.toContain('hunter2');
+  });
+
   it('--log-format json: one JSON object per line with time, level and msg', async () => {
     const a = await startBackend('a');
     const port = await freePort();

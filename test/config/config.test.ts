@@ -239,3 +239,21 @@ describe('parsing', () => {
     expect(nearest('zzzzzz', ['endpoints'])).toBeUndefined();
   });
 });
+
+describe('credentials', () => {
+  it('are masked in every problem line', async () => {
+    const { formatIssue, redactCredentials } = await import('../../src/config/index.js');
+    expect(redactCredentials('http://user:hunter2@127.0.0.1:1/x and tcp://u@h:1')).toBe(
+      'http://***@127.0.0.1:1/x and tcp://***@h:1',
+    );
+    const result = validateConfig({
+      pools: { app: { endpoints: [{ url: 'http://user:hunter2@127.0.0.1:1', weight: -1 }] } },
+    });
+    expect(result.ok).toBe(false);
+    const lines = result.ok ? [] : result.issues.map(formatIssue);
+    expect(lines).toEqual(['pools.app.endpoints[0].weight: must be a number > 0, got -1']);
+    expect(
+      formatIssue({ path: 'pools.app.endpoints[0]', message: 'x', value: 'https://a:b@h' }),
+    ).toBe('pools.app.endpoints[0]: x, got "https://***@h"');
+  });
+});

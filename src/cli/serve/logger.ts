@@ -2,8 +2,10 @@
  * The command line's logger: one line per event on stderr, as text for people or as one
  * JSON object per line for machines. Its methods take pino's arguments (`fields, msg`), so
  * a pino-compatible logger can stand in for it.
+ * URL credentials are masked in every line (`http://***@host`).
  * @internal
  */
+import { redactCredentials } from '../../config/index.js';
 
 /** Fields of a log line. */
 export type LogFields = Readonly<Record<string, unknown>>;
@@ -49,14 +51,14 @@ export function createLogger(
   const line = (level: LogLevel, fields: LogFields, msg: string): void => {
     const time = now().toISOString();
     if (format === 'json') {
-      sink.write(`${safeJson({ time, level, msg, ...plain(fields) })}\n`);
+      sink.write(`${redactCredentials(safeJson({ time, level, msg, ...plain(fields) }))}\n`);
       return;
     }
     let out = `${time} ${level.padEnd(5)} ${msg}`;
     for (const [key, value] of Object.entries(fields)) {
       if (value !== undefined) out += ` ${key}=${textValue(value)}`;
     }
-    sink.write(`${out}\n`);
+    sink.write(`${redactCredentials(out)}\n`);
   };
   return {
     debug: (fields, msg) => {

@@ -88,8 +88,10 @@ export async function runServe(options: ServeOptions): Promise<number> {
   } finally {
     unsubscribe();
   }
+  // Listeners stop accepting as shutdown() is called, before the line says so.
+  const stopping = runtime.shutdown(drainMs);
   log.info({ drainMs }, 'stopping');
-  const clean = await runtime.shutdown(drainMs);
+  const clean = await stopping;
   if (clean) log.info({}, 'stopped');
   else log.warn({ drainMs }, 'stopped; the drain time cut work in flight short');
   return clean ? 0 : 1;

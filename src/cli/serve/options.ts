@@ -5,10 +5,12 @@
  */
 import { BlockList, isIPv6 } from 'node:net';
 import type {
+  DnsDiscoveryConfig,
   HealthCheckConfig,
   HttpListenerConfig,
   PoolConfig,
   SelectorConfig,
+  TcpListenerConfig,
 } from '../../config/index.js';
 import type { HealthCheck } from '../../health/index.js';
 import { httpCheck, type ProxyOptions } from '../../http/index.js';
@@ -187,4 +189,24 @@ export function trustedAddresses(list: readonly string[]): (address: string) => 
       address.startsWith('::ffff:') && !address.slice(7).includes(':') ? address.slice(7) : address;
     return blocks.check(plain, isIPv6(plain) ? 'ipv6' : 'ipv4');
   };
+}
+
+/**
+ * The `createTcpProxy` options of a TCP listener (SPEC §6 names): what `createTcpListener`
+ * passes once `switchyard/tcp` has the proxy.
+ */
+export function tcpProxyOptions(config: TcpListenerConfig): Record<string, unknown> {
+  const { proxyProtocol, connectTimeoutMs, idleTimeoutMs, attempts, affinity } = config;
+  return defined({ proxyProtocol, connectTimeoutMs, idleTimeoutMs, attempts, affinity });
+}
+
+/**
+ * The `DnsDiscovery` options of a pool's `discovery.dns` (SPEC §8 names): what
+ * `createDnsDiscovery` passes once `switchyard/discovery` has it.
+ */
+export function dnsDiscoveryOptions(config: DnsDiscoveryConfig): Record<string, unknown> {
+  return defined({
+    ...config,
+    servers: config.servers === undefined ? undefined : [...config.servers],
+  });
 }

@@ -5,6 +5,7 @@
  * @module
  */
 export { configSchema, type SwitchyardConfig } from './config-schema.js';
+export type { HealthCheckConfig } from './health-check-schema.js';
 export { type ConfigIssue, formatIssue, formatPath, redactCredentials } from './issues.js';
 export { formatListenAddress, type ListenAddress, parseListenAddress } from './listen-address.js';
 export type {
@@ -21,12 +22,5 @@ export {
   syntaxOf,
   validateConfig,
 } from './load-config.js';
-export {
-  type DnsDiscoveryConfig,
-  type EndpointConfig,
-  type HealthCheckConfig,
-  type PoolConfig,
-  SELECTOR_NAMES,
-  type SelectorConfig,
-  type SelectorName,
-} from './pool-schema.js';
+export type { DnsDiscoveryConfig, EndpointConfig, PoolConfig } from './pool-schema.js';
+export { SELECTOR_NAMES, type SelectorConfig, type SelectorName } from './selector-schema.js';

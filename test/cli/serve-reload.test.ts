@@ -210,14 +210,56 @@ describe('switchyard serve: SIGHUP', () => {
     const bodies = new Set<string>();
     for (let i = 0; i < 6; i++) bodies.add((await get(`http://127.0.0.1:${port}/`)).body);
     expect(bodies.size).toBeGreaterThan(0);
-    // A setting only a new Pool takes replaces the pool.
+    // A setting only a new Pool takes replaces the pool; a request in flight on the old one
+    // finishes there.
+    const hits = a.hits + b.hits;
+    const slow = get(`http://127.0.0.1:${port}/slow?ms=800`);
+    await waitUntil(() => a.hits + b.hits === hits + 1, 'the slow request');
     writeConfig(dir, 'lb.json', {
       ...cfg('round-robin'),
       pools: { app: { endpoints: [a.url, b.url], slowStartMs: 1000 } },
     });
     await reload(served);
     expect(served.lines.join('\n')).toMatch(/info +pool replaced pool=app/);
+    expect((await slow).status).toBe(200);
     expect((await get(`http://127.0.0.1:${port}/`)).status).toBe(200);
+    served.child.kill('SIGTERM');
+    expect(await served.exited()).toBe(0);
+  });
+
+  it('replaces the health check: added, it takes a failing endpoint out; removed, it lets it back', async () => {
+    const [a, b] = [await startBackend('a'), await startBackend('b')];
+    b.failHealth = true;
+    const port = await freePort();
+    const dir = tempDir();
+    const cfg = (healthCheck?: unknown) => ({
+      pools: { app: { endpoints: [a.url, b.url], ...(healthCheck ? { healthCheck } : {}) } },
+      listeners: [{ protocol: 'http', listen: `127.0.0.1:${port}`, pool: 'app' }],
+    });
+    const file = writeConfig(dir, 'lb.json', cfg());
+    const served = runCli(['serve', '--config', file]);
+    await served.waitFor(/started/);
+    writeConfig(
+      dir,
+      'lb.json',
+      cfg({ type: 'http', path: '/healthz', intervalMs: 100, unhealthyThreshold: 1 }),
+    );
+    await reload(served);
+    expect(served.lines.join('\n')).toMatch(
+      /pool updated pool=app changes=\["health check replaced"\]/,
+    );
+    await served.waitFor(
+      new RegExp(`endpoint=${b.url} from=healthy to=unhealthy reason=health-check`),
+    );
+    for (let i = 0; i < 4; i++) expect((await get(`http://127.0.0.1:${port}/`)).body).toBe('a');
+    const mark = served.lines.length;
+    writeConfig(dir, 'lb.json', cfg());
+    await reload(served);
+    await served.waitFor(
+      new RegExp(`endpoint=${b.url} from=unhealthy to=healthy reason=health-check-removed`),
+      5_000,
+      mark,
+    );
     served.child.kill('SIGTERM');
     expect(await served.exited()).toBe(0);
   });

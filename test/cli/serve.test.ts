@@ -1,4 +1,6 @@
+import { createServer as createHttpServer, request } from 'node:http';
 import { createServer } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { freePort, get, runCli, startBackend, tempDir, writeConfig } from './serve-support.js';
 
@@ -29,6 +31,53 @@ describe('switchyard serve (the built binary)', () => {
     served.child.kill('SIGTERM');
     expect(await served.exited()).toBe(0);
     expect(served.lines.at(-1)).toMatch(/ info +stopped$/);
+  });
+
+  it('forwards WebSocket upgrades through the listener', async () => {
+    const backend = createHttpServer();
+    backend.on('upgrade', (req, socket) => {
+      socket.on('error', () => {});
+      socket.write(
+        'HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
+          `Sec-WebSocket-Accept: accept-${req.headers['sec-websocket-key']}\r\n\r\n`,
+      );
+      socket.on('data', (chunk: Buffer) => socket.write(`echo:${chunk}`));
+    });
+    await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
+    onTestFinished(() => {
+      backend.closeAllConnections();
+      backend.close();
+    });
+    const port = await freePort();
+    const url = `http://127.0.0.1:${(backend.address() as { port: number }).port}`;
+    const file = writeConfig(tempDir(), 'lb.json', config(port, [url]));
+    const served = runCli(['serve', '--config', file]);
+    await served.waitFor(/started/);
+    const socket = await new Promise<Duplex>((resolve, reject) => {
+      const req = request(`http://127.0.0.1:${port}/ws`, {
+        agent: false,
+        headers: {
+          connection: 'Upgrade',
+          upgrade: 'websocket',
+          'sec-websocket-key': 'k1',
+          'sec-websocket-version': '13',
+        },
+      });
+      req.on('upgrade', (res, socket) => {
+        expect(res.headers['sec-websocket-accept']).toBe('accept-k1');
+        resolve(socket);
+      });
+      req.on('response', (res) => reject(new Error(`no upgrade: ${res.statusCode}`)));
+      req.on('error', reject).end();
+    });
+    const echoed = await new Promise<string>((resolve) => {
+      socket.once('data', (chunk: Buffer) => resolve(String(chunk)));
+      socket.write('hello');
+    });
+    expect(echoed).toBe('echo:hello');
+    socket.destroy();
+    served.child.kill('SIGTERM');
+    expect(await served.exited()).toBe(0);
   });
 
   it('takes a dead backend out by its health check and brings it back', async () => {

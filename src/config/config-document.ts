@@ -6,12 +6,16 @@
  */
 import { z } from 'zod';
 import { configSchema } from './config-schema.js';
-import { poolSchema } from './pool-schema.js';
+import { listenSchema } from './listener-schema.js';
+import { poolSchema, urlSchema } from './pool-schema.js';
 
 /** Where the schema says it lives (the `$id` of `schema.json`). */
 export const SCHEMA_ID = 'https://unpkg.com/switchyard/schema.json';
 
 type Json = Record<string, unknown>;
+
+/** `host:port` or `[ipv6]:port`, for editors (the runtime check is `parseListenAddress`). */
+const LISTEN_PATTERN = '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9][A-Za-z0-9.-]*):[0-9]{1,5}$';
 
 /** The keys that tell the variants of a union apart. */
 const DISCRIMINATORS = new Set(['type', 'protocol']);
@@ -26,6 +30,9 @@ export function configJsonSchema(): Json {
       if (zodSchema === poolSchema) {
         jsonSchema.oneOf = [{ required: ['endpoints'] }, { required: ['discovery'] }];
       }
+      // What the refinements check, as far as JSON Schema can say it.
+      if (zodSchema === listenSchema) jsonSchema.pattern = LISTEN_PATTERN;
+      if (zodSchema === urlSchema) jsonSchema.format = 'uri';
     },
   }) as Json;
   return {

@@ -12,7 +12,7 @@ import { selectorSchema } from './selector-schema.js';
 const URL_MESSAGE = 'must be an absolute URL such as "http://127.0.0.1:8080"';
 
 /** An absolute URL (the pool parses it again; this catches the mistake in the file). */
-const url = z
+export const urlSchema = z
   .string({ error: URL_MESSAGE })
   .refine((value) => URL.canParse(value), { error: URL_MESSAGE })
   .describe(
@@ -21,7 +21,7 @@ const url = z
 
 const endpointObject = strict(
   {
-    url,
+    url: urlSchema,
     id: text('Stable identity; defaults to the normalised url.').optional(),
     weight: num('Relative capacity. Default 1.', { min: 0, minExclusive: true }).optional(),
     priority: num(
@@ -41,7 +41,7 @@ const endpointObject = strict(
 
 /** An endpoint: a URL string or `{ url, weight?, priority?, id?, metadata? }`. */
 export const endpointSchema = z
-  .union([url, endpointObject], { error: 'must be a URL string or an object with a url' })
+  .union([urlSchema, endpointObject], { error: 'must be a URL string or an object with a url' })
   .describe('A URL string, or an object { url, weight, priority, id, metadata }.');
 
 const dnsSchema = strict(

@@ -7,7 +7,7 @@ import {
   REFERENCE_MARKERS,
   replaceReference,
 } from '../../src/config/config-document.js';
-import { parseText, validateConfig } from '../../src/config/index.js';
+import { parseListenAddress, parseText, validateConfig } from '../../src/config/index.js';
 import { root } from '../cli/serve-support.js';
 
 const read = (path: string) => readFileSync(join(root, path), 'utf8');
@@ -70,6 +70,19 @@ describe('generated from the config definition', () => {
       { required: ['endpoints'] },
       { required: ['discovery'] },
     ]);
+  });
+
+  it("schema.json's listen pattern agrees with the runtime's parser", () => {
+    const schema = JSON.parse(read('schema.json'));
+    const pattern = new RegExp(schema.properties.dashboard.properties.listen.pattern);
+    for (const text of ['127.0.0.1:8080', '[::1]:8080', 'localhost:80', 'app.internal:0']) {
+      expect(pattern.test(text), text).toBe(true);
+      expect(typeof parseListenAddress(text), text).toBe('object');
+    }
+    for (const text of ['8080', ':80', '::1:80', 'host', 'a b:80']) {
+      expect(pattern.test(text), text).toBe(false);
+      expect(typeof parseListenAddress(text), text).toBe('string');
+    }
   });
 
   const examples = [

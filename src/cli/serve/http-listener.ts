@@ -37,10 +37,6 @@ export class HttpListener implements ListenerRuntime {
     this.#server = createServer();
     this.#server.on('request', this.#handler);
     this.#server.on('upgrade', this.#handler.upgrade);
-    this.#server.on('clientError', (_error, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-      else socket.destroy();
-    });
   }
 
   listen(listen: string): Promise<string> {

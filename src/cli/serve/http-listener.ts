@@ -30,6 +30,7 @@ export class HttpListener implements ListenerRuntime {
   readonly #retiring = new Set<ProxyHandler>();
   #closing: Promise<boolean> | undefined;
 
+  /** @throws what `createProxyHandler` throws for options it refuses. */
   constructor(config: HttpListenerConfig, pool: Pool, log: Logger, name: string) {
     this.#log = log;
     this.#name = name;
@@ -39,6 +40,7 @@ export class HttpListener implements ListenerRuntime {
     this.#server.on('upgrade', this.#handler.upgrade);
   }
 
+  /** {@inheritDoc ListenerRuntime.listen} */
   listen(listen: string): Promise<string> {
     const address = parseListenAddress(listen);
     if (typeof address === 'string')
@@ -57,6 +59,7 @@ export class HttpListener implements ListenerRuntime {
     });
   }
 
+  /** {@inheritDoc ListenerRuntime.update} */
   update(config: HttpListenerConfig, pool: Pool): Promise<void> {
     const next = createProxyHandler(pool, proxyOptions(config));
     const old = this.#handler;
@@ -73,6 +76,7 @@ export class HttpListener implements ListenerRuntime {
     );
   }
 
+  /** {@inheritDoc ListenerRuntime.close} */
   close(drainMs: number): Promise<boolean> {
     this.#closing ??= this.#drain(drainMs);
     return this.#closing;

@@ -12,6 +12,7 @@ export class SwitchableSelector implements Selector<PoolEndpoint> {
   #inner: Selector<PoolEndpoint>;
   #eligible: readonly PoolEndpoint[] = [];
 
+  /** @param inner - the selector to forward to until {@link SwitchableSelector.replace}. */
   constructor(inner: Selector<PoolEndpoint>) {
     this.#inner = inner;
   }
@@ -21,12 +22,14 @@ export class SwitchableSelector implements Selector<PoolEndpoint> {
     return this.#inner;
   }
 
+  /** Remembers the eligible set and passes it on. */
   update(endpoints: readonly PoolEndpoint[]): void {
     // The pool hands over a fresh array on every rebuild: keeping it is safe.
     this.#eligible = endpoints;
     this.#inner.update(endpoints);
   }
 
+  /** The current selector's pick. */
   pick(context?: PickContext<PoolEndpoint>): PoolEndpoint | undefined {
     return this.#inner.pick(context);
   }

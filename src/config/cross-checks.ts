@@ -112,7 +112,7 @@ function checkListeners(input: Obj, pools: Obj, report: Report): void {
     if (!isObject(listener)) return;
     claim(listener.listen, ['listeners', i, 'listen'], `listeners[${i}]`);
     if (typeof listener.pool !== 'string') return;
-    const pool = pools[listener.pool];
+    const pool = Object.hasOwn(pools, listener.pool) ? pools[listener.pool] : undefined;
     if (pool === undefined) {
       const near = nearest(listener.pool, names);
       const hint =

@@ -257,3 +257,36 @@ describe('credentials', () => {
     ).toBe('pools.app.endpoints[0]: x, got "https://***@h"');
   });
 });
+
+describe('hostile input', () => {
+  it('a listener naming an Object.prototype key is not a pool', () => {
+    for (const name of ['toString', 'constructor', '__proto__', 'hasOwnProperty']) {
+      expect(
+        problems({
+          pools: {},
+          listeners: [{ protocol: 'http', listen: '127.0.0.1:1', pool: name }],
+        }),
+      ).toEqual([`listeners[0].pool: no pool of that name (the pools are none)`]);
+    }
+  });
+
+  it('a pool named __proto__ is refused, not merged into the prototype', () => {
+    const input = JSON.parse('{"pools": {"__proto__": {"endpoints": []}}}');
+    expect(problems(input)).toEqual([
+      'pools.__proto__: pool names must be letters, digits, "_", "." or "-" (at most 63), starting with a letter or digit',
+    ]);
+    expect(({} as Record<string, unknown>).endpoints).toBeUndefined();
+  });
+
+  it('numbers that are not finite, huge arrays of errors', () => {
+    expect(
+      problems({ pools: { app: { endpoints: [], slowStartMs: Number.POSITIVE_INFINITY } } }),
+    ).toEqual(['pools.app.slowStartMs: must be a number >= 0 and <= 2147483647']);
+    const endpoints = Array.from({ length: 5_000 }, () => ({
+      url: 'http://127.0.0.1:1',
+      weight: -1,
+    }));
+    const result = validateConfig({ pools: { app: { endpoints } } });
+    expect(result.ok ? 0 : result.issues.length).toBe(5_000 + 4_999);
+  });
+});

@@ -36,6 +36,10 @@ export default defineConfig([
     treeshake: true,
     external: [/^node:/, 'undici', 'fast-check'],
     noExternal: CLI_BUNDLED,
+    // The map keeps stack traces readable without shipping the bundled sources again.
+    esbuildOptions(options) {
+      options.sourcesContent = false;
+    },
     // yaml's Node build is CommonJS and requires Node built-ins: give the ESM bundle a require.
     banner: {
       js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",

@@ -32,8 +32,9 @@ export function syntaxOf(file: string, text: string): 'json' | 'yaml' {
 export function parseText(file: string, text: string): unknown {
   const body = text.replace(/^\uFEFF/, '');
   if (syntaxOf(file, body) === 'json') {
+    let value: unknown;
     try {
-      return JSON.parse(body);
+      value = JSON.parse(body);
     } catch (error) {
       const message = (error as Error).message;
       const at = /at position (\d+)/.exec(message);
@@ -44,6 +45,17 @@ export function parseText(file: string, text: string): unknown {
         .replace(/^JSON\.parse: /, '');
       throw new Error(`${file}:${line}:${column}: invalid JSON: ${reason}`);
     }
+    // JSON.parse keeps the last of two equal keys without a word; a config must not.
+    const duplicate = parseDocument(body, { prettyErrors: true, uniqueKeys: true }).errors.find(
+      (e) => e.code === 'DUPLICATE_KEY',
+    );
+    if (duplicate !== undefined) {
+      const pos = duplicate.linePos?.[0];
+      throw new Error(
+        `${file}:${pos ? `${pos.line}:${pos.col}` : '1:1'}: invalid JSON: a key appears twice in one object`,
+      );
+    }
+    return value;
   }
   const doc = parseDocument(body, { prettyErrors: true, uniqueKeys: true, strict: true });
   const first = doc.errors[0];

@@ -41,14 +41,20 @@ export async function runServe(options: ServeOptions): Promise<number> {
   // Reloads, the start and the shutdown run one at a time, in order. The reload signal is
   // heard from the start on: a SIGHUP that comes early must not end the process.
   let started = false;
+  let reloadWhenStarted = false;
   let queue: Promise<unknown> = Promise.resolve();
   let pendingReload = false;
   const reload = () => {
+    if (!started) {
+      // The file may have changed after the start read it: read it again once running.
+      reloadWhenStarted = true;
+      return;
+    }
     if (pendingReload) return; // one queued reload reads the latest file anyway
     pendingReload = true;
     queue = queue.then(async () => {
       pendingReload = false;
-      if (!started || options.signal?.aborted) return;
+      if (options.signal?.aborted) return;
       log.info({ config: file }, 'reloading');
       const next = await loadConfig(file);
       if (!next.ok) {
@@ -83,6 +89,7 @@ export async function runServe(options: ServeOptions): Promise<number> {
       { pools: runtime.pools.size, listeners: (first.config.listeners ?? []).length },
       'started',
     );
+    if (reloadWhenStarted) reload();
     await aborted(options.signal);
     await queue;
   } finally {

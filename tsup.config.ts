@@ -5,10 +5,12 @@ import entries from './scripts/entries.json' with { type: 'json' };
 
 // The `switchyard` executable (package.json `bin`): not a public subpath, so it is not in
 // entries.json. Built alone into dist/cli.js (ESM, shebang kept from src/cli/bin.ts), with
-// the command line's own dependencies (zod for the config, yaml) bundled in: they stay
-// devDependencies and out of the library's import graph.
+// the commands in a chunk under dist/cli-chunks/ that cli.js imports once it has checked
+// the Node.js version (static imports would load undici first). The command line's own
+// dependencies (zod for the config, yaml) are bundled in: they stay devDependencies and out
+// of the library's import graph.
+const CLI = ['cli.js', 'cli.js.map', 'cli-chunks', 'cli-chunks/**'];
 const CLI_BUNDLED = ['zod', 'yaml'];
-const CLI = ['cli.js', 'cli.js.map'];
 
 export default defineConfig([
   {
@@ -22,24 +24,27 @@ export default defineConfig([
     sourcemap: true,
     splitting: true,
     treeshake: true,
-    external: [/^node:/, 'undici', 'fast-check'],
+    // switchyard/fastify imports switchyard/http through the package's own name: one copy
+    // of the proxy at run time, whichever entries an application loads.
+    external: [/^node:/, 'undici', 'fast-check', 'fastify', /^switchyard(\/|$)/],
   },
   {
     entry: { cli: 'src/cli/bin.ts' },
     format: ['esm'],
     dts: false,
-    clean: false,
+    clean: ['cli-chunks'],
     target: 'node22',
     platform: 'node',
     sourcemap: true,
-    splitting: false,
+    splitting: true,
+    esbuildOptions(options) {
+      options.chunkNames = 'cli-chunks/[name]-[hash]';
+      // The maps keep stack traces readable without shipping the bundled sources again.
+      options.sourcesContent = false;
+    },
     treeshake: true,
     external: [/^node:/, 'undici', 'fast-check'],
     noExternal: CLI_BUNDLED,
-    // The map keeps stack traces readable without shipping the bundled sources again.
-    esbuildOptions(options) {
-      options.sourcesContent = false;
-    },
     // yaml's Node build is CommonJS and requires Node built-ins: give the ESM bundle a require.
     banner: {
       js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",

@@ -7,6 +7,9 @@ export default {
   out: 'docs/api',
   name: 'switchyard',
   readme: 'README.md',
+  // The guides as pages of the site (linked from the README and from each other), not
+  // raw files under media/.
+  projectDocuments: ['docs/guides/*.md', 'docs/benchmarks.md'],
   excludePrivate: true,
   excludeInternal: true,
   // No public repository URL yet: no source links rather than broken ones.

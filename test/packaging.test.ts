@@ -35,7 +35,7 @@ describe('package.json', () => {
     expect(pkg.exports).toEqual(expected);
     expect(pkg.sideEffects).toBe(false);
     expect(pkg.files).toEqual(['dist', 'schema.json']);
-    expect(pkg.engines.node).toBe('>=22');
+    expect(pkg.engines.node).toBe('>=22.19');
   });
 
   it('keeps the core free of runtime dependencies other than undici', () => {

@@ -5,7 +5,15 @@
  * a second one of either exits at once.
  * @module
  */
-import { main } from './main.js';
+import { nodeVersionProblem } from '../node-version.js';
+
+// Before anything loads undici: on a Node.js too old for it, one line and exit code 1.
+const tooOld = nodeVersionProblem(process.versions.node);
+if (tooOld !== undefined) {
+  process.stderr.write(`${tooOld}\n`);
+  process.exit(1);
+}
+const { main } = await import('./main.js');
 
 const controller = new AbortController();
 const signals = ['SIGINT', 'SIGTERM'] as const;

@@ -1,9 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { checkNumber } from '../validate.js';
 import { runCheck } from './check-command.js';
 import { runDemo } from './demo.js';
-import type { DemoOutput } from './demo-options.js';
+import {
+  argsMistake,
+  type DemoOutput,
+  DURATION_FLAG,
+  RATE_FLAG,
+  readDemoFlag,
+} from './demo-options.js';
 import { DEFAULT_DRAIN_MS, runServe } from './serve/serve-command.js';
 
 /** Where the command line reads its environment from; the defaults are the process's. */
@@ -58,7 +63,7 @@ export async function main(argv: readonly string[], io: CliIo = {}): Promise<num
   try {
     parsed = parse(argv);
   } catch (error) {
-    return fail((error as Error).message);
+    return fail(argsMistake(error));
   }
   const { values, positionals } = parsed;
   if (values.version) {
@@ -88,18 +93,12 @@ export async function main(argv: readonly string[], io: CliIo = {}): Promise<num
     if (format !== 'text' && format !== 'json') {
       return fail(`--log-format must be "text" or "json", got ${JSON.stringify(format)}`);
     }
-    let drainMs = DEFAULT_DRAIN_MS;
-    try {
-      const text = values['drain-ms'];
-      if (text !== undefined) {
-        drainMs = checkNumber('--drain-ms', text.trim() === '' ? Number.NaN : Number(text), {
-          min: 0,
-          max: 2_147_483_647,
-          integer: true,
-        });
-      }
-    } catch (error) {
-      return fail((error as Error).message);
+    const text = values['drain-ms'];
+    const drainMs = text === undefined ? DEFAULT_DRAIN_MS : Number(text);
+    if (text !== undefined && (!/^\d{1,10}$/.test(text) || drainMs > MAX_DRAIN_MS)) {
+      return fail(
+        `--drain-ms must be a number of milliseconds from 0 to ${MAX_DRAIN_MS} (like 30000), got ${JSON.stringify(text)}`,
+      );
     }
     return runServe({
       config: values.config,
@@ -110,15 +109,10 @@ export async function main(argv: readonly string[], io: CliIo = {}): Promise<num
     });
   }
 
-  // Bounds as runDemo's, in the command line's units.
-  const number = (name: string, text: string | undefined, max: number): number | undefined =>
-    text === undefined
-      ? undefined
-      : checkNumber(`--${name}`, text.trim() === '' ? Number.NaN : Number(text), { min: 1, max });
   let options: Parameters<typeof runDemo>[0];
   try {
-    const seconds = number('duration', values.duration, 3_600);
-    const rate = number('rate', values.rate, 5_000);
+    const seconds = readDemoFlag(DURATION_FLAG, values.duration);
+    const rate = readDemoFlag(RATE_FLAG, values.rate);
     options = {
       output: stdout,
       ...(seconds === undefined ? {} : { durationMs: seconds * 1000 }),
@@ -136,6 +130,9 @@ export async function main(argv: readonly string[], io: CliIo = {}): Promise<num
     return 1;
   }
 }
+
+/** The longest `--drain-ms`: what a Node timer takes. */
+const MAX_DRAIN_MS = 2_147_483_647;
 
 /** The options each command takes (besides --help and --version). */
 const COMMAND_OPTIONS: Readonly<Record<'demo' | 'serve' | 'check', readonly string[]>> = {

@@ -148,6 +148,8 @@ export class EndpointRecord implements PoolEndpoint {
   ejectionMultiplier = 0;
   /** When the last ejection ended (or was due to end); the multiplier decays from here. */
   ejectionEndedAt = 0;
+  /** Why the ejection in force began (`consecutive-failures`, `latency`, `retry-after`). */
+  ejectedFor = '';
   /** Latency ejection: when the endpoint was first seen above the threshold; −Infinity when not. */
   slowSince = Number.NEGATIVE_INFINITY;
   /** `latencySamples` when `slowSince` was set: ejection needs fresh samples since. */

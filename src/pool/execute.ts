@@ -11,13 +11,10 @@ import {
   type ResolvedExecuteOptions,
   resolveExecuteOptions,
 } from './execute-options.js';
-import type { AcquireOptions, Lease, PoolEndpoint } from './types.js';
+import type { Lease, PoolEndpoint, PoolLike } from './types.js';
 
 /** What `execute` needs of a pool. @internal */
-export interface ExecutePool {
-  readonly closed: boolean;
-  tryAcquire(options?: AcquireOptions): Lease | undefined;
-}
+export type ExecutePool = Pick<PoolLike, 'closed' | 'tryAcquire'>;
 
 /**
  * Failover for any protocol: calls `fn` with an endpoint from the pool and, when it fails,

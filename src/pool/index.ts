@@ -4,6 +4,7 @@
  */
 
 export type { Disposable } from '../events.js';
+export { assertPool } from './assert-pool.js';
 export {
   type BackoffOptions,
   DEFAULT_BACKOFF_BASE_MS,
@@ -42,5 +43,6 @@ export type {
   PoolLike,
   PoolSnapshot,
   ReleaseOutcome,
+  SetHealthOptions,
   StateChangeEvent,
 } from './types.js';

@@ -2,7 +2,7 @@ import { NoEndpointError, PoolClosedError } from '../errors.js';
 import type { Disposable } from '../events.js';
 import { PowerOfTwoChoices } from '../selectors/power-of-two-choices.js';
 import type { Selector } from '../selectors/selector.js';
-import { checkBoolean, checkString, quote } from '../validate.js';
+import { checkBoolean, checkOptions, checkString, quote } from '../validate.js';
 import { Alarm } from './alarm.js';
 import { Ejections } from './ejections.js';
 import { computeEligibility, explainNoEndpoint } from './eligibility.js';
@@ -36,6 +36,7 @@ import type {
   PoolLike,
   PoolSnapshot,
   ReleaseOutcome,
+  SetHealthOptions,
   StateChangeEvent,
 } from './types.js';
 
@@ -371,19 +372,34 @@ export class Pool implements PoolLike {
    * healthy again. Unknown ids are ignored, since a check may finish after its endpoint
    * left; so is every call after `close()`.
    * @param reason - the event's reason. @default 'health-check'
-   * @throws TypeError when `healthy` is not a boolean or `reason` not a non-empty string.
+   * @param options - `endEjection: true` also ends an outlier ejection (see {@link SetHealthOptions})
+   * @throws TypeError when `healthy` is not a boolean, `reason` not a non-empty string or
+   *   `options` not `{ endEjection?: boolean }`.
    * @example
    * ```ts
    * pool.setHealth(endpoint.id, false, 'admin');
+   * pool.setHealth(endpoint.id, true, 'health-check', { endEjection: true });
    * ```
    */
-  setHealth(id: string, healthy: boolean, reason = 'health-check'): void {
+  setHealth(
+    id: string,
+    healthy: boolean,
+    reason = 'health-check',
+    options?: SetHealthOptions,
+  ): void {
     checkBoolean('healthy', healthy);
     checkString('reason', reason);
+    const endEjection =
+      options !== undefined &&
+      checkBoolean(
+        'endEjection',
+        checkOptions('setHealth', options, ['endEjection']).endEjection ?? false,
+      );
     const record = this.#byId.get(id);
     if (record === undefined || this.#closed) return;
     const t = this.#advance();
     record.unhealthy = !healthy;
+    if (healthy && endEjection) this.#ejections.lift(record, t);
     this.#updateState(record, reason, t);
     this.#settle();
   }

@@ -147,13 +147,60 @@ export interface MembershipChangeEvent {
   readonly removed: readonly PoolEndpoint[];
 }
 
-/** A pool as the health monitor and the adapters see it. @internal */
+/**
+ * The pool contract: everything `HealthMonitor`, the HTTP proxy
+ * (`createProxyHandler`), the balanced dispatcher (`createBalancedDispatcher`,
+ * `balancedInterceptor`) and the other adapters need of a pool. switchyard's `Pool`
+ * implements it; a pool of your own (a test double, a pool over another registry) that
+ * implements it can be used wherever a `Pool` is taken. The adapters check it once, when
+ * they are given the pool, with `assertPool`.
+ *
+ * The adapters rely on these semantics of `Pool`:
+ * - `acquire` throws `NoEndpointError` when no endpoint is eligible and `PoolClosedError`
+ *   once `closed`; `tryAcquire` returns `undefined` in both cases;
+ * - `acquire({ prefer })` takes the preferred endpoint whenever it is eligible (cookie
+ *   affinity), and `exclude` is honoured (failover goes to endpoints not tried yet);
+ * - `onMembershipChange` reports every endpoint added or removed, so adapters can open
+ *   and close their connections with it.
+ *
+ * @example
+ * ```ts
+ * import { HealthMonitor, Pool, type PoolLike } from 'switchyard';
+ * const pool: PoolLike = new Pool({ endpoints: ['http://127.0.0.1:8081'] });
+ * const monitor = new HealthMonitor(pool);
+ * ```
+ */
 export interface PoolLike {
   /** Every endpoint, whatever its state. */
   readonly endpoints: readonly PoolEndpoint[];
+  /** True once the pool is closed: no more leases. */
+  readonly closed: boolean;
+  /**
+   * Claims an endpoint (`options.prefer` when it is eligible), in flight until the lease is
+   * released.
+   * @throws NoEndpointError (`ERR_NO_ENDPOINT`) when none is eligible, PoolClosedError
+   *   (`ERR_POOL_CLOSED`) once closed.
+   */
+  acquire(options?: AcquireOptions): Lease;
+  /** As {@link PoolLike.acquire}, but returns `undefined` rather than throwing when no endpoint is eligible or the pool is closed. */
+  tryAcquire(options?: AcquireOptions): Lease | undefined;
+  /** Subscribes to membership changes (endpoints added and removed); returns a disposable. */
   onMembershipChange(listener: (event: MembershipChangeEvent) => void): Disposable;
+  /** Subscribes to endpoint state changes; returns a disposable. */
   onStateChange(listener: (event: StateChangeEvent) => void): Disposable;
-  setHealth(id: string, healthy: boolean, reason?: string): void;
+  /** Records an active health check's verdict for endpoint `id` (`HealthMonitor` calls it). */
+  setHealth(id: string, healthy: boolean, reason?: string, options?: SetHealthOptions): void;
+}
+
+/** Options of `pool.setHealth()`. */
+export interface SetHealthOptions {
+  /**
+   * With `healthy: true`, also end an outlier ejection in force (consecutive failures or
+   * latency; a `Retry-After` ejection is kept), as Envoy's
+   * `successful_active_health_check_uneject_host`: one state change, reason as given.
+   * @default false
+   */
+  readonly endEjection?: boolean;
 }
 
 /** One endpoint in a {@link PoolSnapshot}: plain JSON. */

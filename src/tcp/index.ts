@@ -13,4 +13,6 @@
  * ```
  * @module
  */
+// First: on a Node.js too old for this package, fail here with one clear line.
+export { MIN_NODE_VERSION } from '../node-guard.js';
 export { DEFAULT_TCP_CHECK_MAX_BYTES, type TcpCheckOptions, tcpCheck } from './tcp-check.js';

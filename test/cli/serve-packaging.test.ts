@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { root, tempDir } from './serve-support.js';
@@ -43,6 +43,8 @@ describe('packaging of the command line (npm test builds first)', () => {
     const dir = tempDir();
     mkdirSync(join(dir, 'dist'));
     copyFileSync(join(root, 'dist/cli.js'), join(dir, 'dist/cli.js'));
+    // The commands load from chunks beside the bin.
+    cpSync(join(root, 'dist/cli-chunks'), join(dir, 'dist/cli-chunks'), { recursive: true });
     writeFileSync(
       join(dir, 'package.json'),
       JSON.stringify({ name: 'switchyard', version: pkg.version, type: 'module' }),

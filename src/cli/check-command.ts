@@ -31,8 +31,9 @@ export async function runCheck(
 }
 
 /**
- * Builds what this build can build of the config without binding anything (pools with their
- * selectors and health checks, HTTP proxies) and closes it again, so that anything the
+ * Builds what this build can build of the config without binding anything or sending a
+ * query (pools with their selectors, health checks and discovery, HTTP proxies) and closes
+ * it again, so that anything the
  * API refuses and the definition let through is reported too.
  */
 async function dryBuild(config: SwitchyardConfig): Promise<string[]> {
@@ -40,7 +41,6 @@ async function dryBuild(config: SwitchyardConfig): Promise<string[]> {
   const silent = createLogger('text', { write: () => true });
   const pools = new Map<string, PoolRuntime>();
   for (const [name, pool] of Object.entries(config.pools)) {
-    if (pool.discovery) continue; // built by the discovery factory at startup
     try {
       pools.set(name, new PoolRuntime(name, pool, silent));
     } catch (error) {

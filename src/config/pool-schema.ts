@@ -71,6 +71,9 @@ const dnsSchema = strict(
     ).optional(),
     maxRefreshMs: ms('Longest time between lookups. Default 30000.').optional(),
     timeoutMs: ms('Time allowed for one lookup. Default 2000.').optional(),
+    drain: bool(
+      'Endpoints that leave the DNS answer finish their requests in flight first. Default true.',
+    ).optional(),
     emptyOnNxdomain: bool(
       'Empty the pool when the name does not exist (NXDOMAIN). Default false.',
     ).optional(),

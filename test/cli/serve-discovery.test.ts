@@ -1,23 +1,19 @@
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { freePort, get, runCli, startBackend, tempDir, writeConfig } from './serve-support.js';
 
-// enabled when DnsDiscovery lands (switchyard/discovery, SPEC §8): wire createDnsDiscovery in
-// src/cli/serve/factories.ts and remove `.skip`.
-describe.skip('switchyard serve: DNS discovery pools', () => {
+describe('switchyard serve: DNS discovery pools', () => {
   it('fills a pool from SRV records served by a local dnsmasq', async () => {
     const [a, b] = [await startBackend('a'), await startBackend('b')];
     const dir = tempDir();
     const dnsPort = await freePort();
-    const hosts = join(dir, 'hosts');
-    writeFileSync(hosts, '127.0.0.1 app.test\n');
     const dnsmasq = spawn('/usr/sbin/dnsmasq', [
       '--keep-in-foreground',
       '--no-resolv',
       '--no-hosts',
-      `--addn-hosts=${hosts}`,
+      '--host-record=app.test,127.0.0.1',
+      // Authoritative for .test: a name without AAAA gets an empty answer, not REFUSED.
+      '--local=/test/',
       '--listen-address=127.0.0.1',
       `--port=${dnsPort}`,
       '--bind-interfaces',
@@ -51,7 +47,10 @@ describe.skip('switchyard serve: DNS discovery pools', () => {
       if (res.status === 200) bodies.add(res.body);
       else await new Promise((r) => setTimeout(r, 100));
     }
-    expect([...bodies].sort()).toEqual(['a', 'b']);
+    expect([...bodies].sort(), served.lines.join('\n')).toEqual(['a', 'b']);
+    expect(served.lines.join('\n')).toMatch(
+      /info +endpoints discovered pool=app added=\["http:\/\/127\.0\.0\.1:\d+","http:\/\/127\.0\.0\.1:\d+"\] removed=\[\]/,
+    );
     served.child.kill('SIGTERM');
     expect(await served.exited()).toBe(0);
   });

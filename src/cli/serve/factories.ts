@@ -3,9 +3,9 @@
  * TCP listeners, DNS discovery and the dashboard. The runtime only talks to the small
  * interfaces below, so a kind is wired in one function here.
  *
- * TCP listeners (`createTcpProxy`), DNS discovery (`DnsDiscovery`) and the dashboard
- * (`createDashboard`) are not part of this build yet: their factories throw
- * {@link NotAvailableError} at startup (and `switchyard check` still validates them).
+ * TCP listeners (`createTcpProxy`) and the dashboard (`createDashboard`) are not part of
+ * this build yet: their factories throw {@link NotAvailableError} at startup (and
+ * `switchyard check` still validates them).
  * @internal
  */
 import type {
@@ -15,9 +15,12 @@ import type {
   ListenerConfig,
   TcpListenerConfig,
 } from '../../config/index.js';
+import { DnsDiscovery } from '../../discovery/index.js';
+import type { Disposable } from '../../events.js';
 import type { HealthMonitor, Pool } from '../../index.js';
 import { HttpListener } from './http-listener.js';
 import type { Logger } from './logger.js';
+import { dnsDiscoveryOptions } from './options.js';
 
 /** A running listener of any protocol. */
 export interface ListenerRuntime {
@@ -98,17 +101,34 @@ export function createTcpListener(
 }
 
 /**
- * DNS discovery: `new DnsDiscovery(config)` with errors to `log.warn`; `start()` is
- * `discovery.attach(pool)` (a reload builds it first and attaches it only once nothing
- * else can fail); `close()` disposes the subscription and closes the discovery.
+ * DNS discovery: `new DnsDiscovery(config)` with failed lookups logged as warnings (the
+ * pool keeps its last good set); `start()` is `discovery.attach(pool)` (a reload builds it
+ * first and attaches it only once nothing else can fail); `close()` detaches and closes it.
  */
 export function createDnsDiscovery(
-  _config: DnsDiscoveryConfig,
-  _pool: Pool,
-  _log: Logger,
-  name: string,
+  config: DnsDiscoveryConfig,
+  pool: Pool,
+  log: Logger,
+  poolName: string,
 ): DiscoveryRuntime {
-  throw new NotAvailableError('DNS discovery pools', name);
+  const discovery = new DnsDiscovery(dnsDiscoveryOptions(config));
+  const errors = discovery.onError((error) =>
+    log.warn(
+      { pool: poolName, name: config.name, error },
+      'discovery lookup failed; the pool keeps its endpoints',
+    ),
+  );
+  let attached: Disposable | undefined;
+  return {
+    start: () => {
+      attached ??= discovery.attach(pool);
+    },
+    close: async () => {
+      attached?.[Symbol.dispose]();
+      errors[Symbol.dispose]();
+      await discovery.close();
+    },
+  };
 }
 
 /**

@@ -12,6 +12,7 @@ import type {
   SelectorConfig,
   TcpListenerConfig,
 } from '../../config/index.js';
+import type { DnsDiscoveryOptions } from '../../discovery/index.js';
 import type { HealthCheck } from '../../health/index.js';
 import { httpCheck, type ProxyOptions } from '../../http/index.js';
 import {
@@ -200,13 +201,7 @@ export function tcpProxyOptions(config: TcpListenerConfig): Record<string, unkno
   return defined({ proxyProtocol, connectTimeoutMs, idleTimeoutMs, attempts, affinity });
 }
 
-/**
- * The `DnsDiscovery` options of a pool's `discovery.dns` (SPEC §8 names): what
- * `createDnsDiscovery` passes once `switchyard/discovery` has it.
- */
-export function dnsDiscoveryOptions(config: DnsDiscoveryConfig): Record<string, unknown> {
-  return defined({
-    ...config,
-    servers: config.servers === undefined ? undefined : [...config.servers],
-  });
+/** The `DnsDiscovery` options of a pool's `discovery.dns`. */
+export function dnsDiscoveryOptions(config: DnsDiscoveryConfig): DnsDiscoveryOptions {
+  return defined(config) as DnsDiscoveryOptions;
 }

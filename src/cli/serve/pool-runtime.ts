@@ -37,6 +37,7 @@ export class PoolRuntime {
   #monitor: HealthMonitor | undefined;
   #discovery: DiscoveryRuntime | undefined;
   readonly #subscription: Disposable;
+  #membership: Disposable | undefined;
 
   /** @throws what the API throws for options it refuses (naming the option). */
   constructor(name: string, config: PoolConfig, log: Logger) {
@@ -54,13 +55,22 @@ export class PoolRuntime {
       const level = to === 'healthy' ? 'info' : 'warn';
       log[level]({ pool: name, endpoint: endpoint.id, from, to, reason }, 'endpoint state');
     });
+    if (config.discovery) {
+      // Membership from DNS is not in the file: the log says what it became.
+      this.#membership = this.pool.onMembershipChange(({ added, removed }) =>
+        log.info(
+          { pool: name, added: added.map((e) => e.id), removed: removed.map((e) => e.id) },
+          'endpoints discovered',
+        ),
+      );
+    }
     try {
       if (config.healthCheck) {
         this.#check = buildHealthCheck(config.healthCheck);
         this.#monitor = this.#newMonitor(this.#check);
       }
       if (config.discovery)
-        this.#discovery = createDnsDiscovery(config.discovery.dns, this.pool, log, `pools.${name}`);
+        this.#discovery = createDnsDiscovery(config.discovery.dns, this.pool, log, name);
     } catch (error) {
       void this.close();
       throw error;
@@ -120,12 +130,7 @@ export class PoolRuntime {
     let discovery: DiscoveryRuntime | undefined;
     try {
       if (discoveryChanged && next.discovery) {
-        discovery = createDnsDiscovery(
-          next.discovery.dns,
-          this.pool,
-          this.#log,
-          `pools.${this.name}`,
-        );
+        discovery = createDnsDiscovery(next.discovery.dns, this.pool, this.#log, this.name);
       }
     } catch (error) {
       void check?.close();
@@ -193,6 +198,7 @@ export class PoolRuntime {
   /** Stops checks and discovery, then closes the pool. Idempotent. */
   async close(): Promise<void> {
     this.#subscription.dispose();
+    this.#membership?.dispose();
     const monitor = this.#monitor;
     this.#monitor = undefined;
     await Promise.allSettled([monitor?.stop(), this.#discovery?.close()]);

@@ -30,6 +30,12 @@ export async function runCheck(
   return 0;
 }
 
+/** Secrets are the running machine's business: `check` validates the file with stand-ins. */
+const PLACEHOLDER_SECRETS: Readonly<Record<string, string>> = new Proxy(
+  {},
+  { get: () => 'a-placeholder-secret-of-32-chars' },
+);
+
 /**
  * Builds what this build can build of the config without binding anything or sending a
  * query (pools with their selectors, health checks and discovery, HTTP proxies) and closes
@@ -51,7 +57,7 @@ async function dryBuild(config: SwitchyardConfig): Promise<string[]> {
     const pool = pools.get(listener.pool);
     if (listener.protocol !== 'http' || pool === undefined) continue;
     try {
-      await createProxyHandler(pool.pool, proxyOptions(listener)).close();
+      await createProxyHandler(pool.pool, proxyOptions(listener, PLACEHOLDER_SECRETS)).close();
     } catch (error) {
       problems.push(`listeners[${i}]: ${(error as Error).message}`);
     }

@@ -18,6 +18,14 @@ export const listenSchema = z
   .describe('Address to listen on: "127.0.0.1:8080", "0.0.0.0:80" or "[::1]:8080".');
 
 const PROXY_PROTOCOL = 'must be false, "v1" or "v2"';
+const TRUSTED =
+  'must be an IP address, a CIDR block such as "10.0.0.0/8", "loopback", "linklocal" or "uniquelocal"';
+const TRUST_PROXY = 'must be true, false, a hop count or an array of addresses and CIDR blocks';
+
+/** The name of an environment variable (secrets come from there, never from the file). */
+const ENV_NAME = z
+  .string({ error: 'must be the name of an environment variable' })
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be the name of an environment variable' });
 const SECURE = 'must be true, false or "auto"';
 
 const poolName = text('Name of the pool (a key of "pools") that serves this listener.');
@@ -96,6 +104,10 @@ const timeoutsSchema = strict(
       'Overall deadline to the response headers across tries; 0 for none. Default 0.',
       true,
     ).optional(),
+    tunnelIdleMs: ms(
+      'Longest silence both ways on an upgraded connection (a WebSocket tunnel); 0 for none. Default 3600000.',
+      true,
+    ).optional(),
   },
   'Timeouts of the proxy, in ms.',
 );
@@ -136,6 +148,9 @@ const httpAffinity = z
               error: 'must be a cookie name or an object with a name',
             })
             .describe('Sticky by cookie: its name, or its full settings.'),
+          secretEnv: ENV_NAME.describe(
+            "Environment variable holding the HMAC secret of the cookie (16 characters or more), shared by every proxy that must read the others' cookies. Default: a random secret per process.",
+          ).optional(),
         },
         'Sticky by cookie.',
       ),
@@ -148,8 +163,11 @@ const httpAffinity = z
   )
   .describe('Session affinity: { "cookie": "sy" } or { "by": "ip" } (with a hashing selector).');
 
-const trustedAddress = z.string({ error: 'must be an IP address or a CIDR block' }).refine(
+const NAMED_RANGES = ['loopback', 'linklocal', 'uniquelocal'];
+
+const trustedAddress = z.string({ error: TRUSTED }).refine(
   (value) => {
+    if (NAMED_RANGES.includes(value)) return true;
     const [address, bits, extra] = value.split('/');
     const family = isIP(address ?? '');
     if (family === 0 || extra !== undefined) return false;
@@ -157,7 +175,24 @@ const trustedAddress = z.string({ error: 'must be an IP address or a CIDR block'
     const n = Number(bits);
     return /^\d{1,3}$/.test(bits) && n <= (family === 4 ? 32 : 128);
   },
-  { error: 'must be an IP address or a CIDR block such as "10.0.0.0/8"' },
+  { error: TRUSTED },
+);
+
+const upgradeSchema = strict(
+  {
+    protocols: z
+      .array(
+        z
+          .string({ error: 'must be a protocol name' })
+          .regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z/]+$/, { error: 'must be a protocol name (a token)' }),
+        { error: 'must be an array of protocol names' },
+      )
+      .describe(
+        'The Upgrade protocols tunnelled; another is answered as an ordinary request. Default ["websocket"].',
+      )
+      .optional(),
+  },
+  'Upgrades (WebSocket) through the proxy.',
 );
 
 const httpListener = strict(
@@ -168,12 +203,18 @@ const httpListener = strict(
     retry: retrySchema.optional(),
     timeouts: timeoutsSchema.optional(),
     affinity: httpAffinity.optional(),
+    upgrade: upgradeSchema.optional(),
     trustProxy: z
-      .union([z.boolean(), z.array(trustedAddress, { error: 'must be an array of addresses' })], {
-        error: 'must be true, false or an array of addresses and CIDR blocks',
-      })
+      .union(
+        [
+          z.boolean({ error: TRUST_PROXY }),
+          num('A hop count: the nearest hops are trusted proxies.', { min: 0, integer: true }),
+          z.array(trustedAddress, { error: TRUST_PROXY }),
+        ],
+        { error: TRUST_PROXY },
+      )
       .describe(
-        'Trust X-Forwarded-* from these clients: true (all), false (none) or addresses and CIDR blocks. Default false.',
+        'Which peers are proxies whose X-Forwarded-* headers are believed: true (all), false (none), a hop count, or addresses, CIDR blocks and "loopback", "linklocal", "uniquelocal". Default false.',
       )
       .optional(),
     changeOrigin: bool(
@@ -242,14 +283,9 @@ export const dashboardSchema = strict(
     listen: listenSchema,
     admin: strict(
       {
-        tokenEnv: z
-          .string({ error: 'must be the name of an environment variable' })
-          .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
-            error: 'must be the name of an environment variable',
-          })
-          .describe(
-            'Environment variable holding the admin token; the token itself never goes in the file.',
-          ),
+        tokenEnv: ENV_NAME.describe(
+          'Environment variable holding the admin token; the token itself never goes in the file.',
+        ),
       },
       'Admin actions (drain, enable, disable) with a bearer token.',
     )

@@ -5,7 +5,6 @@ import {
   poolSettings,
   proxyOptions,
   tcpProxyOptions,
-  trustedAddresses,
 } from '../../src/cli/serve/options.js';
 import { same } from '../../src/cli/serve/pool-runtime.js';
 import { SwitchableSelector } from '../../src/cli/serve/switchable-selector.js';
@@ -91,15 +90,30 @@ describe('from the config to the API', () => {
     });
   });
 
-  it('matches trusted addresses and CIDR blocks, IPv4-mapped peers as IPv4', () => {
-    const trusted = trustedAddresses(['10.0.0.0/8', '192.168.1.7', '::1', 'fd00::/8']);
-    expect(trusted('10.1.2.3')).toBe(true);
-    expect(trusted('::ffff:10.1.2.3')).toBe(true);
-    expect(trusted('192.168.1.7')).toBe(true);
-    expect(trusted('192.168.1.8')).toBe(false);
-    expect(trusted('::1')).toBe(true);
-    expect(trusted('fd12::1')).toBe(true);
-    expect(trusted('11.0.0.1')).toBe(false);
+  it('passes trustProxy as written, and reads the affinity secret from the environment', () => {
+    const listener = { protocol: 'http' as const, listen: '127.0.0.1:1', pool: 'app' };
+    expect(
+      proxyOptions({ ...listener, trustProxy: ['10.0.0.0/8', 'loopback'] }).trustProxy,
+    ).toEqual(['10.0.0.0/8', 'loopback']);
+    expect(proxyOptions({ ...listener, trustProxy: 2 }).trustProxy).toBe(2);
+    const sticky = { ...listener, affinity: { cookie: 'sy', secretEnv: 'SY_SECRET' } };
+    expect(proxyOptions(sticky, { SY_SECRET: 'sixteen-chars-or-more' }).affinity).toEqual({
+      cookie: 'sy',
+      secret: 'sixteen-chars-or-more',
+    });
+    expect(() => proxyOptions(sticky, {})).toThrow(
+      'affinity.secretEnv: the environment variable SY_SECRET is not set',
+    );
+    expect(
+      proxyOptions({
+        ...listener,
+        upgrade: { protocols: ['websocket', 'h2c'] },
+        timeouts: { tunnelIdleMs: 0 },
+      }),
+    ).toEqual({
+      upgrade: { protocols: ['websocket', 'h2c'] },
+      timeouts: { tunnelIdleMs: 0 },
+    });
   });
 
   it('compares configs as JSON values', () => {

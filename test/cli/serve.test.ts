@@ -256,4 +256,25 @@ describe('switchyard serve (the built binary)', () => {
       /the environment variable SY_TEST_UNSET_TOKEN is not set/,
     );
   });
+
+  it('refuses to start when the affinity secret variable is not set', async () => {
+    const a = await startBackend('a');
+    const port = await freePort();
+    const file = writeConfig(tempDir(), 'lb.json', {
+      pools: { app: { endpoints: [a.url] } },
+      listeners: [
+        {
+          protocol: 'http',
+          listen: `127.0.0.1:${port}`,
+          pool: 'app',
+          affinity: { cookie: 'sy', secretEnv: 'SY_TEST_UNSET_SECRET' },
+        },
+      ],
+    });
+    const served = runCli(['serve', '--config', file]);
+    expect(await served.exited()).toBe(1);
+    expect(served.lines.join('\n')).toMatch(
+      /error start failed error="affinity\.secretEnv: the environment variable SY_TEST_UNSET_SECRET is not set"/,
+    );
+  });
 });

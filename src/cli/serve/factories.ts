@@ -20,7 +20,7 @@ import type { Disposable } from '../../events.js';
 import type { HealthMonitor, Pool } from '../../index.js';
 import { HttpListener } from './http-listener.js';
 import type { Logger } from './logger.js';
-import { dnsDiscoveryOptions } from './options.js';
+import { dnsDiscoveryOptions, type SecretSource } from './options.js';
 
 /** A running listener of any protocol. */
 export interface ListenerRuntime {
@@ -81,8 +81,9 @@ export function createHttpListener(
   pool: Pool,
   log: Logger,
   name: string,
+  env?: SecretSource,
 ): ListenerRuntime {
-  return new HttpListener(config, pool, log, name) as ListenerRuntime;
+  return new HttpListener(config, pool, log, name, env) as ListenerRuntime;
 }
 
 /**

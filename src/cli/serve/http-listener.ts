@@ -9,7 +9,7 @@ import { createProxyHandler, type ProxyHandler } from '../../http/index.js';
 import type { Pool } from '../../index.js';
 import type { ListenerRuntime } from './factories.js';
 import type { Logger } from './logger.js';
-import { proxyOptions } from './options.js';
+import { proxyOptions, type SecretSource } from './options.js';
 
 /** How often a closing server's idle keep-alive connections are closed while it drains. */
 const DRAIN_POLL_MS = 50;
@@ -26,15 +26,23 @@ export class HttpListener implements ListenerRuntime {
   readonly #server: Server;
   readonly #log: Logger;
   readonly #name: string;
+  readonly #env: SecretSource;
   #handler: ProxyHandler;
   readonly #retiring = new Set<ProxyHandler>();
   #closing: Promise<boolean> | undefined;
 
   /** @throws what `createProxyHandler` throws for options it refuses. */
-  constructor(config: HttpListenerConfig, pool: Pool, log: Logger, name: string) {
+  constructor(
+    config: HttpListenerConfig,
+    pool: Pool,
+    log: Logger,
+    name: string,
+    env: SecretSource = process.env,
+  ) {
     this.#log = log;
     this.#name = name;
-    this.#handler = createProxyHandler(pool, proxyOptions(config));
+    this.#env = env;
+    this.#handler = createProxyHandler(pool, proxyOptions(config, env));
     this.#server = createServer();
     this.#server.on('request', this.#handler);
     this.#server.on('upgrade', this.#handler.upgrade);
@@ -61,7 +69,7 @@ export class HttpListener implements ListenerRuntime {
 
   /** {@inheritDoc ListenerRuntime.update} */
   update(config: HttpListenerConfig, pool: Pool): Promise<void> {
-    const next = createProxyHandler(pool, proxyOptions(config));
+    const next = createProxyHandler(pool, proxyOptions(config, this.#env));
     const old = this.#handler;
     this.#server.off('request', old).on('request', next);
     this.#server.off('upgrade', old.upgrade).on('upgrade', next.upgrade);

@@ -3,7 +3,6 @@
  * proxy options. Pure functions, run once per (re)load, never per request.
  * @internal
  */
-import { BlockList, isIPv6 } from 'node:net';
 import type {
   DnsDiscoveryConfig,
   HealthCheckConfig,
@@ -135,12 +134,22 @@ export function poolSettings(config: PoolConfig): Omit<PoolOptions, 'endpoints' 
   });
 }
 
-/** The proxy options of an HTTP listener. */
-export function proxyOptions(config: HttpListenerConfig): ProxyOptions {
+/** Where secrets are read: `process.env`, or a stand-in. */
+export type SecretSource = Readonly<Record<string, string | undefined>>;
+
+/**
+ * The proxy options of an HTTP listener; `affinity.secretEnv` is read from `env`.
+ * @throws Error naming the variable when `secretEnv` names one that is not set.
+ */
+export function proxyOptions(
+  config: HttpListenerConfig,
+  env: SecretSource = process.env,
+): ProxyOptions {
   const {
     retry,
     timeouts,
     affinity,
+    upgrade,
     trustProxy,
     changeOrigin,
     xForwarded,
@@ -157,16 +166,9 @@ export function proxyOptions(config: HttpListenerConfig): ProxyOptions {
             budget: typeof retry.budget === 'object' ? defined(retry.budget) : retry.budget,
           }),
     timeouts: timeouts === undefined ? undefined : defined(timeouts),
-    affinity:
-      affinity === undefined
-        ? undefined
-        : 'by' in affinity
-          ? affinity
-          : {
-              cookie:
-                typeof affinity.cookie === 'string' ? affinity.cookie : defined(affinity.cookie),
-            },
-    trustProxy: Array.isArray(trustProxy) ? trustedAddresses(trustProxy) : trustProxy,
+    affinity: affinity === undefined ? undefined : affinityOptions(affinity, env),
+    upgrade: upgrade === undefined ? undefined : defined(upgrade),
+    trustProxy,
     changeOrigin,
     xForwarded,
     forwarded,
@@ -175,21 +177,20 @@ export function proxyOptions(config: HttpListenerConfig): ProxyOptions {
   });
 }
 
-/** `trustProxy` as a list of addresses and CIDR blocks: a `BlockList` match on the peer. */
-export function trustedAddresses(list: readonly string[]): (address: string) => boolean {
-  const blocks = new BlockList();
-  for (const entry of list) {
-    const [address = '', bits] = entry.split('/');
-    const type = isIPv6(address) ? 'ipv6' : 'ipv4';
-    if (bits === undefined) blocks.addAddress(address, type);
-    else blocks.addSubnet(address, Number(bits), type);
+function affinityOptions(
+  affinity: NonNullable<HttpListenerConfig['affinity']>,
+  env: SecretSource,
+): ProxyOptions['affinity'] {
+  if ('by' in affinity) return affinity;
+  const cookie = typeof affinity.cookie === 'string' ? affinity.cookie : defined(affinity.cookie);
+  if (affinity.secretEnv === undefined) return { cookie };
+  const secret = env[affinity.secretEnv];
+  if (!secret) {
+    throw new Error(
+      `affinity.secretEnv: the environment variable ${affinity.secretEnv} is not set`,
+    );
   }
-  return (address: string) => {
-    // IPv4-mapped IPv6 peers (::ffff:10.0.0.1) are matched as the IPv4 address they are.
-    const plain =
-      address.startsWith('::ffff:') && !address.slice(7).includes(':') ? address.slice(7) : address;
-    return blocks.check(plain, isIPv6(plain) ? 'ipv6' : 'ipv4');
-  };
+  return { cookie, secret };
 }
 
 /**

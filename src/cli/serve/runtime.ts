@@ -102,7 +102,7 @@ export class ServeRuntime {
         const name = `${listenerConfig.protocol} ${listenerConfig.listen}`;
         const runtime =
           listenerConfig.protocol === 'http'
-            ? createHttpListener(listenerConfig, pool, log, name)
+            ? createHttpListener(listenerConfig, pool, log, name, this.#env)
             : createTcpListener(listenerConfig, pool, log, name);
         const listener = { config: listenerConfig, runtime, pool, name };
         opened.push(listener);

@@ -45,6 +45,9 @@ const monitor = {
     min: 1,
     integer: true,
   }).optional(),
+  unejectOnPass: bool(
+    "A passing check ends an outlier ejection (Envoy's successful_active_health_check_uneject_host). Default true.",
+  ).optional(),
 };
 
 const httpHealth = strict(

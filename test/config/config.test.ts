@@ -114,7 +114,7 @@ describe('the config definition', () => {
       problems({ ...base, pools: { app: { ...base.pools.app, healthCheck } } });
     expect(hc({ type: 'tcp', send: 'PING\r\n', expect: '+PONG', intervalMs: 1000 })).toEqual([]);
     expect(hc({ type: 'tcp', path: '/x' })).toEqual([
-      'pools.app.healthCheck.path: unknown key; known keys are "type", "port", "send", "expect", "maxBytes", "intervalMs", "unhealthyIntervalMs", "timeoutMs", "jitter", "healthyThreshold", "unhealthyThreshold", "concurrency"',
+      'pools.app.healthCheck.path: unknown key; known keys are "type", "port", "send", "expect", "maxBytes", "intervalMs", "unhealthyIntervalMs", "timeoutMs", "jitter", "healthyThreshold", "unhealthyThreshold", "concurrency", "unejectOnPass"',
     ]);
     expect(hc({ path: '/x' })).toEqual(['pools.app.healthCheck.type: must be "http" or "tcp"']);
     expect(hc({ type: 'http', expectStatus: [300, 200] })).toEqual([

@@ -86,6 +86,7 @@ export function buildHealthCheck(config: HealthCheckConfig): BuiltCheck {
     healthyThreshold,
     unhealthyThreshold,
     concurrency,
+    unejectOnPass,
   } = config;
   const monitor = defined({
     intervalMs,
@@ -95,6 +96,7 @@ export function buildHealthCheck(config: HealthCheckConfig): BuiltCheck {
     healthyThreshold,
     unhealthyThreshold,
     concurrency,
+    unejectOnPass,
   });
   if (config.type === 'tcp') {
     const { port, send, expect, maxBytes } = config;

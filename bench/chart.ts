@@ -25,15 +25,7 @@ export interface LineChartOptions {
 }
 
 /** Colour-blind-safe (Okabe–Ito); the emphasised series takes the first. */
-const COLOURS = [
-  '#d55e00',
-  '#0072b2',
-  '#009e73',
-  '#cc79a7',
-  '#e69f00',
-  '#56b4e9',
-  '#000000',
-];
+const COLOURS = ['#d55e00', '#0072b2', '#009e73', '#cc79a7', '#e69f00', '#56b4e9', '#000000'];
 const REFERENCE = '#8a8a8a';
 
 const xml = (s: string): string =>

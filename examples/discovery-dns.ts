@@ -8,8 +8,8 @@
  * each time the set changes and every failed lookup (the pool keeps its set then), picks a
  * few endpoints by key, and stops after DURATION_MS.
  *
- * Run: npm run build && DNS_SERVER=127.0.0.1:5353 DNS_NAME=_http._tcp.app.svc.test \
- *      node examples/discovery-dns.ts
+ * Run (in a clone, after `npm ci`): npm run example examples/discovery-dns.ts
+ * with DNS_SERVER=127.0.0.1:5353 DNS_NAME=_http._tcp.app.svc.test in the environment.
  */
 import { Maglev, Pool } from 'switchyard';
 import { DnsDiscovery } from 'switchyard/discovery';

@@ -8,7 +8,7 @@
  * outage would. Editors that save by renaming a new file over the old one are followed too:
  * the directory is watched, not the file.
  *
- * Run: npm run build && node examples/discovery-file.ts
+ * Run (in a clone, after `npm ci`): npm run example examples/discovery-file.ts
  */
 import { watch } from 'node:fs';
 import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';

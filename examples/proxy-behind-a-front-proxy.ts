@@ -8,7 +8,7 @@
  * WebSocket only. The example sends requests as the front proxy would (it appends the
  * address it saw to `X-Forwarded-For`), prints what reached the backend, and exits.
  *
- * Run: npm run build && node examples/proxy-behind-a-front-proxy.ts
+ * Run (in a clone, after `npm ci`): npm run example examples/proxy-behind-a-front-proxy.ts
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';

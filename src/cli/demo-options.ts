@@ -22,6 +22,13 @@ export interface DemoOptions {
   readonly output?: DemoOutput;
   /** Ends the demo early (the command line wires Ctrl-C to it); the summary is still printed. */
   readonly signal?: AbortSignal;
+  /**
+   * Opens the dashboard once it listens: `true` in the default browser (`xdg-open`, `open`
+   * or `start`), or a function given its URL. Failing to open is a warning in the output,
+   * never an error of the demo.
+   * @default false
+   */
+  readonly open?: boolean | ((url: string) => unknown);
 }
 
 /** Requests served by one demo backend, in total and by when they were sent. */
@@ -46,6 +53,8 @@ export interface DemoBackendSummary {
 export interface DemoSummary {
   /** The load balancer's URL. */
   readonly proxyUrl: string;
+  /** The dashboard's URL (printed first). */
+  readonly dashboardUrl: string;
   /** The backend that was killed and restored. */
   readonly killed: string;
   /** Requests sent. */

@@ -19,6 +19,8 @@ export interface CliIo {
   readonly stderr?: DemoOutput;
   /** Ends a running command early (the bin wires Ctrl-C and SIGTERM to it). */
   readonly signal?: AbortSignal;
+  /** What `--open` calls with the dashboard's URL. @default the system's browser opener */
+  readonly open?: (url: string) => unknown;
 }
 
 /** The usage text printed by `--help` and after a mistake. */
@@ -32,10 +34,11 @@ Commands:
   check FILE          validate a config file: every problem as "path: message, got
                       value"; exit code 0 when valid, 1 otherwise
   demo                three local backends of different speed, the load balancer with
-                      health checks, and steady traffic; one backend is killed and
-                      restored partway so failover shows
+                      health checks, the dashboard, and steady traffic; one backend is
+                      killed and restored partway so failover shows
       --duration SEC  how long the traffic runs (default 20)
       --rate N        requests per second (default 200)
+      --open          open the dashboard in a browser (its URL is printed first)
 
 Options:
   -h, --help          this text
@@ -118,6 +121,7 @@ export async function main(argv: readonly string[], io: CliIo = {}): Promise<num
       ...(seconds === undefined ? {} : { durationMs: seconds * 1000 }),
       ...(rate === undefined ? {} : { rate }),
       ...(io.signal === undefined ? {} : { signal: io.signal }),
+      ...(values.open ? { open: io.open ?? true } : {}),
     };
   } catch (error) {
     return fail((error as Error).message);
@@ -136,7 +140,7 @@ const MAX_DRAIN_MS = 2_147_483_647;
 
 /** The options each command takes (besides --help and --version). */
 const COMMAND_OPTIONS: Readonly<Record<'demo' | 'serve' | 'check', readonly string[]>> = {
-  demo: ['duration', 'rate'],
+  demo: ['duration', 'rate', 'open'],
   serve: ['config', 'drain-ms', 'log-format'],
   check: [],
 };
@@ -149,6 +153,7 @@ function parse(argv: readonly string[]) {
     options: {
       duration: { type: 'string' },
       rate: { type: 'string' },
+      open: { type: 'boolean' },
       config: { type: 'string', short: 'c' },
       'drain-ms': { type: 'string' },
       'log-format': { type: 'string' },

@@ -12,6 +12,7 @@ import { Fifo } from './fifo.js';
 import {
   type HealthCheckEvent,
   type HealthMonitorOptions,
+  type HealthStatus,
   type ResolvedHealthOptions,
   resolveHealthOptions,
 } from './options.js';
@@ -43,7 +44,8 @@ const asyncDispose: typeof Symbol.asyncDispose =
  * `concurrency` checks run at once, and a check never overlaps itself: the next check of an
  * endpoint is scheduled when the previous one ends. Endpoints added to the pool are checked
  * within `jitter × intervalMs`; removed ones are dropped, their running check aborted and its
- * result ignored. `draining` endpoints are not checked (no new work goes to them). The monitor
+ * result ignored. `draining` and `disabled` endpoints are not checked (no new work goes to
+ * them; an operator's `disable` pauses checks, as HAProxy's MAINT). The monitor
  * stops by itself at its next check once the pool is closed.
  *
  * @example
@@ -105,6 +107,34 @@ export class HealthMonitor {
   /** True between `start()` and `stop()`. */
   get started(): boolean {
     return this.#started;
+  }
+
+  /** The pool this monitor checks. */
+  get pool(): PoolLike {
+    return this.#pool;
+  }
+
+  /**
+   * What the monitor knows of an endpoint's checks: its view of the endpoint's health, the
+   * last result and how long ago it came, and counts. `undefined` for an id the monitor
+   * does not follow (unknown, or before `start()`/`checkNow()`).
+   * @example
+   * ```ts
+   * const status = monitor.status('http://127.0.0.1:8081');
+   * if (status?.last?.ok === false) console.warn(status.last.error);
+   * ```
+   */
+  status(id: string): HealthStatus | undefined {
+    const probe = this.#probes.get(id);
+    if (probe === undefined) return undefined;
+    let last: HealthStatus['last'] = null;
+    if (probe.checkedAt >= 0) {
+      const ageMs = Math.max(this.#o.now() - probe.checkedAt, 0);
+      last = probe.lastOk
+        ? { ok: true, durationMs: probe.lastDurationMs, ageMs }
+        : { ok: false, durationMs: probe.lastDurationMs, ageMs, error: describe(probe.lastError) };
+    }
+    return { healthy: probe.healthy, last, passed: probe.passed, failed: probe.failed };
   }
 
   /**
@@ -275,7 +305,8 @@ export class HealthMonitor {
       void this.stop();
       return;
     }
-    if (probe.endpoint.state === 'draining') {
+    const state = probe.endpoint.state;
+    if (state === 'draining' || state === 'disabled') {
       this.#release(probe);
       this.#scheduleNext(probe);
       return;
@@ -344,6 +375,11 @@ export class HealthMonitor {
     const wasOk = probe.lastOk;
     const change = riseFall(probe, ok, o.healthyThreshold, o.unhealthyThreshold);
     if (!ok) logFailure(o.logger, probe.id, error, durationMs, wasOk);
+    if (ok) probe.passed++;
+    else probe.failed++;
+    probe.checkedAt = o.now();
+    probe.lastDurationMs = durationMs;
+    probe.lastError = ok ? undefined : error;
     if (change !== undefined) this.#setHealth(probe.id, change);
     else if (ok && o.unejectOnPass && probe.healthy && probe.endpoint.state === 'ejected') {
       // Healthy all along, but ejected by outlier detection: the pass ends the ejection.
@@ -410,4 +446,10 @@ function logFailure(
   const message = `health check of ${id} failed: ${reason}`;
   if (first) logger.warn(fields, message);
   else logger.debug(fields, message);
+}
+
+/** A check's failure as one line of text. */
+function describe(error: unknown): string {
+  if (error instanceof Error) return error.message || error.name;
+  return String(error);
 }

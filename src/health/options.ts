@@ -21,6 +21,30 @@ import { globalTimers, MAX_TIMER_DELAY_MS, type TimerApi } from './scheduler.js'
  */
 export type HealthCheck = (endpoint: PoolEndpoint, signal: AbortSignal) => Promise<void>;
 
+/**
+ * What a monitor knows of one endpoint's checks, as `monitor.status(id)` gives it: for
+ * dashboards.
+ */
+export interface HealthStatus {
+  /** The monitor's view: false once `unhealthyThreshold` failures in a row took it out. */
+  readonly healthy: boolean;
+  /** The last finished check, or `null` before the first one. */
+  readonly last: {
+    /** True when it passed. */
+    readonly ok: boolean;
+    /** How long it took, in ms. */
+    readonly durationMs: number;
+    /** How long ago it ended, in ms of the monitor's clock. */
+    readonly ageMs: number;
+    /** Why it failed (the error's message), when it did. */
+    readonly error?: string;
+  } | null;
+  /** Checks passed since the endpoint was first checked. */
+  readonly passed: number;
+  /** Checks failed (timeouts included) since the endpoint was first checked. */
+  readonly failed: number;
+}
+
 /** One finished check, as given to `monitor.onCheck()` listeners. */
 export interface HealthCheckEvent {
   /** The endpoint checked. */

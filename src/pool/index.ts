@@ -13,6 +13,7 @@ export {
   type ExecuteContext,
   type ExecuteOptions,
 } from './execute-options.js';
+export { LATENCY_HISTOGRAM_BOUNDS_MS } from './latency-buckets.js';
 export {
   DEFAULT_LATENCY_DECAY_MS,
   DEFAULT_MAX_RETRY_AFTER_MS,
@@ -37,6 +38,7 @@ export type {
   EndpointInput,
   EndpointSnapshot,
   EndpointState,
+  LatencyHistogram,
   Lease,
   MembershipChangeEvent,
   PoolEndpoint,

@@ -43,7 +43,10 @@ export function nextLease(
   tried.add(failed.endpoint.id);
   let next: Lease | undefined;
   try {
-    next = source.pool.tryAcquire(key === undefined ? { exclude: tried } : { key, exclude: tried });
+    // `retry: true`: the pool counts the retry (the dashboard's and /metrics' figure).
+    next = source.pool.tryAcquire(
+      key === undefined ? { exclude: tried, retry: true } : { key, exclude: tried, retry: true },
+    );
   } catch {
     // A pool closed meanwhile: no retry, the try's own failure stands.
     return undefined;

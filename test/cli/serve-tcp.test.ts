@@ -22,9 +22,7 @@ function roundTrip(port: number, text: string): Promise<string> {
   });
 }
 
-// enabled when createTcpProxy lands (switchyard/tcp, SPEC §6): wire createTcpListener in
-// src/cli/serve/factories.ts and remove `.skip`.
-describe.skip('switchyard serve: TCP listeners', () => {
+describe('switchyard serve: TCP listeners', () => {
   it('balances TCP connections over the pool', async () => {
     const [a, b] = [await echo('a'), await echo('b')];
     const port = await freePort();

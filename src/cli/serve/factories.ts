@@ -2,10 +2,6 @@
  * One factory per kind of part that `switchyard serve` builds from the config: HTTP and
  * TCP listeners, DNS discovery and the dashboard. The runtime only talks to the small
  * interfaces below, so a kind is wired in one function here.
- *
- * TCP listeners (`createTcpProxy`) and the dashboard (`createDashboard`) are not part of
- * this build yet: their factories throw {@link NotAvailableError} at startup (and
- * `switchyard check` still validates them).
  * @internal
  */
 import type {
@@ -18,9 +14,11 @@ import type {
 import { DnsDiscovery } from '../../discovery/index.js';
 import type { Disposable } from '../../events.js';
 import type { HealthMonitor, Pool } from '../../index.js';
+import { DashboardServer } from './dashboard-server.js';
 import { HttpListener } from './http-listener.js';
 import type { Logger } from './logger.js';
 import { dnsDiscoveryOptions, type SecretSource } from './options.js';
+import { TcpListener } from './tcp-listener.js';
 
 /** A running listener of any protocol. */
 export interface ListenerRuntime {
@@ -65,16 +63,6 @@ export interface DashboardRuntime {
   close(drainMs: number): Promise<boolean>;
 }
 
-/** Thrown at startup for a part of the config that this build cannot run. */
-export class NotAvailableError extends Error {
-  /** Stable code: `ERR_NOT_AVAILABLE`. */
-  readonly code = 'ERR_NOT_AVAILABLE';
-  constructor(what: string, where: string) {
-    super(`${what} are not available in this build (${where})`);
-    this.name = 'NotAvailableError';
-  }
-}
-
 /** An HTTP listener: `http.createServer` + `createProxyHandler` (+ upgrades). */
 export function createHttpListener(
   config: HttpListenerConfig,
@@ -87,18 +75,18 @@ export function createHttpListener(
 }
 
 /**
- * A TCP listener over `createTcpProxy(pool, { proxyProtocol, connectTimeoutMs,
- * idleTimeoutMs, attempts, affinity })`. To wire: build the proxy server, `listen` it,
- * `update` by swapping its `'connection'` listener for a new proxy's (or closing and
- * reopening), `close(drainMs)` with `server.close({ drainMs })`.
+ * A TCP listener: `createTcpProxy(pool, { proxyProtocol, connectTimeoutMs, idleTimeoutMs,
+ * attempts, affinity })` bound to the address; a new pool or new options take a new proxy
+ * on the same address while the old one drains for up to `drainMs`.
  */
 export function createTcpListener(
-  _config: TcpListenerConfig,
-  _pool: Pool,
-  _log: Logger,
+  config: TcpListenerConfig,
+  pool: Pool,
+  log: Logger,
   name: string,
+  drainMs: number,
 ): ListenerRuntime {
-  throw new NotAvailableError('TCP listeners', name);
+  return new TcpListener(config, pool, log, name, drainMs) as ListenerRuntime;
 }
 
 /**
@@ -133,15 +121,14 @@ export function createDnsDiscovery(
 }
 
 /**
- * The dashboard: `createDashboard({ pools, monitors, admin: { token: env[tokenEnv] } })`
- * served by `http.createServer` on `config.listen`; `update` swaps in a dashboard over the
- * new pools.
+ * The dashboard: `createDashboard({ pools, monitors, admin: { token } })` served by
+ * `http.createServer` on `config.listen`; `update` swaps in a dashboard over the new pools.
  */
 export function createDashboard(
   _config: DashboardConfig,
-  _token: string | undefined,
-  _targets: DashboardTargets,
-  _log: Logger,
+  token: string | undefined,
+  targets: DashboardTargets,
+  log: Logger,
 ): DashboardRuntime {
-  throw new NotAvailableError('the dashboard', 'dashboard');
+  return new DashboardServer(token, targets, log);
 }

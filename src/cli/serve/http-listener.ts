@@ -1,12 +1,8 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import {
-  formatListenAddress,
-  type HttpListenerConfig,
-  parseListenAddress,
-} from '../../config/index.js';
+import type { HttpListenerConfig } from '../../config/index.js';
 import { createProxyHandler, type ProxyHandler } from '../../http/index.js';
 import type { Pool } from '../../index.js';
+import { bind } from './bind.js';
 import type { ListenerRuntime } from './factories.js';
 import type { Logger } from './logger.js';
 import { proxyOptions, type SecretSource } from './options.js';
@@ -49,22 +45,12 @@ export class HttpListener implements ListenerRuntime {
   }
 
   /** {@inheritDoc ListenerRuntime.listen} */
-  listen(listen: string): Promise<string> {
-    const address = parseListenAddress(listen);
-    if (typeof address === 'string')
-      return Promise.reject(new TypeError(`listen ${listen}: ${address}`));
-    return new Promise((resolve, reject) => {
-      const onError = (error: NodeJS.ErrnoException) => reject(listenError(listen, error));
-      this.#server.once('error', onError);
-      this.#server.listen({ host: address.host, port: address.port, exclusive: true }, () => {
-        this.#server.off('error', onError);
-        this.#server.on('error', (error) =>
-          this.#log.error({ listener: this.#name, error }, 'listener error'),
-        );
-        const bound = this.#server.address() as AddressInfo;
-        resolve(formatListenAddress({ host: bound.address, port: bound.port }));
-      });
-    });
+  async listen(listen: string): Promise<string> {
+    const bound = await bind(this.#server, listen);
+    this.#server.on('error', (error) =>
+      this.#log.error({ listener: this.#name, error }, 'listener error'),
+    );
+    return bound;
   }
 
   /** {@inheritDoc ListenerRuntime.update} */
@@ -113,16 +99,4 @@ export class HttpListener implements ListenerRuntime {
     await Promise.allSettled(handlers.map((h) => h.close(clean ? {} : { force: true })));
     return clean;
   }
-}
-
-function listenError(listen: string, error: NodeJS.ErrnoException): Error {
-  const reason =
-    error.code === 'EADDRINUSE'
-      ? 'address already in use'
-      : error.code === 'EACCES'
-        ? 'permission denied (ports below 1024 need privileges)'
-        : error.code === 'EADDRNOTAVAIL'
-          ? 'address not available on this machine'
-          : error.message;
-  return Object.assign(new Error(`cannot listen on ${listen}: ${reason}`), { code: error.code });
 }

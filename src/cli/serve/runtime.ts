@@ -103,7 +103,7 @@ export class ServeRuntime {
         const runtime =
           listenerConfig.protocol === 'http'
             ? createHttpListener(listenerConfig, pool, log, name, this.#env)
-            : createTcpListener(listenerConfig, pool, log, name);
+            : createTcpListener(listenerConfig, pool, log, name, this.#drainMs);
         const listener = { config: listenerConfig, runtime, pool, name };
         opened.push(listener);
         const bound = await runtime.listen(listenerConfig.listen);

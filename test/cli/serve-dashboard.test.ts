@@ -10,7 +10,9 @@ describe('switchyard serve: the dashboard', () => {
       listeners: [{ protocol: 'http', listen: `127.0.0.1:${port}`, pool: 'app' }],
       dashboard: { listen: `127.0.0.1:${dash}`, admin: { tokenEnv: 'SY_TEST_TOKEN' } },
     });
-    const served = runCli(['serve', '--config', file], { SY_TEST_TOKEN: 'secret-token-with-enough-chars' });
+    const served = runCli(['serve', '--config', file], {
+      SY_TEST_TOKEN: 'secret-token-with-enough-chars',
+    });
     await served.waitFor(/started/);
     expect(served.lines.join('\n')).toMatch(
       new RegExp(`dashboard listening address=127\\.0\\.0\\.1:${dash}`),

@@ -37,7 +37,7 @@ const PLACEHOLDER_SECRETS: Readonly<Record<string, string>> = new Proxy(
 );
 
 /**
- * Builds what this build can build of the config without binding anything or sending a
+ * Builds what it can of the config without binding anything or sending a
  * query (pools with their selectors, health checks and discovery, HTTP proxies) and closes
  * it again, so that anything the
  * API refuses and the definition let through is reported too.

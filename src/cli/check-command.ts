@@ -1,8 +1,9 @@
 import { describeFailure, loadConfig, type SwitchyardConfig } from '../config/index.js';
 import { createProxyHandler } from '../http/index.js';
+import { createTcpProxy, type TcpProxyOptions } from '../tcp/index.js';
 import type { DemoOutput } from './demo-options.js';
 import { createLogger } from './serve/logger.js';
-import { proxyOptions } from './serve/options.js';
+import { proxyOptions, tcpProxyOptions } from './serve/options.js';
 import { PoolRuntime } from './serve/pool-runtime.js';
 
 /**
@@ -38,7 +39,7 @@ const PLACEHOLDER_SECRETS: Readonly<Record<string, string>> = new Proxy(
 
 /**
  * Builds what it can of the config without binding anything or sending a
- * query (pools with their selectors, health checks and discovery, HTTP proxies) and closes
+ * query (pools with their selectors, health checks and discovery, HTTP and TCP proxies) and closes
  * it again, so that anything the
  * API refuses and the definition let through is reported too.
  */
@@ -55,9 +56,14 @@ async function dryBuild(config: SwitchyardConfig): Promise<string[]> {
   }
   for (const [i, listener] of (config.listeners ?? []).entries()) {
     const pool = pools.get(listener.pool);
-    if (listener.protocol !== 'http' || pool === undefined) continue;
+    if (pool === undefined) continue;
     try {
-      await createProxyHandler(pool.pool, proxyOptions(listener, PLACEHOLDER_SECRETS)).close();
+      if (listener.protocol === 'http') {
+        await createProxyHandler(pool.pool, proxyOptions(listener, PLACEHOLDER_SECRETS)).close();
+      } else {
+        const options = tcpProxyOptions(listener) as TcpProxyOptions;
+        await createTcpProxy(pool.pool, options).close({ drainMs: 0 });
+      }
     } catch (error) {
       problems.push(`listeners[${i}]: ${(error as Error).message}`);
     }

@@ -26,8 +26,8 @@ export interface ListenerRuntime {
   listen(listen: string): Promise<string>;
   /**
    * Points the listener at `pool` with the options of `config` (same protocol and address).
-   * Open connections stay; work in flight finishes where it started. Resolves once the
-   * previous handler has nothing left in flight.
+   * Open connections stay; work in flight finishes where it started (`close` waits for it
+   * too). Resolves once new work takes the new pool; never rejects.
    */
   update(config: ListenerConfig, pool: Pool): Promise<void>;
   /**

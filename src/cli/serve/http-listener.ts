@@ -60,14 +60,16 @@ export class HttpListener implements ListenerRuntime {
     this.#server.off('request', old).on('request', next);
     this.#server.off('upgrade', old.upgrade).on('upgrade', next.upgrade);
     this.#handler = next;
+    // Requests in flight finish on the old handler, which then closes.
     this.#retiring.add(old);
-    return old.close().then(
+    old.close().then(
       () => void this.#retiring.delete(old),
       (error: unknown) => {
         this.#retiring.delete(old);
         this.#log.warn({ listener: this.#name, error }, 'closing the previous proxy failed');
       },
     );
+    return Promise.resolve();
   }
 
   /** {@inheritDoc ListenerRuntime.close} */

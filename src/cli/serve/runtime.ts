@@ -78,6 +78,7 @@ export class ServeRuntime {
     let dashboard: Dashboard | undefined;
     const updates: Array<[string, PreparedUpdate]> = [];
     const nextPools = new Map<string, PoolRuntime>();
+    let retargeted: Promise<void>[] = [];
     try {
       // 1. Pools: built new (new name, or settings only a new Pool takes), else prepared.
       for (const [name, poolConfig] of Object.entries(config.pools)) {
@@ -133,7 +134,7 @@ export class ServeRuntime {
         if (changes.length > 0) log.info({ pool, changes }, 'pool updated');
       }
       this.#commitPools(nextPools, created);
-      this.#commitListeners(config, keep, opened, nextPools);
+      retargeted = this.#commitListeners(config, keep, opened, nextPools);
       this.#commitDashboard(config, dashboard, nextPools);
     } catch (error) {
       for (const [, update] of updates) update.abort();
@@ -144,6 +145,8 @@ export class ServeRuntime {
       ]);
       throw error;
     }
+    // The reload is done when every retargeted listener takes new work to its new pool.
+    await Promise.all(retargeted);
   }
 
   #commitPools(next: Map<string, PoolRuntime>, created: readonly PoolRuntime[]): void {
@@ -174,7 +177,8 @@ export class ServeRuntime {
     keep: ReadonlySet<string>,
     opened: readonly Listener[],
     pools: ReadonlyMap<string, PoolRuntime>,
-  ): void {
+  ): Promise<void>[] {
+    const retargeted: Promise<void>[] = [];
     for (const [key, listener] of this.#listeners) {
       if (keep.has(key)) continue;
       this.#listeners.delete(key);
@@ -193,8 +197,9 @@ export class ServeRuntime {
       if (current.pool === pool && same(current.config, next)) continue;
       this.#listeners.set(key, { ...current, config: next, pool });
       this.#log.info({ listener: current.name, pool: next.pool }, 'listener updated');
-      this.#retire(current.runtime.update(next, pool));
+      retargeted.push(current.runtime.update(next, pool));
     }
+    return retargeted;
   }
 
   #commitDashboard(

@@ -51,13 +51,12 @@ export class TcpListener implements ListenerRuntime {
     // The old proxy lets go of the address at once; its connections drain.
     const draining = drain(old, this.#drainMs);
     this.#retiring.add(draining);
+    void draining.then(() => this.#retiring.delete(draining));
     try {
       await bind(this.#server, this.#listen!);
     } catch (error) {
       this.#log.error({ listener: this.#name, error }, 'listener could not take the new pool');
     }
-    await draining;
-    this.#retiring.delete(draining);
   }
 
   /** {@inheritDoc ListenerRuntime.close} */
@@ -69,12 +68,17 @@ export class TcpListener implements ListenerRuntime {
   }
 }
 
-/** Closes `server` with `drainMs`; true when no connection was still open at the limit. */
-async function drain(server: TcpProxyServer, drainMs: number): Promise<boolean> {
-  const open = await new Promise<number>((resolve) =>
-    server.getConnections((error, count) => resolve(error ? 0 : count)),
-  );
+/**
+ * Closes `server` with `drainMs`: it stops accepting at once (its address is free when
+ * this returns), then drains. Resolves with true when no connection was cut at the limit.
+ */
+function drain(server: TcpProxyServer, drainMs: number): Promise<boolean> {
   const started = performance.now();
-  await server.close({ drainMs });
-  return open === 0 || performance.now() - started < drainMs;
+  const closed = server.close({ drainMs });
+  return new Promise<number>((resolve) =>
+    server.getConnections((error, count) => resolve(error ? 0 : count)),
+  ).then(async (open) => {
+    await closed;
+    return open === 0 || performance.now() - started < drainMs;
+  });
 }

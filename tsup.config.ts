@@ -6,8 +6,11 @@ import entries from './scripts/entries.json' with { type: 'json' };
 // The `switchyard` executable (package.json `bin`): not a public subpath, so it is not in
 // entries.json. Built alone into dist/cli.js (ESM, shebang kept from src/cli/bin.ts), with
 // the commands in a chunk under dist/cli-chunks/ that cli.js imports once it has checked
-// the Node.js version (static imports would load undici first).
+// the Node.js version (static imports would load undici first). The command line's own
+// dependencies (zod for the config, yaml) are bundled in: they stay devDependencies and out
+// of the library's import graph.
 const CLI = ['cli.js', 'cli.js.map', 'cli-chunks', 'cli-chunks/**'];
+const CLI_BUNDLED = ['zod', 'yaml'];
 
 export default defineConfig([
   {
@@ -36,8 +39,15 @@ export default defineConfig([
     splitting: true,
     esbuildOptions(options) {
       options.chunkNames = 'cli-chunks/[name]-[hash]';
+      // The maps keep stack traces readable without shipping the bundled sources again.
+      options.sourcesContent = false;
     },
     treeshake: true,
     external: [/^node:/, 'undici', 'fast-check'],
+    noExternal: CLI_BUNDLED,
+    // yaml's Node build is CommonJS and requires Node built-ins: give the ESM bundle a require.
+    banner: {
+      js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+    },
   },
 ]);

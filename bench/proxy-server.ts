@@ -8,8 +8,8 @@
  *
  * Roles: `backend` (three ports: 78 B on `/`, 64 KiB on `/big`, a discarding `POST /sink`,
  * a generating `GET /source?bytes=N`), `switchyard`, `switchyard-hooks` (no-op
- * `rewriteRequest` and `rewriteResponse`), `switchyard-dashboard`, `node`, `undici`, `http-proxy`,
- * `fastify`.
+ * `rewriteRequest` and `rewriteResponse`), `switchyard-dashboard`, `serve` (the command
+ * line, from a config file), `node`, `undici`, `http-proxy`, `fastify`.
  */
 import { once } from 'node:events';
 import http from 'node:http';
@@ -206,11 +206,51 @@ async function fastifyReplyFrom(): Promise<number> {
   return (app.server.address() as AddressInfo).port;
 }
 
+/**
+ * `switchyard serve` in this process, as the bin runs it (dist/cli.js), from a config of one
+ * HTTP listener over the same origins with round robin and every other default, so it
+ * measures what the command line adds to `createProxyHandler` (nothing per request, by
+ * design). Its few log lines go to stderr.
+ */
+async function serve(): Promise<number> {
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const probe = http.createServer();
+  const port = await listen(probe);
+  await new Promise((resolve) => probe.close(resolve));
+  const file = join(mkdtempSync(join(tmpdir(), 'switchyard-bench-')), 'serve.json');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      pools: { app: { endpoints: origins, selector: 'round-robin' } },
+      listeners: [{ protocol: 'http', listen: `127.0.0.1:${port}`, pool: 'app' }],
+    }),
+  );
+  process.argv = [process.argv[0]!, 'switchyard', 'serve', '--config', file];
+  // Typed as any: the bin has no declarations.
+  await import(new URL('../dist/cli.js', import.meta.url).href);
+  for (let tries = 0; ; tries++) {
+    const up = await new Promise<boolean>((resolve) => {
+      http
+        .get({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
+          res.resume();
+          resolve(true);
+        })
+        .on('error', () => resolve(false));
+    });
+    if (up) return port;
+    if (tries > 200) throw new Error(`switchyard serve not listening on ${port}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 const roles: Record<string, () => Promise<number | number[]>> = {
   backend,
   switchyard,
   'switchyard-hooks': switchyardHooks,
   'switchyard-dashboard': switchyardDashboard,
+  serve,
   node: bareNode,
   undici: undiciBalancedPool,
   'http-proxy': httpProxy,

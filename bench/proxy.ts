@@ -66,6 +66,11 @@ const ALL_CONTENDERS: Contender[] = [
     label: 'switchyard with the dashboard in the same process, one page open',
     peer: false,
   },
+  {
+    id: 'serve',
+    label: 'switchyard serve (the command line, a config file), round-robin',
+    peer: false,
+  },
   { id: 'node', label: 'bare Node: http.request + keep-alive Agent, pipe', peer: true },
   { id: 'undici', label: 'undici BalancedPool + request() behind http.createServer', peer: true },
   { id: 'http-proxy', label: 'http-proxy 1.18, keep-alive Agent', peer: true },
@@ -559,6 +564,15 @@ async function throughput(): Promise<void> {
       ratio(med('switchyard', s, 'p99'), med(p.id, s, 'p99')),
     ]);
     console.log(`| ${p.id} | ${cells.join(' | ')} |`);
+  }
+
+  if (ports.has('serve')) {
+    for (const s of SIZES) {
+      const got = med('serve', s, 'rps') / med('switchyard', s, 'rps');
+      console.log(
+        `\n  ${pad(sizeLabel(s), 6)} switchyard serve req/s within 5 % of createProxyHandler: ${got.toFixed(3)}× ${got >= 0.95 ? 'met' : 'NOT met'}`,
+      );
+    }
   }
 
   if (peers.length === 0) return;

@@ -34,7 +34,7 @@ describe('package.json', () => {
     }
     expect(pkg.exports).toEqual(expected);
     expect(pkg.sideEffects).toBe(false);
-    expect(pkg.files).toEqual(['dist']);
+    expect(pkg.files).toEqual(['dist', 'schema.json']);
     expect(pkg.engines.node).toBe('>=22.19');
   });
 

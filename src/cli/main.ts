@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { runCheck } from './check-command.js';
 import { runDemo } from './demo.js';
 import {
   argsMistake,
@@ -8,6 +9,7 @@ import {
   RATE_FLAG,
   readDemoFlag,
 } from './demo-options.js';
+import { DEFAULT_DRAIN_MS, runServe } from './serve/serve-command.js';
 
 /** Where the command line reads its environment from; the defaults are the process's. */
 export interface CliIo {
@@ -25,6 +27,12 @@ export interface CliIo {
 export const USAGE = `Usage: switchyard <command> [options]
 
 Commands:
+  serve --config FILE run the load balancer of a config file (JSON or YAML); SIGHUP
+                      reloads it, SIGTERM or Ctrl-C drains and stops
+      --drain-ms MS   how long a stop lets work in flight finish (default 30000)
+      --log-format F  text or json, one line per event on stderr (default text)
+  check FILE          validate a config file: every problem as "path: message, got
+                      value"; exit code 0 when valid, 1 otherwise
   demo                three local backends of different speed, the load balancer with
                       health checks, the dashboard, and steady traffic; one backend is
                       killed and restored partway so failover shows
@@ -40,7 +48,8 @@ Options:
 /**
  * Runs the `switchyard` command line with `argv` (the arguments after the program name).
  * Never throws: mistakes print a message and the usage to `stderr`.
- * @returns the exit code: 0 when done, 2 for a usage mistake, 130 when stopped by `signal`.
+ * @returns the exit code: 0 when done, 2 for a usage mistake, 130 when `demo` is stopped by
+ *   `signal`; `check` and `serve` as {@link runCheck} and {@link runServe}.
  * @example
  * ```ts
  * process.exitCode = await main(process.argv.slice(2));
@@ -69,8 +78,39 @@ export async function main(argv: readonly string[], io: CliIo = {}): Promise<num
     (command === undefined && !values.help ? stderr : stdout).write(USAGE);
     return command === undefined && !values.help ? 2 : 0;
   }
-  if (command !== 'demo') return fail(`unknown command ${JSON.stringify(command)}`);
+  if (command !== 'demo' && command !== 'serve' && command !== 'check') {
+    return fail(`unknown command ${JSON.stringify(command)}`);
+  }
+  const foreign = Object.keys(values).find(
+    (name) => !COMMAND_OPTIONS[command].includes(name) && name !== 'help' && name !== 'version',
+  );
+  if (foreign !== undefined) return fail(`--${foreign} is not an option of ${command}`);
+  if (command === 'check') {
+    if (extra.length !== 1) return fail('check takes one FILE');
+    return runCheck(extra[0]!, stdout, stderr);
+  }
   if (extra.length > 0) return fail(`unexpected argument ${JSON.stringify(extra[0])}`);
+  if (command === 'serve') {
+    if (values.config === undefined) return fail('serve needs --config FILE');
+    const format = values['log-format'] ?? 'text';
+    if (format !== 'text' && format !== 'json') {
+      return fail(`--log-format must be "text" or "json", got ${JSON.stringify(format)}`);
+    }
+    const text = values['drain-ms'];
+    const drainMs = text === undefined ? DEFAULT_DRAIN_MS : Number(text);
+    if (text !== undefined && (!/^\d{1,10}$/.test(text) || drainMs > MAX_DRAIN_MS)) {
+      return fail(
+        `--drain-ms must be a number of milliseconds from 0 to ${MAX_DRAIN_MS} (like 30000), got ${JSON.stringify(text)}`,
+      );
+    }
+    return runServe({
+      config: values.config,
+      drainMs,
+      logFormat: format,
+      stderr,
+      ...(io.signal === undefined ? {} : { signal: io.signal }),
+    });
+  }
 
   let options: Parameters<typeof runDemo>[0];
   try {
@@ -95,6 +135,16 @@ export async function main(argv: readonly string[], io: CliIo = {}): Promise<num
   }
 }
 
+/** The longest `--drain-ms`: what a Node timer takes. */
+const MAX_DRAIN_MS = 2_147_483_647;
+
+/** The options each command takes (besides --help and --version). */
+const COMMAND_OPTIONS: Readonly<Record<'demo' | 'serve' | 'check', readonly string[]>> = {
+  demo: ['duration', 'rate', 'open'],
+  serve: ['config', 'drain-ms', 'log-format'],
+  check: [],
+};
+
 function parse(argv: readonly string[]) {
   return parseArgs({
     args: [...argv],
@@ -104,6 +154,9 @@ function parse(argv: readonly string[]) {
       duration: { type: 'string' },
       rate: { type: 'string' },
       open: { type: 'boolean' },
+      config: { type: 'string', short: 'c' },
+      'drain-ms': { type: 'string' },
+      'log-format': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },

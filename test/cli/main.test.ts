@@ -24,6 +24,8 @@ describe('switchyard command line', () => {
       expect(await cli(...args)).toEqual({ code: 0, stdout: USAGE, stderr: '' });
     }
     expect(USAGE).toMatch(/^ {2}demo /m);
+    expect(USAGE).toMatch(/^ {2}serve --config FILE /m);
+    expect(USAGE).toMatch(/^ {2}check FILE /m);
   });
 
   it('prints the version', async () => {
@@ -35,9 +37,26 @@ describe('switchyard command line', () => {
   });
 
   it.each([
-    [['serve', '--config', 'x.json'], 'unknown option "--config"'],
-    [['serve'], 'unknown command "serve"'],
-    [['check', 'file.json'], 'unknown command "check"'],
+    [['serve'], 'serve needs --config FILE'],
+    [['serve', '--config'], '--config needs a value'],
+    [['serve', '--config', 'x.json', 'extra'], 'unexpected argument "extra"'],
+    [
+      ['serve', '--config', 'x.json', '--log-format', 'xml'],
+      '--log-format must be "text" or "json", got "xml"',
+    ],
+    [
+      ['serve', '--config', 'x.json', '--drain-ms=-1'],
+      '--drain-ms must be a number of milliseconds from 0 to 2147483647 (like 30000), got "-1"',
+    ],
+    [
+      ['serve', '--config', 'x.json', '--drain-ms', '5s'],
+      '--drain-ms must be a number of milliseconds from 0 to 2147483647 (like 30000), got "5s"',
+    ],
+    [['serve', '--config', 'x.json', '--duration', '3'], '--duration is not an option of serve'],
+    [['check'], 'check takes one FILE'],
+    [['check', 'a.json', 'b.json'], 'check takes one FILE'],
+    [['demo', '--config', 'x.json'], '--config is not an option of demo'],
+    [['bogus'], 'unknown command "bogus"'],
     [['demo', 'extra'], 'unexpected argument "extra"'],
     [['demo', '--bogus'], 'unknown option "--bogus"'],
     [['demo', '-x'], 'unknown option "-x"'],

@@ -71,7 +71,8 @@ describe('credentials in endpoint URLs never leak', () => {
         }),
       () => new Pool({ endpoints: [{ url: `http://u:${SECRET}@127.0.0.1:1`, weight: -1 }] }),
       () => new Pool({ endpoints: [{ url: `http://u:${SECRET}@127.0.0.1:1`, priority: 0.5 }] }),
-      () => new Pool({ endpoints: [{ url: `http://u:${SECRET}@127.0.0.1:1`, metadata: 1 as never }] }),
+      () =>
+        new Pool({ endpoints: [{ url: `http://u:${SECRET}@127.0.0.1:1`, metadata: 1 as never }] }),
     ]) {
       try {
         bad();

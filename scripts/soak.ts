@@ -1,0 +1,621 @@
+/**
+ * Soak: the HTTP proxy under mixed traffic while backends die and come back, watched for
+ * leaks and for errors nothing explains.
+ *
+ * - three backends on 127.0.0.1 (`node:http`), the proxy (`createProxyHandler` from the
+ *   build, public API only) with a `HealthMonitor`, all in this process;
+ * - clients: GETs of 1 B–1 MiB and POSTs of 1 B–1 MiB (sizes log-uniform), some aborted
+ *   at a random moment (before the answer, or in the middle of either body);
+ * - raw sockets sending malformed or odd requests (bad request lines and headers, a
+ *   broken chunked body, smuggling shapes, a truncated body, absolute-form, CONNECT, …);
+ * - one backend killed (its connections destroyed) every 30 s and restarted a third of a
+ *   period later; a short run scales the period down (a sixth of the run, at least 3 s);
+ * - every 10 s: requests and errors by kind, RSS and heap, event-loop delay, leases and
+ *   sockets in use.
+ *
+ * Fails (exit 1) on: RSS growth after warm-up above `--max-rss-growth-mib`; a lease still
+ * held at the end (pool inflight != 0) or a socket left open; a POST that reached a backend
+ * twice (each carries an id the backends record); a malformed request left hanging; and
+ * any error that no backend kill or client abort explains (a GET failing while every
+ * backend is up, a short body presented as complete, an uncaught exception, …).
+ *
+ * Run: npm run soak                    (10 minutes)
+ *      npm run soak -- --minutes 1     (fractions too: --minutes 0.25)
+ * Options: --minutes N, --concurrency N (24), --report-seconds N (10),
+ *          --max-rss-growth-mib N (64).
+ */
+import { randomBytes } from 'node:crypto';
+import diagnostics from 'node:diagnostics_channel';
+import http from 'node:http';
+import net, { type AddressInfo } from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Agent, request } from 'undici';
+import { createProxyHandler, httpCheck } from '../dist/http.js';
+import { HealthMonitor, Pool } from '../dist/index.js';
+
+// ---------------------------------------------------------------- options
+
+interface Settings {
+  readonly minutes: number;
+  readonly concurrency: number;
+  readonly reportSeconds: number;
+  readonly maxRssGrowthMiB: number;
+}
+
+function parseArgs(argv: readonly string[]): Settings {
+  const values: Record<string, number> = {
+    minutes: 10,
+    concurrency: 24,
+    'report-seconds': 10,
+    'max-rss-growth-mib': 64,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const [flag, inline] = arg.split('=', 2) as [string, string | undefined];
+    const name = flag.replace(/^--/, '');
+    if (!flag.startsWith('--') || !(name in values)) {
+      fail(
+        `unknown argument ${JSON.stringify(arg)}; options: ${Object.keys(values)
+          .map((k) => `--${k}`)
+          .join(', ')}`,
+      );
+    }
+    const text = inline ?? argv[++i];
+    const value = Number(text);
+    if (text === undefined || text.trim() === '' || !Number.isFinite(value) || value <= 0) {
+      fail(`--${name} must be a finite number > 0, got ${JSON.stringify(text)}`);
+    }
+    values[name] = value;
+  }
+  return {
+    minutes: values.minutes!,
+    concurrency: Math.max(1, Math.round(values.concurrency!)),
+    reportSeconds: values['report-seconds']!,
+    maxRssGrowthMiB: values['max-rss-growth-mib']!,
+  };
+}
+
+function fail(message: string): never {
+  console.error(`soak: ${message}`);
+  process.exit(2);
+}
+
+const settings = parseArgs(process.argv.slice(2));
+const DURATION_MS = settings.minutes * 60_000;
+/** Kill period: 30 s, or a sixth of a short run (at least 3 s). */
+const KILL_PERIOD_MS = Math.max(3_000, Math.min(30_000, DURATION_MS / 6));
+const DOWN_MS = KILL_PERIOD_MS / 3;
+/** Warm-up: a quarter of the run, at most 60 s; RSS is judged from its end. */
+const WARMUP_MS = Math.min(60_000, DURATION_MS / 4);
+/** A request in flight this close to a kill may fail: its backend died under it. */
+const KILL_GRACE_MS = 1_000;
+const MAX_BODY = 1 << 20;
+const PAYLOAD = randomBytes(MAX_BODY);
+
+// ---------------------------------------------------------------- bookkeeping
+
+const counts = new Map<string, number>();
+const unexplained = new Map<string, number>();
+const examples: string[] = [];
+let requests = 0;
+let ok = 0;
+
+function count(table: Map<string, number>, kind: string): void {
+  table.set(kind, (table.get(kind) ?? 0) + 1);
+}
+
+function problem(kind: string, detail: string): void {
+  count(unexplained, kind);
+  if (examples.length < 20) examples.push(`${kind}: ${detail}`);
+}
+
+process.on('uncaughtException', (error) => problem('uncaught-exception', String(error?.stack)));
+process.on('unhandledRejection', (error) =>
+  problem('unhandled-rejection', String((error as Error)?.stack ?? error)),
+);
+
+/** POST ids seen by the backends: a count per id (ids are sequential, so an array does). */
+let postSeen = new Uint8Array(1 << 16);
+let duplicates = 0;
+function sawPost(id: number): void {
+  while (id >= postSeen.length) {
+    const grown = new Uint8Array(postSeen.length * 2);
+    grown.set(postSeen);
+    postSeen = grown;
+  }
+  if (postSeen[id]! >= 1) {
+    duplicates++;
+    if (examples.length < 20) examples.push(`duplicated POST: id ${id} reached a backend twice`);
+  }
+  postSeen[id] = Math.min(255, postSeen[id]! + 1);
+}
+
+/** When backends were killed: a request in flight around one of these may fail. */
+const kills: number[] = [];
+function nearKill(start: number, end: number): boolean {
+  for (let i = kills.length - 1; i >= 0; i--) {
+    const k = kills[i]!;
+    if (k <= end && k + KILL_GRACE_MS >= start) return true;
+    if (k + KILL_GRACE_MS < start) break;
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------- backends
+
+class Backend {
+  readonly name: string;
+  port = 0;
+  up = false;
+  readonly #sockets = new Set<net.Socket>();
+  #server: http.Server | undefined;
+
+  constructor(name: string) {
+    this.name = name;
+  }
+
+  get sockets(): number {
+    return this.#sockets.size;
+  }
+
+  async start(): Promise<void> {
+    const server = http.createServer((req, res) => this.#handle(req, res));
+    server.keepAliveTimeout = 5_000;
+    server.on('connection', (socket: net.Socket) => {
+      this.#sockets.add(socket);
+      socket.on('close', () => this.#sockets.delete(socket));
+    });
+    // A server has no upgrade handler: refuse upgrades plainly rather than leaving them.
+    server.on('upgrade', (_req, socket: net.Socket) => {
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    });
+    for (let tries = 0; ; tries++) {
+      try {
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(this.port, '127.0.0.1', () => {
+            server.off('error', reject);
+            resolve();
+          });
+        });
+        break;
+      } catch (error) {
+        // The port of a restarted backend may linger a moment; anything else is fatal.
+        if ((error as { code?: string }).code !== 'EADDRINUSE' || tries > 50) throw error;
+        await sleep(100);
+      }
+    }
+    this.port = (server.address() as AddressInfo).port;
+    this.#server = server;
+    this.up = true;
+  }
+
+  /** A crash: stop listening and destroy every connection, mid-request or not. */
+  kill(): Promise<void> {
+    this.up = false;
+    const server = this.#server;
+    this.#server = undefined;
+    for (const socket of this.#sockets) socket.destroy();
+    return new Promise((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  }
+
+  #handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    req.on('error', () => {}); // a client (the proxy) may go away mid-body: that is fine
+    res.on('error', () => {});
+    const url = req.url ?? '/';
+    if (url === '/healthz') {
+      res.end('ok');
+      return;
+    }
+    if (req.method === 'POST') {
+      const id = Number(req.headers['x-soak-id']);
+      if (Number.isInteger(id) && id >= 0) sawPost(id);
+      let bytes = 0;
+      req.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+      });
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/json', 'x-backend': this.name });
+        res.end(JSON.stringify({ bytes }));
+      });
+      return;
+    }
+    const match = /^\/bytes\/(\d+)/.exec(url);
+    const size = match ? Math.min(Number(match[1]), MAX_BODY) : 2;
+    req.resume();
+    res.writeHead(200, {
+      'content-type': 'application/octet-stream',
+      'content-length': size,
+      'x-backend': this.name,
+    });
+    // Large bodies in a few writes, so that a kill can land in the middle of one.
+    let sent = 0;
+    const step = 256 * 1024;
+    const next = (): void => {
+      while (sent < size) {
+        const end = Math.min(size, sent + step);
+        const more = res.write(PAYLOAD.subarray(sent, end));
+        sent = end;
+        if (!more) {
+          res.once('drain', next);
+          return;
+        }
+      }
+      res.end();
+    };
+    next();
+  }
+}
+
+// ---------------------------------------------------------------- the proxy
+
+const backends = [new Backend('a'), new Backend('b'), new Backend('c')];
+for (const b of backends) await b.start();
+
+const pool = new Pool({ endpoints: backends.map((b) => `http://127.0.0.1:${b.port}`) });
+const monitor = new HealthMonitor(pool, {
+  check: httpCheck({ path: '/healthz' }),
+  intervalMs: 1_000,
+  timeoutMs: 500,
+  unhealthyIntervalMs: 500,
+});
+monitor.start();
+const proxy = createProxyHandler(pool);
+const proxySockets = new Set<net.Socket>();
+const server = http.createServer(proxy);
+server.on('upgrade', proxy.upgrade);
+server.on('connection', (socket: net.Socket) => {
+  proxySockets.add(socket);
+  socket.on('close', () => proxySockets.delete(socket));
+});
+await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+const PROXY_PORT = (server.address() as AddressInfo).port;
+const PROXY = `http://127.0.0.1:${PROXY_PORT}`;
+
+const proxyErrors = new Map<string, number>();
+const retries = new Map<string, number>();
+const onProxyError = (message: unknown) => {
+  const error = (message as { error?: { code?: unknown; name?: unknown } }).error;
+  count(proxyErrors, String(error?.code ?? error?.name ?? 'unknown'));
+};
+const onRetry = (message: unknown) =>
+  count(retries, String((message as { reason?: unknown }).reason));
+diagnostics.subscribe('switchyard:proxy:error', onProxyError);
+diagnostics.subscribe('switchyard:proxy:retry', onRetry);
+
+// ---------------------------------------------------------------- clients
+
+const client = new Agent({ connections: settings.concurrency, keepAliveTimeout: 10_000 });
+let nextPostId = 0;
+let stopping = false;
+
+/** Log-uniform in [1, 1 MiB]: most bodies small, some large. */
+function bodySize(): number {
+  return Math.max(1, Math.min(MAX_BODY, Math.floor(Math.exp(Math.random() * Math.log(MAX_BODY)))));
+}
+
+function errorKind(error: unknown): string {
+  const e = error as { code?: unknown; name?: unknown; cause?: { code?: unknown } } | null;
+  return String(e?.code ?? e?.cause?.code ?? e?.name ?? 'error');
+}
+
+async function oneRequest(): Promise<void> {
+  const post = Math.random() < 0.35;
+  const size = bodySize();
+  const controller = new AbortController();
+  // 5 %: the client gives up at a random moment (before the answer or mid-body).
+  const abortAfter = Math.random() < 0.05 ? Math.random() * 30 : -1;
+  const timer =
+    abortAfter >= 0
+      ? setTimeout(() => controller.abort(new Error('client abort')), abortAfter)
+      : undefined;
+  const start = performance.now();
+  requests++;
+  const id = post ? nextPostId++ : -1;
+  try {
+    const res = await request(post ? `${PROXY}/echo` : `${PROXY}/bytes/${size}`, {
+      dispatcher: client,
+      method: post ? 'POST' : 'GET',
+      headers: post ? { 'x-soak-id': String(id), 'content-type': 'application/octet-stream' } : {},
+      body: post ? PAYLOAD.subarray(0, size) : null,
+      signal: controller.signal,
+    });
+    let received = 0;
+    let text = '';
+    for await (const chunk of res.body) {
+      received += (chunk as Buffer).length;
+      if (post) text += (chunk as Buffer).toString();
+    }
+    const end = performance.now();
+    if (res.statusCode !== 200) {
+      const kind = `status-${res.statusCode}`;
+      if (nearKill(start, end)) count(counts, `kill:${kind}`);
+      else problem(kind, `${post ? 'POST' : 'GET'} ${size} B answered ${res.statusCode}`);
+      return;
+    }
+    const got = post ? (JSON.parse(text) as { bytes: number }).bytes : received;
+    if (got !== size) {
+      problem('short-body', `${post ? 'POST' : 'GET'} of ${size} B: ${got} B in a clean answer`);
+      return;
+    }
+    ok++;
+  } catch (error) {
+    const end = performance.now();
+    const kind = errorKind(error);
+    if (controller.signal.aborted) count(counts, 'client-abort');
+    else if (nearKill(start, end)) count(counts, `kill:${kind}`);
+    else problem(kind, `${post ? 'POST' : 'GET'} ${size} B failed: ${String(error)}`);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function worker(): Promise<void> {
+  while (!stopping) await oneRequest();
+}
+
+// ---------------------------------------------------------------- malformed requests
+
+const HOST = `Host: 127.0.0.1:${PROXY_PORT}\r\n`;
+/** Raw requests: [name, bytes, destroy right after writing (an abandoned request)]. */
+const MALFORMED: ReadonlyArray<readonly [string, string, boolean]> = [
+  ['garbage', 'GARBAGE\r\n\r\n', false],
+  ['space-in-header-name', `GET / HTTP/1.1\r\n${HOST}Bad Header: y\r\n\r\n`, false],
+  [
+    'control-byte-in-value',
+    `GET /bytes/3 HTTP/1.1\r\n${HOST}X-A: a\x01b\r\nConnection: close\r\n\r\n`,
+    false,
+  ],
+  ['nul-in-target', `GET /a\x00b HTTP/1.1\r\n${HOST}\r\n`, false],
+  ['header-without-colon', `GET / HTTP/1.1\r\n${HOST}NoColon\r\n\r\n`, false],
+  [
+    'absolute-form',
+    `GET http://127.0.0.1:1/bytes/4 HTTP/1.1\r\n${HOST}Connection: close\r\n\r\n`,
+    false,
+  ],
+  ['connect', `CONNECT 127.0.0.1:1 HTTP/1.1\r\nHost: 127.0.0.1:1\r\n\r\n`, false],
+  ['asterisk-form', `OPTIONS * HTTP/1.1\r\n${HOST}Connection: close\r\n\r\n`, false],
+  ['dot-segments', `GET /../%2e%2e/bytes/5 HTTP/1.1\r\n${HOST}Connection: close\r\n\r\n`, false],
+  [
+    'cl-and-te',
+    `POST /echo HTTP/1.1\r\n${HOST}Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`,
+    false,
+  ],
+  [
+    'bad-chunk',
+    `POST /echo HTTP/1.1\r\n${HOST}Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n`,
+    false,
+  ],
+  ['negative-length', `POST /echo HTTP/1.1\r\n${HOST}Content-Length: -1\r\n\r\n`, false],
+  [
+    'two-lengths',
+    `POST /echo HTTP/1.1\r\n${HOST}Content-Length: 1\r\nContent-Length: 2\r\n\r\nab`,
+    false,
+  ],
+  ['http-9.9', `GET /bytes/3 HTTP/9.9\r\n${HOST}\r\n`, false],
+  ['huge-header', `GET / HTTP/1.1\r\n${HOST}X-Big: ${'x'.repeat(20_000)}\r\n\r\n`, false],
+  ['bare-lf', `GET /bytes/3 HTTP/1.1\n${HOST.replace('\r\n', '\n')}Connection: close\n\n`, false],
+  [
+    'connection-names-header',
+    `GET /bytes/3 HTTP/1.1\r\n${HOST}Connection: close, x-hop\r\nX-Hop: 1\r\n\r\n`,
+    false,
+  ],
+  [
+    'pipelined',
+    `GET /bytes/5 HTTP/1.1\r\n${HOST}\r\nGET /bytes/6 HTTP/1.1\r\n${HOST}Connection: close\r\n\r\n`,
+    false,
+  ],
+  [
+    'upgrade-refused',
+    `GET / HTTP/1.1\r\n${HOST}Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    false,
+  ],
+  [
+    'upgrade-h2c',
+    `GET / HTTP/1.1\r\n${HOST}Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n`,
+    false,
+  ],
+  ['truncated-body', `POST /echo HTTP/1.1\r\n${HOST}Content-Length: 1000\r\n\r\nabc`, true],
+  ['headers-cut', `GET /bytes/9 HTTP/1.1\r\n${HOST}X-Half: `, true],
+];
+
+const malformedOutcomes = new Map<string, number>();
+
+/** Sends one raw request; an answer or a close within 5 s is fine, silence is a hang. */
+function sendMalformed(name: string, bytes: string, abandon: boolean): Promise<void> {
+  return new Promise((resolve) => {
+    const socket = net.connect(PROXY_PORT, '127.0.0.1');
+    let data = '';
+    let settled = false;
+    const done = (outcome: string): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      if (outcome === 'hang')
+        problem('malformed-hang', `${name}: neither an answer nor a close in 5 s`);
+      else count(malformedOutcomes, outcome);
+      resolve();
+    };
+    const timer = setTimeout(() => done(data ? status(data) : 'hang'), 5_000);
+    socket.on('data', (chunk: Buffer) => {
+      data += chunk.toString('latin1');
+      // An answer with a complete head is enough: keep-alive may hold the socket open.
+      if (data.includes('\r\n\r\n')) done(status(data));
+    });
+    socket.on('error', () => done(data ? status(data) : 'reset'));
+    socket.on('close', () => done(data ? status(data) : 'closed'));
+    socket.write(bytes, 'latin1', () => {
+      if (abandon) setTimeout(() => done('abandoned'), 5);
+    });
+  });
+}
+
+function status(data: string): string {
+  return `answered-${/^HTTP\/1\.[01] (\d{3})/.exec(data)?.[1] ?? 'garbled'}`;
+}
+
+async function malformedLoop(): Promise<void> {
+  let i = 0;
+  while (!stopping) {
+    const [name, bytes, abandon] = MALFORMED[i++ % MALFORMED.length]!;
+    await sendMalformed(name, bytes, abandon);
+    await sleep(50);
+  }
+}
+
+// ---------------------------------------------------------------- chaos
+
+async function chaosLoop(started: number): Promise<void> {
+  let victim = 0;
+  let due = started + KILL_PERIOD_MS;
+  while (!stopping) {
+    await sleep(Math.min(250, Math.max(0, due - performance.now())));
+    if (stopping || performance.now() < due) continue;
+    const backend = backends[victim++ % backends.length]!;
+    kills.push(performance.now());
+    await backend.kill();
+    count(counts, 'backend-killed');
+    await sleep(DOWN_MS);
+    await backend.start(); // same port: the pool's endpoint comes back
+    due += KILL_PERIOD_MS;
+  }
+}
+
+// ---------------------------------------------------------------- reports
+
+const delay = monitorEventLoopDelay({ resolution: 10 });
+delay.enable();
+const gc = (globalThis as { gc?: () => void }).gc;
+const MiB = 1024 * 1024;
+
+function rssAfterGc(): number {
+  gc?.();
+  return process.memoryUsage.rss();
+}
+
+function table(map: Map<string, number>): string {
+  return (
+    [...map]
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ') || '-'
+  );
+}
+
+let lastRequests = 0;
+function report(elapsedMs: number): void {
+  const memory = process.memoryUsage();
+  const rate = ((requests - lastRequests) * 1000) / (settings.reportSeconds * 1000);
+  lastRequests = requests;
+  const totals = pool.snapshot().totals;
+  console.log(
+    `[${(elapsedMs / 1000).toFixed(0).padStart(4)} s] requests ${requests} (${rate.toFixed(0)}/s), ok ${ok}` +
+      ` | rss ${(memory.rss / MiB).toFixed(1)} MiB, heap ${(memory.heapUsed / MiB).toFixed(1)} MiB` +
+      ` | event-loop delay p50 ${(delay.percentile(50) / 1e6).toFixed(1)} p99 ${(delay.percentile(99) / 1e6).toFixed(1)} max ${(delay.max / 1e6).toFixed(1)} ms` +
+      ` | leases ${totals.inflight}, client sockets ${proxySockets.size}, ejected ${totals.ejected}, unhealthy ${totals.unhealthy}` +
+      `\n         errors: ${table(counts)} | unexplained: ${table(unexplained)} | proxy errors: ${table(proxyErrors)} | retries: ${table(retries)}`,
+  );
+  delay.reset();
+}
+
+// ---------------------------------------------------------------- the run
+
+async function eventually(check: () => boolean, ms: number): Promise<boolean> {
+  const until = performance.now() + ms;
+  while (!check()) {
+    if (performance.now() > until) return false;
+    await sleep(50);
+  }
+  return true;
+}
+
+console.log(
+  `soak: ${settings.minutes} min, ${settings.concurrency} clients, a backend killed every ${(KILL_PERIOD_MS / 1000).toFixed(1)} s for ${(DOWN_MS / 1000).toFixed(1)} s, warm-up ${(WARMUP_MS / 1000).toFixed(0)} s, proxy on ${PROXY}`,
+);
+if (gc === undefined) console.log('soak: run with --expose-gc for steadier RSS figures');
+
+const started = performance.now();
+const workers = Array.from({ length: settings.concurrency }, () => worker());
+const background = [malformedLoop(), chaosLoop(started)];
+let warmRss = -1;
+const rssAfterWarmup: number[] = [];
+const reporter = setInterval(() => {
+  const elapsed = performance.now() - started;
+  report(elapsed);
+  if (elapsed >= WARMUP_MS) {
+    const rss = rssAfterGc();
+    if (warmRss < 0) warmRss = rss;
+    rssAfterWarmup.push(rss);
+  }
+}, settings.reportSeconds * 1000);
+
+await sleep(DURATION_MS);
+stopping = true;
+clearInterval(reporter);
+const failures: string[] = [];
+
+const settled = await Promise.race([
+  Promise.all([...workers, ...background]).then(() => true),
+  sleep(30_000).then(() => false),
+]);
+if (!settled) failures.push('clients did not finish within 30 s of the end: a request hangs');
+for (const b of backends) if (!b.up) await b.start();
+report(performance.now() - started);
+
+// Leases: every request has ended, so none may be held.
+if (!(await eventually(() => pool.snapshot().totals.inflight === 0, 5_000))) {
+  failures.push(
+    `leaked lease: pool inflight is ${pool.snapshot().totals.inflight} after every request ended`,
+  );
+}
+// Sockets: the clients' side closes; the proxy must let go of every client connection…
+await client.close();
+if (!(await eventually(() => proxySockets.size === 0, 10_000))) {
+  failures.push(`leaked socket: ${proxySockets.size} client connection(s) still open on the proxy`);
+}
+// …and, once closed, of every upstream connection.
+await proxy.close();
+await monitor.stop();
+if (!(await eventually(() => backends.every((b) => b.sockets === 0), 10_000))) {
+  failures.push(
+    `leaked socket: upstream connections still open (${backends.map((b) => `${b.name} ${b.sockets}`).join(', ')})`,
+  );
+}
+diagnostics.unsubscribe('switchyard:proxy:error', onProxyError);
+diagnostics.unsubscribe('switchyard:proxy:retry', onRetry);
+await new Promise<void>((resolve) => server.close(() => resolve()));
+for (const b of backends) await b.kill();
+await pool.close();
+const sockets = () => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
+if (!(await eventually(() => sockets() === 0, 5_000))) {
+  failures.push(`leaked socket: ${sockets()} TCP socket(s) still open after everything closed`);
+}
+
+if (warmRss >= 0 && rssAfterWarmup.length >= 2) {
+  const last = Math.min(...rssAfterWarmup.slice(-2));
+  const growth = (last - warmRss) / MiB;
+  console.log(
+    `rss after warm-up ${(warmRss / MiB).toFixed(1)} MiB, at the end ${(last / MiB).toFixed(1)} MiB (${growth >= 0 ? '+' : ''}${growth.toFixed(1)} MiB)`,
+  );
+  if (growth > settings.maxRssGrowthMiB) {
+    failures.push(
+      `RSS grew by ${growth.toFixed(1)} MiB after warm-up (limit ${settings.maxRssGrowthMiB} MiB)`,
+    );
+  }
+} else {
+  console.log('rss: run too short to judge growth after warm-up');
+}
+if (duplicates > 0) failures.push(`duplicated POST: ${duplicates} POST(s) reached a backend twice`);
+if (unexplained.size > 0) failures.push(`unexplained errors: ${table(unexplained)}`);
+if (ok === 0) failures.push('no request succeeded');
+
+console.log(`malformed requests: ${table(malformedOutcomes)}`);
+console.log(`requests ${requests}, ok ${ok}, POSTs ${nextPostId}, backend kills ${kills.length}`);
+for (const example of examples) console.log(`  ${example}`);
+if (failures.length > 0) {
+  for (const f of failures) console.error(`soak FAILED: ${f}`);
+  process.exit(1);
+}
+console.log('soak passed');

@@ -7,6 +7,11 @@ export default {
   out: 'docs/api',
   name: 'switchyard',
   readme: 'README.md',
+  // Design pages beside the API: the architecture (layers, request flow, endpoint states,
+  // failover, allocations), its Mermaid diagrams drawn in the browser (scripts/typedoc-mermaid.mjs).
+  projectDocuments: ['docs/architecture.md'],
+  ignoredHighlightLanguages: ['mermaid'],
+  plugin: ['./scripts/typedoc-mermaid.mjs'],
   excludePrivate: true,
   excludeInternal: true,
   // No public repository URL yet: no source links rather than broken ones.

@@ -40,7 +40,8 @@ export interface PoolEndpoint extends SelectorEndpoint {
    * The parsed URL, parsed once when the endpoint was added, credentials included: the one
    * place that keeps them, for code that connects (`pool.execute((e) => connect(e.parsedUrl))`).
    * It is an accessor, not an own enumerable property, so `JSON.stringify(endpoint)` and
-   * `console.log(endpoint)` leave it out; do not log it yourself.
+   * `console.log(endpoint)` leave it out; do not log it yourself. switchyard's HTTP adapters
+   * connect to its origin and do not send the credentials.
    */
   readonly parsedUrl: URL;
   /** Effective weight (configured weight scaled by slow start). */

@@ -1,5 +1,10 @@
+import diagnostics from 'node:diagnostics_channel';
+import http from 'node:http';
+import net, { type AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { HealthMonitor } from '../../src/health/index.js';
+import { createProxyHandler, httpCheck } from '../../src/http/index.js';
 import { redactText, redactUrl } from '../../src/pool/credentials.js';
 import { Pool } from '../../src/pool/pool.js';
 import type { StateChangeEvent } from '../../src/pool/types.js';
@@ -119,5 +124,90 @@ describe('credentials in endpoint URLs never leak', () => {
     ['http://h/p@x', 'http://h/p@x'],
   ])('redactText(%s) is %s', (given, redacted) => {
     expect(redactText(given)).toBe(redacted);
+  });
+});
+
+describe('credentials in endpoint URLs, through the proxy and the health monitor', () => {
+  const SECRET = 'pr0xy-s3cret';
+
+  async function listen(server: net.Server): Promise<number> {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return (server.address() as AddressInfo).port;
+  }
+
+  it('shows no password in retries, errors, answers or check events', async () => {
+    const backend = http.createServer((_req, res) => res.end('ok'));
+    const port = await listen(backend);
+    const closed = net.createServer();
+    const refusedPort = await listen(closed);
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const pool = new Pool({
+      endpoints: [
+        `http://user:${SECRET}@127.0.0.1:${refusedPort}`,
+        `http://user:${SECRET}@127.0.0.1:${port}`,
+      ],
+      outlierDetection: false,
+    });
+    const seen: unknown[] = [];
+    const record = (message: unknown) => seen.push(message);
+    for (const name of [
+      'switchyard:proxy:retry',
+      'switchyard:proxy:error',
+      'switchyard:proxy:response',
+    ]) {
+      diagnostics.subscribe(name, record);
+      onTestFinished(() => diagnostics.unsubscribe(name, record));
+    }
+    const proxy = createProxyHandler(pool, {
+      // Answers with the error's own message: what an application's error page might show.
+      onError: (error, _req, res) => {
+        seen.push(error);
+        res.writeHead(502, { 'content-type': 'text/plain' });
+        res.end(`${error.message} ${String((error as { cause?: unknown }).cause)}`);
+      },
+    });
+    const server = http.createServer(proxy);
+    const proxyPort = await listen(server);
+    const monitor = new HealthMonitor(pool, {
+      check: httpCheck({ path: '/' }),
+      intervalMs: 60_000,
+    });
+    monitor.onCheck((event) => seen.push(event));
+    onTestFinished(async () => {
+      await monitor.stop();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await proxy.close({ force: true });
+      backend.closeAllConnections();
+      await new Promise<void>((resolve) => backend.close(() => resolve()));
+      await pool.close();
+    });
+
+    const answers: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const res = await fetch(`http://127.0.0.1:${proxyPort}/`);
+      answers.push(`${res.status} ${JSON.stringify([...res.headers])} ${await res.text()}`);
+    }
+    await monitor.checkNow();
+    pool.remove(pool.endpoints[0]!.id); // every try now fails: an error answer
+    backend.closeAllConnections();
+    await new Promise<void>((resolve) => backend.close(() => resolve()));
+    const failed = await fetch(`http://127.0.0.1:${proxyPort}/`);
+    answers.push(`${failed.status} ${await failed.text()}`);
+
+    expect(seen.some((m) => (m as { reason?: string }).reason === 'connect')).toBe(true);
+    expect(failed.status).toBe(502);
+    const shown = [
+      answers.join('\n'),
+      inspect(seen, { depth: 6 }),
+      seen.map((m) => (m instanceof Error ? `${m.message} ${m.stack}` : '')).join('\n'),
+      JSON.stringify(seen, (_key, value) =>
+        value instanceof http.IncomingMessage || value instanceof http.ServerResponse
+          ? '[http]'
+          : value,
+      ),
+    ].join('\n');
+    expect(shown).not.toContain(SECRET);
+    expect(shown).toContain('http://user:***@127.0.0.1');
   });
 });

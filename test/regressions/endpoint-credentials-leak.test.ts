@@ -156,7 +156,9 @@ describe('credentials in endpoint URLs, through the proxy and the health monitor
       'switchyard:proxy:response',
     ]) {
       diagnostics.subscribe(name, record);
-      onTestFinished(() => diagnostics.unsubscribe(name, record));
+      onTestFinished(() => {
+        diagnostics.unsubscribe(name, record);
+      });
     }
     const proxy = createProxyHandler(pool, {
       // Answers with the error's own message: what an application's error page might show.

@@ -88,7 +88,7 @@ const KILL_PERIOD_MS = Math.max(3_000, Math.min(30_000, DURATION_MS / 6));
 const DOWN_MS = KILL_PERIOD_MS / 3;
 /** Warm-up: a quarter of the run, at most 60 s; RSS is judged from its end. */
 const WARMUP_MS = Math.min(60_000, DURATION_MS / 4);
-/** A request in flight this close to a kill may fail: its backend died under it. */
+/** A request this close to a backend's restart may still see the outage. */
 const KILL_GRACE_MS = 1_000;
 const MAX_BODY = 1 << 20;
 const PAYLOAD = randomBytes(MAX_BODY);
@@ -131,15 +131,21 @@ function sawPost(id: number): void {
   postSeen[id] = Math.min(255, postSeen[id]! + 1);
 }
 
-/** When backends were killed: a request in flight around one of these may fail. */
-const kills: number[] = [];
-function nearKill(start: number, end: number): boolean {
-  for (let i = kills.length - 1; i >= 0; i--) {
-    const k = kills[i]!;
-    if (k <= end && k + KILL_GRACE_MS >= start) return true;
-    if (k + KILL_GRACE_MS < start) break;
+/**
+ * Outages: from a backend's kill to its restart. A request in flight across a kill may fail
+ * (its backend died under it); one made while a backend is down may fail too, once the
+ * retry budget is spent (the pool can send traffic to the dead endpoint until a health
+ * check or an ejection takes it out, and in panic). Those are counted apart, not failures.
+ */
+const outages: Array<{ from: number; to: number }> = [];
+function during(start: number, end: number): 'kill' | 'down' | undefined {
+  for (let i = outages.length - 1; i >= 0; i--) {
+    const { from, to } = outages[i]!;
+    if (to + KILL_GRACE_MS < start) break;
+    if (from > end) continue;
+    return start <= from ? 'kill' : 'down';
   }
-  return false;
+  return undefined;
 }
 
 // ---------------------------------------------------------------- backends
@@ -274,6 +280,11 @@ const PROXY_PORT = (server.address() as AddressInfo).port;
 const PROXY = `http://127.0.0.1:${PROXY_PORT}`;
 
 const proxyErrors = new Map<string, number>();
+/** Times the pool was seen in panic (every endpoint of the tier eligible), sampled 10×/s. */
+let panics = 0;
+const panicProbe = setInterval(() => {
+  if (pool.snapshot().panic) panics++;
+}, 100);
 const retries = new Map<string, number>();
 const onProxyError = (message: unknown) => {
   const error = (message as { error?: { code?: unknown; name?: unknown } }).error;
@@ -330,7 +341,8 @@ async function oneRequest(): Promise<void> {
     const end = performance.now();
     if (res.statusCode !== 200) {
       const kind = `status-${res.statusCode}`;
-      if (nearKill(start, end)) count(counts, `kill:${kind}`);
+      const outage = during(start, end);
+      if (outage !== undefined) count(counts, `${outage}:${kind}`);
       else problem(kind, `${post ? 'POST' : 'GET'} ${size} B answered ${res.statusCode}`);
       return;
     }
@@ -344,7 +356,7 @@ async function oneRequest(): Promise<void> {
     const end = performance.now();
     const kind = errorKind(error);
     if (controller.signal.aborted) count(counts, 'client-abort');
-    else if (nearKill(start, end)) count(counts, `kill:${kind}`);
+    else if (during(start, end) !== undefined) count(counts, `${during(start, end)}:${kind}`);
     else problem(kind, `${post ? 'POST' : 'GET'} ${size} B failed: ${String(error)}`);
   } finally {
     clearTimeout(timer);
@@ -474,11 +486,13 @@ async function chaosLoop(started: number): Promise<void> {
     await sleep(Math.min(250, Math.max(0, due - performance.now())));
     if (stopping || performance.now() < due) continue;
     const backend = backends[victim++ % backends.length]!;
-    kills.push(performance.now());
+    const outage = { from: performance.now(), to: Number.POSITIVE_INFINITY };
+    outages.push(outage);
     await backend.kill();
     count(counts, 'backend-killed');
     await sleep(DOWN_MS);
     await backend.start(); // same port: the pool's endpoint comes back
+    outage.to = performance.now();
     due += KILL_PERIOD_MS;
   }
 }
@@ -512,9 +526,9 @@ function report(elapsedMs: number): void {
   const totals = pool.snapshot().totals;
   console.log(
     `[${(elapsedMs / 1000).toFixed(0).padStart(4)} s] requests ${requests} (${rate.toFixed(0)}/s), ok ${ok}` +
-      ` | rss ${(memory.rss / MiB).toFixed(1)} MiB, heap ${(memory.heapUsed / MiB).toFixed(1)} MiB` +
+      ` | rss ${(memory.rss / MiB).toFixed(1)} MiB, heap ${(memory.heapUsed / MiB).toFixed(1)} MiB, buffers ${(memory.arrayBuffers / MiB).toFixed(1)} MiB` +
       ` | event-loop delay p50 ${(delay.percentile(50) / 1e6).toFixed(1)} p99 ${(delay.percentile(99) / 1e6).toFixed(1)} max ${(delay.max / 1e6).toFixed(1)} ms` +
-      ` | leases ${totals.inflight}, client sockets ${proxySockets.size}, ejected ${totals.ejected}, unhealthy ${totals.unhealthy}` +
+      ` | leases ${totals.inflight}, client sockets ${proxySockets.size}, ejected ${totals.ejected}, unhealthy ${totals.unhealthy}${panics > 0 ? `, panic seen ${panics}×` : ''}` +
       `\n         errors: ${table(counts)} | unexplained: ${table(unexplained)} | proxy errors: ${table(proxyErrors)} | retries: ${table(retries)}`,
   );
   delay.reset();
@@ -554,6 +568,7 @@ const reporter = setInterval(() => {
 await sleep(DURATION_MS);
 stopping = true;
 clearInterval(reporter);
+clearInterval(panicProbe);
 const failures: string[] = [];
 
 const settled = await Promise.race([
@@ -612,7 +627,7 @@ if (unexplained.size > 0) failures.push(`unexplained errors: ${table(unexplained
 if (ok === 0) failures.push('no request succeeded');
 
 console.log(`malformed requests: ${table(malformedOutcomes)}`);
-console.log(`requests ${requests}, ok ${ok}, POSTs ${nextPostId}, backend kills ${kills.length}`);
+console.log(`requests ${requests}, ok ${ok}, POSTs ${nextPostId}, backend kills ${outages.length}`);
 for (const example of examples) console.log(`  ${example}`);
 if (failures.length > 0) {
   for (const f of failures) console.error(`soak FAILED: ${f}`);

@@ -2,18 +2,20 @@
  * Soak: the HTTP proxy under mixed traffic while backends die and come back, watched for
  * leaks and for errors nothing explains.
  *
- * - three backends on 127.0.0.1 (`node:http`), the proxy (`createProxyHandler` from the
- *   build, public API only) with a `HealthMonitor`, all in this process;
+ * - three backends on 127.0.0.1 (`node:http`) and the load, in this process; the proxy
+ *   (`createProxyHandler` from the build, public API only, with a `HealthMonitor`) in a
+ *   process of its own (scripts/soak-proxy.ts), so that its memory is measured alone;
  * - clients: GETs of 1 B–1 MiB and POSTs of 1 B–1 MiB (sizes log-uniform), some aborted
  *   at a random moment (before the answer, or in the middle of either body);
  * - raw sockets sending malformed or odd requests (bad request lines and headers, a
  *   broken chunked body, smuggling shapes, a truncated body, absolute-form, CONNECT, …);
  * - one backend killed (its connections destroyed) every 30 s and restarted a third of a
  *   period later; a short run scales the period down (a sixth of the run, at least 3 s);
- * - every 10 s: requests and errors by kind, RSS and heap, event-loop delay, leases and
- *   sockets in use.
+ * - every 10 s: requests and errors by kind, the proxy process's RSS, heap and event-loop
+ *   delay, leases and sockets in use.
  *
- * Fails (exit 1) on: RSS growth after warm-up above `--max-rss-growth-mib`; a lease still
+ * Fails (exit 1) on: the proxy process's RSS growing after warm-up by more than
+ * `--max-rss-growth-mib` (judged after a GC, on the median of the last samples); a lease still
  * held at the end (pool inflight != 0) or a socket left open; a POST that reached a backend
  * twice (each carries an id the backends record); a malformed request left hanging; and
  * any error that no backend kill or client abort explains (a GET failing while every
@@ -24,15 +26,14 @@
  * Options: --minutes N, --concurrency N (24), --report-seconds N (10),
  *          --max-rss-growth-mib N (64).
  */
+import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import diagnostics from 'node:diagnostics_channel';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'undici';
-import { createProxyHandler, httpCheck } from '../dist/http.js';
-import { HealthMonitor, Pool } from '../dist/index.js';
+import type { FromProxy, ProxyStats, ToProxy } from './soak-proxy.js';
 
 // ---------------------------------------------------------------- options
 
@@ -259,41 +260,59 @@ class Backend {
 const backends = [new Backend('a'), new Backend('b'), new Backend('c')];
 for (const b of backends) await b.start();
 
-const pool = new Pool({ endpoints: backends.map((b) => `http://127.0.0.1:${b.port}`) });
-const monitor = new HealthMonitor(pool, {
-  check: httpCheck({ path: '/healthz' }),
-  intervalMs: 1_000,
-  timeoutMs: 500,
-  unhealthyIntervalMs: 500,
-});
-monitor.start();
-const proxy = createProxyHandler(pool);
-const proxySockets = new Set<net.Socket>();
-const server = http.createServer(proxy);
-server.on('upgrade', proxy.upgrade);
-server.on('connection', (socket: net.Socket) => {
-  proxySockets.add(socket);
-  socket.on('close', () => proxySockets.delete(socket));
-});
-await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-const PROXY_PORT = (server.address() as AddressInfo).port;
-const PROXY = `http://127.0.0.1:${PROXY_PORT}`;
+/** The proxy process: started once the backends listen, answering stats and `finish`. */
+class ProxyProcess {
+  readonly #child: ChildProcess;
+  readonly #waiting: Array<(message: FromProxy) => void> = [];
+  exited: string | undefined;
 
-const proxyErrors = new Map<string, number>();
-/** Times the pool was seen in panic (every endpoint of the tier eligible), sampled 10×/s. */
-let panics = 0;
-const panicProbe = setInterval(() => {
-  if (pool.snapshot().panic) panics++;
-}, 100);
-const retries = new Map<string, number>();
-const onProxyError = (message: unknown) => {
-  const error = (message as { error?: { code?: unknown; name?: unknown } }).error;
-  count(proxyErrors, String(error?.code ?? error?.name ?? 'unknown'));
-};
-const onRetry = (message: unknown) =>
-  count(retries, String((message as { reason?: unknown }).reason));
-diagnostics.subscribe('switchyard:proxy:error', onProxyError);
-diagnostics.subscribe('switchyard:proxy:retry', onRetry);
+  constructor(ports: readonly number[]) {
+    this.#child = fork(fileURLToPath(new URL('./soak-proxy.ts', import.meta.url)), [], {
+      env: { ...process.env, SOAK_BACKENDS: ports.join(',') },
+      execArgv: ['--expose-gc'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    this.#child.on('message', (message: FromProxy) => this.#waiting.shift()?.(message));
+    this.#child.on('exit', (code, signal) => {
+      this.exited = `the proxy process exited (code ${code}, signal ${signal})`;
+    });
+  }
+
+  /** Sends `message` (if any) and resolves the next message, or `undefined` after 30 s. */
+  ask(message: ToProxy | undefined): Promise<FromProxy | undefined> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#waiting.splice(this.#waiting.indexOf(done), 1);
+        resolve(undefined);
+      }, 30_000);
+      const done = (reply: FromProxy) => {
+        clearTimeout(timer);
+        resolve(reply);
+      };
+      this.#waiting.push(done);
+      if (message !== undefined) this.#child.send(message);
+    });
+  }
+
+  async stats(): Promise<ProxyStats | undefined> {
+    const reply = await this.ask({ type: 'stats' });
+    return reply?.type === 'stats' ? reply.stats : undefined;
+  }
+
+  kill(): void {
+    if (this.exited === undefined) this.#child.kill();
+  }
+}
+
+const proxyProcess = new ProxyProcess(backends.map((b) => b.port));
+const ready = await proxyProcess.ask(undefined);
+if (ready?.type !== 'ready') {
+  console.error(`soak: the proxy process did not start (${proxyProcess.exited ?? 'no answer'})`);
+  proxyProcess.kill();
+  process.exit(1);
+}
+const PROXY_PORT = ready.port;
+const PROXY = `http://127.0.0.1:${PROXY_PORT}`;
 
 // ---------------------------------------------------------------- clients
 
@@ -499,15 +518,7 @@ async function chaosLoop(started: number): Promise<void> {
 
 // ---------------------------------------------------------------- reports
 
-const delay = monitorEventLoopDelay({ resolution: 10 });
-delay.enable();
-const gc = (globalThis as { gc?: () => void }).gc;
 const MiB = 1024 * 1024;
-
-function rssAfterGc(): number {
-  gc?.();
-  return process.memoryUsage.rss();
-}
 
 function table(map: Map<string, number>): string {
   return (
@@ -519,19 +530,26 @@ function table(map: Map<string, number>): string {
 }
 
 let lastRequests = 0;
-function report(elapsedMs: number): void {
-  const memory = process.memoryUsage();
-  const rate = ((requests - lastRequests) * 1000) / (settings.reportSeconds * 1000);
+/** RSS samples of the proxy process (after a GC), taken after warm-up. */
+const rssSamples: number[] = [];
+
+async function report(elapsedMs: number): Promise<void> {
+  const rate = (requests - lastRequests) / settings.reportSeconds;
   lastRequests = requests;
-  const totals = pool.snapshot().totals;
+  const p = await proxyProcess.stats();
+  if (p === undefined) {
+    problem('proxy-unresponsive', proxyProcess.exited ?? 'no stats from the proxy process in 30 s');
+    return;
+  }
+  if (elapsedMs >= WARMUP_MS && !stopping) rssSamples.push(p.rss);
+  for (const text of p.problems) if (!examples.includes(text)) problem('proxy-process', text);
   console.log(
     `[${(elapsedMs / 1000).toFixed(0).padStart(4)} s] requests ${requests} (${rate.toFixed(0)}/s), ok ${ok}` +
-      ` | rss ${(memory.rss / MiB).toFixed(1)} MiB, heap ${(memory.heapUsed / MiB).toFixed(1)} MiB, buffers ${(memory.arrayBuffers / MiB).toFixed(1)} MiB` +
-      ` | event-loop delay p50 ${(delay.percentile(50) / 1e6).toFixed(1)} p99 ${(delay.percentile(99) / 1e6).toFixed(1)} max ${(delay.max / 1e6).toFixed(1)} ms` +
-      ` | leases ${totals.inflight}, client sockets ${proxySockets.size}, ejected ${totals.ejected}, unhealthy ${totals.unhealthy}${panics > 0 ? `, panic seen ${panics}×` : ''}` +
-      `\n         errors: ${table(counts)} | unexplained: ${table(unexplained)} | proxy errors: ${table(proxyErrors)} | retries: ${table(retries)}`,
+      ` | proxy rss ${(p.rss / MiB).toFixed(1)} MiB, heap ${(p.heapUsed / MiB).toFixed(1)} MiB, buffers ${(p.arrayBuffers / MiB).toFixed(1)} MiB` +
+      ` | event-loop delay p50 ${p.delayP50.toFixed(1)} p99 ${p.delayP99.toFixed(1)} max ${p.delayMax.toFixed(1)} ms` +
+      ` | leases ${p.inflight}, client sockets ${p.clientSockets}, ejected ${p.ejected}, unhealthy ${p.unhealthy}${p.panics > 0 ? `, panic seen ${p.panics}×` : ''}` +
+      `\n         errors: ${table(counts)} | unexplained: ${table(unexplained)} | proxy errors: ${table(new Map(p.proxyErrors))} | retries: ${table(new Map(p.retries))}`,
   );
-  delay.reset();
 }
 
 // ---------------------------------------------------------------- the run
@@ -548,27 +566,18 @@ async function eventually(check: () => boolean, ms: number): Promise<boolean> {
 console.log(
   `soak: ${settings.minutes} min, ${settings.concurrency} clients, a backend killed every ${(KILL_PERIOD_MS / 1000).toFixed(1)} s for ${(DOWN_MS / 1000).toFixed(1)} s, warm-up ${(WARMUP_MS / 1000).toFixed(0)} s, proxy on ${PROXY}`,
 );
-if (gc === undefined) console.log('soak: run with --expose-gc for steadier RSS figures');
 
 const started = performance.now();
 const workers = Array.from({ length: settings.concurrency }, () => worker());
 const background = [malformedLoop(), chaosLoop(started)];
-let warmRss = -1;
-const rssAfterWarmup: number[] = [];
-const reporter = setInterval(() => {
-  const elapsed = performance.now() - started;
-  report(elapsed);
-  if (elapsed >= WARMUP_MS) {
-    const rss = rssAfterGc();
-    if (warmRss < 0) warmRss = rss;
-    rssAfterWarmup.push(rss);
-  }
-}, settings.reportSeconds * 1000);
+const reporter = setInterval(
+  () => void report(performance.now() - started),
+  settings.reportSeconds * 1000,
+);
 
 await sleep(DURATION_MS);
 stopping = true;
 clearInterval(reporter);
-clearInterval(panicProbe);
 const failures: string[] = [];
 
 const settled = await Promise.race([
@@ -577,50 +586,45 @@ const settled = await Promise.race([
 ]);
 if (!settled) failures.push('clients did not finish within 30 s of the end: a request hangs');
 for (const b of backends) if (!b.up) await b.start();
-report(performance.now() - started);
+await report(performance.now() - started);
 
-// Leases: every request has ended, so none may be held.
-if (!(await eventually(() => pool.snapshot().totals.inflight === 0, 5_000))) {
-  failures.push(
-    `leaked lease: pool inflight is ${pool.snapshot().totals.inflight} after every request ended`,
-  );
-}
-// Sockets: the clients' side closes; the proxy must let go of every client connection…
+// The load has stopped and the clients hang up: the proxy process checks its leases and
+// client sockets, closes, and checks its own sockets…
 await client.close();
-if (!(await eventually(() => proxySockets.size === 0, 10_000))) {
-  failures.push(`leaked socket: ${proxySockets.size} client connection(s) still open on the proxy`);
-}
-// …and, once closed, of every upstream connection.
-await proxy.close();
-await monitor.stop();
+const finished = await proxyProcess.ask({ type: 'finish' });
+if (finished?.type === 'finished') failures.push(...finished.failures);
+else
+  failures.push(`the proxy process did not finish: ${proxyProcess.exited ?? 'no answer in 30 s'}`);
+// …once it closed, no upstream connection may be open on a backend.
 if (!(await eventually(() => backends.every((b) => b.sockets === 0), 10_000))) {
   failures.push(
     `leaked socket: upstream connections still open (${backends.map((b) => `${b.name} ${b.sockets}`).join(', ')})`,
   );
 }
-diagnostics.unsubscribe('switchyard:proxy:error', onProxyError);
-diagnostics.unsubscribe('switchyard:proxy:retry', onRetry);
-await new Promise<void>((resolve) => server.close(() => resolve()));
 for (const b of backends) await b.kill();
-await pool.close();
 const sockets = () => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
 if (!(await eventually(() => sockets() === 0, 5_000))) {
-  failures.push(`leaked socket: ${sockets()} TCP socket(s) still open after everything closed`);
+  failures.push(`leaked socket: ${sockets()} TCP socket(s) still open in the load process`);
 }
+proxyProcess.kill();
 
-if (warmRss >= 0 && rssAfterWarmup.length >= 2) {
-  const last = Math.min(...rssAfterWarmup.slice(-2));
-  const growth = (last - warmRss) / MiB;
+// Memory: the proxy process's RSS after warm-up, judged on medians of three samples, so
+// one high-water moment (a burst of large bodies) neither fails nor hides a trend.
+const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+if (rssSamples.length >= 4) {
+  const first = median(rssSamples.slice(0, 3));
+  const last = median(rssSamples.slice(-3));
+  const growth = (last - first) / MiB;
   console.log(
-    `rss after warm-up ${(warmRss / MiB).toFixed(1)} MiB, at the end ${(last / MiB).toFixed(1)} MiB (${growth >= 0 ? '+' : ''}${growth.toFixed(1)} MiB)`,
+    `proxy rss after warm-up ${(first / MiB).toFixed(1)} MiB, at the end ${(last / MiB).toFixed(1)} MiB (${growth >= 0 ? '+' : ''}${growth.toFixed(1)} MiB)`,
   );
   if (growth > settings.maxRssGrowthMiB) {
     failures.push(
-      `RSS grew by ${growth.toFixed(1)} MiB after warm-up (limit ${settings.maxRssGrowthMiB} MiB)`,
+      `the proxy's RSS grew by ${growth.toFixed(1)} MiB after warm-up (limit ${settings.maxRssGrowthMiB} MiB)`,
     );
   }
 } else {
-  console.log('rss: run too short to judge growth after warm-up');
+  console.log('proxy rss: too few samples after warm-up to judge growth (a longer run does)');
 }
 if (duplicates > 0) failures.push(`duplicated POST: ${duplicates} POST(s) reached a backend twice`);
 if (unexplained.size > 0) failures.push(`unexplained errors: ${table(unexplained)}`);

@@ -20,6 +20,7 @@ import { HealthMonitor, Pool } from '../dist/index.js';
 export interface ProxyStats {
   readonly rss: number;
   readonly heapUsed: number;
+  readonly heapTotal: number;
   readonly arrayBuffers: number;
   /** Event-loop delay since the last report, ms. */
   readonly delayP50: number;
@@ -112,6 +113,7 @@ function stats(): ProxyStats {
   const result: ProxyStats = {
     rss: memory.rss,
     heapUsed: memory.heapUsed,
+    heapTotal: memory.heapTotal,
     arrayBuffers: memory.arrayBuffers,
     delayP50: delay.percentile(50) / 1e6,
     delayP99: delay.percentile(99) / 1e6,

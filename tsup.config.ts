@@ -4,8 +4,10 @@ import { defineConfig } from 'tsup';
 import entries from './scripts/entries.json' with { type: 'json' };
 
 // The `switchyard` executable (package.json `bin`): not a public subpath, so it is not in
-// entries.json. Built alone into dist/cli.js (ESM, shebang kept from src/cli/bin.ts).
-const CLI = ['cli.js', 'cli.js.map'];
+// entries.json. Built alone into dist/cli.js (ESM, shebang kept from src/cli/bin.ts), with
+// the commands in a chunk under dist/cli-chunks/ that cli.js imports once it has checked
+// the Node.js version (static imports would load undici first).
+const CLI = ['cli.js', 'cli.js.map', 'cli-chunks', 'cli-chunks/**'];
 
 export default defineConfig([
   {
@@ -19,17 +21,22 @@ export default defineConfig([
     sourcemap: true,
     splitting: true,
     treeshake: true,
-    external: [/^node:/, 'undici', 'fast-check'],
+    // switchyard/fastify imports switchyard/http through the package's own name: one copy
+    // of the proxy at run time, whichever entries an application loads.
+    external: [/^node:/, 'undici', 'fast-check', 'fastify', /^switchyard(\/|$)/],
   },
   {
     entry: { cli: 'src/cli/bin.ts' },
     format: ['esm'],
     dts: false,
-    clean: false,
+    clean: ['cli-chunks'],
     target: 'node22',
     platform: 'node',
     sourcemap: true,
-    splitting: false,
+    splitting: true,
+    esbuildOptions(options) {
+      options.chunkNames = 'cli-chunks/[name]-[hash]';
+    },
     treeshake: true,
     external: [/^node:/, 'undici', 'fast-check'],
   },

@@ -7,10 +7,11 @@ export default {
   out: 'docs/api',
   name: 'switchyard',
   readme: 'README.md',
-  // Design pages beside the API: the architecture (layers, request flow, endpoint states,
-  // failover, allocations), its Mermaid diagrams drawn in the browser (scripts/typedoc-mermaid.mjs).
-  projectDocuments: ['docs/architecture.md'],
-  ignoredHighlightLanguages: ['mermaid'],
+  // The guides and the architecture as pages of the site (linked from the README and from
+  // each other), not raw files under media/; Mermaid diagrams are drawn in the browser
+  // (scripts/typedoc-mermaid.mjs).
+  projectDocuments: ['docs/architecture.md', 'docs/guides/*.md', 'docs/benchmarks.md'],
+  ignoredHighlightLanguages: ['mermaid', 'promql'],
   plugin: ['./scripts/typedoc-mermaid.mjs'],
   excludePrivate: true,
   excludeInternal: true,

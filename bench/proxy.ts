@@ -9,22 +9,28 @@
  * - load: `wrk -t1 -c64 -d8s --latency` after a 2 s warm-up (autocannon when wrk is absent);
  * - contenders interleaved (A B C D E, A B C D E, …) for 3 rounds; medians of req/s, p50 and
  *   p99, and switchyard's ratio to each peer;
- * - then 1 GiB streamed up and 1 GiB down through switchyard's proxy while its RSS is sampled.
+ * - then 1 GiB streamed up and 1 GiB down through switchyard's proxy while its RSS is sampled;
+ * - HAProxy (`nbthread 1`, `http-reuse always`) as a contender when `haproxy` is installed:
+ *   not a Node peer, the reference a Node proxy is measured against;
+ * - CONNECTIONS may list several counts (`16,64,256`): every count is measured in every
+ *   round, and with CHARTS=DIR the medians are drawn as SVG charts (req/s and p99 against
+ *   connections, one line per contender) into DIR.
  *
  * Run: npm run build && npm run bench:proxy
- * Environment: DURATION (s, 8), WARMUP (s, 2), ROUNDS (3), CONNECTIONS (64),
+ * Environment: DURATION (s, 8), WARMUP (s, 2), ROUNDS (3), CONNECTIONS (64 or a list),
  * CONTENDERS (comma list), SIZES (small,big), MODE (all | throughput | rss),
- * LOAD (wrk | autocannon), BACKEND (nginx | node), STREAM_MIB (1024).
+ * LOAD (wrk | autocannon), BACKEND (nginx | node), STREAM_MIB (1024), CHARTS (a folder).
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'undici';
+import { lineChart } from './chart.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -33,7 +39,10 @@ const env = process.env;
 const DURATION = Number(env.DURATION ?? 8);
 const WARMUP = Number(env.WARMUP ?? 2);
 const ROUNDS = Number(env.ROUNDS ?? 3);
-const CONNECTIONS = Number(env.CONNECTIONS ?? 64);
+const CONNECTION_COUNTS = (env.CONNECTIONS ?? '64').split(',').map(Number);
+/** The count the ratio tables and targets are read at: 64 when measured, else the first. */
+const MAIN_CONNECTIONS = CONNECTION_COUNTS.includes(64) ? 64 : CONNECTION_COUNTS[0]!;
+const CHARTS = env.CHARTS;
 const MODE = env.MODE ?? 'all';
 const STREAM_BYTES = Number(env.STREAM_MIB ?? 1024) * 1024 * 1024;
 const SIZES = (env.SIZES ?? 'small,big').split(',') as Array<'small' | 'big'>;
@@ -51,9 +60,13 @@ const ALL_CONTENDERS: Contender[] = [
   { id: 'undici', label: 'undici BalancedPool + request() behind http.createServer', peer: true },
   { id: 'http-proxy', label: 'http-proxy 1.18, keep-alive Agent', peer: true },
   { id: 'fastify', label: 'fastify 5 + @fastify/reply-from over BalancedPool', peer: true },
+  { id: 'haproxy', label: 'HAProxy, nbthread 1, http-reuse always', peer: false },
 ];
+const HAPROXY = has('haproxy');
 const wanted = env.CONTENDERS?.split(',');
-const CONTENDERS = ALL_CONTENDERS.filter((c) => wanted === undefined || wanted.includes(c.id));
+const CONTENDERS = ALL_CONTENDERS.filter(
+  (c) => (wanted === undefined || wanted.includes(c.id)) && (c.id !== 'haproxy' || HAPROXY),
+);
 
 function has(command: string): boolean {
   try {
@@ -211,6 +224,46 @@ http {
   return ports;
 }
 
+/** HAProxy in front of the backends: one thread, connection reuse, round robin. */
+async function startHaproxy(backendPorts: number[]): Promise<Server> {
+  const dir = mkdtempSync(join(os.tmpdir(), 'switchyard-bench-haproxy-'));
+  tempDirs.push(dir);
+  const port = await freePort();
+  const conf = `global
+  nbthread 1
+  maxconn 4096
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  option http-keep-alive
+  http-reuse always
+frontend bench
+  bind 127.0.0.1:${port}
+  default_backend backends
+backend backends
+  balance roundrobin
+${backendPorts.map((p, i) => `  server b${i} 127.0.0.1:${p}`).join('\n')}
+`;
+  writeFileSync(join(dir, 'haproxy.cfg'), conf);
+  const child = track(
+    spawn('haproxy', ['-db', '-f', join(dir, 'haproxy.cfg')], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    }),
+  );
+  await waitForPort(port, 5_000);
+  return {
+    ports: [port],
+    child,
+    // The kernel's count, as for the Node processes' process.memoryUsage.rss().
+    rss: async () => {
+      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+      return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+    },
+  };
+}
+
 // ---- load ----
 
 interface Measure {
@@ -243,12 +296,12 @@ function wrkMs(text: string): number {
   return Number(m[1]) * scale;
 }
 
-async function load(url: string, seconds: number): Promise<Measure> {
+async function load(url: string, seconds: number, connections: number): Promise<Measure> {
   const limit = (seconds + 20) * 1000;
   if (LOAD === 'wrk') {
     const out = await run(
       'wrk',
-      ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', url],
+      ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', url],
       limit,
     );
     const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? 0);
@@ -264,7 +317,7 @@ async function load(url: string, seconds: number): Promise<Measure> {
   const cli = join(root, 'node_modules/autocannon/autocannon.js');
   const out = await run(
     process.execPath,
-    [cli, '-c', String(CONNECTIONS), '-d', String(seconds), '-j', url],
+    [cli, '-c', String(connections), '-d', String(seconds), '-j', url],
     limit,
   );
   const r = JSON.parse(out);
@@ -295,6 +348,7 @@ const mib = (n: number): string => `${(n / 1024 / 1024).toFixed(1)} MiB`;
 const ratio = (a: number, b: number): string =>
   Number.isFinite(a / b) && b > 0 ? `${(a / b).toFixed(2)}×` : '–';
 const pad = (s: string, n: number): string => s.padEnd(n);
+const sizeLabel = (size: string): string => (size === 'big' ? '64 KiB' : '78 B');
 const lpad = (s: string, n: number): string => s.padStart(n);
 
 function versionOf(name: string): string {
@@ -315,7 +369,10 @@ function machine(): string {
     `machine   ${os.type()} ${os.release()} ${os.arch()}, ${cpus.length} × ${cpus[0]?.model ?? '?'}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
     `node      ${process.version}; undici ${versionOf('undici')}, http-proxy ${versionOf('http-proxy')}, fastify ${versionOf('fastify')}, @fastify/reply-from ${versionOf('@fastify/reply-from')}`,
     `backends  ${BACKEND === 'nginx' ? `one NGINX worker (${nginx}), three loopback ports` : 'one Node process, three loopback ports (a lower ceiling than NGINX)'}`,
-    `load      ${LOAD === 'wrk' ? `wrk -t1 -c${CONNECTIONS} -d${DURATION}s --latency` : `autocannon -c ${CONNECTIONS} -d ${DURATION} (a Node process: lower ceiling than wrk)`}, ${WARMUP} s warm-up, ${ROUNDS} interleaved rounds`,
+    `load      ${LOAD === 'wrk' ? `wrk -t1 -c${CONNECTION_COUNTS.join('/')} -d${DURATION}s --latency` : `autocannon -c ${CONNECTION_COUNTS.join('/')} -d ${DURATION} (a Node process: lower ceiling than wrk)`}, ${WARMUP} s warm-up, ${ROUNDS} interleaved rounds`,
+    ...(HAPROXY
+      ? [`haproxy   ${spawnSync('haproxy', ['-v'], { encoding: 'utf8' }).stdout.split('\n')[0]}`]
+      : []),
   ].join('\n');
 }
 
@@ -363,7 +420,12 @@ async function throughput(): Promise<void> {
   const servers = new Map<string, Server>();
   for (const c of CONTENDERS) {
     try {
-      const server = c.id === 'direct' ? undefined : await startServer(c.id, origins);
+      const server =
+        c.id === 'direct'
+          ? undefined
+          : c.id === 'haproxy'
+            ? await startHaproxy(backendPorts)
+            : await startServer(c.id, origins);
       if (server !== undefined) servers.set(c.id, server);
       const port = server?.ports[0] ?? backendPorts[0]!;
       const problem = await verify(port, c.id);
@@ -375,29 +437,30 @@ async function throughput(): Promise<void> {
   }
   const active = CONTENDERS.filter((c) => ports.has(c.id));
   const results = new Map<string, Measure[]>();
-  const key = (id: string, size: string) => `${id}/${size}`;
+  const key = (id: string, size: string, conns: number) => `${id}/${size}/${conns}`;
 
   for (let round = 1; round <= ROUNDS; round++) {
-    for (const size of SIZES) {
-      for (const c of active) {
-        const url = `http://127.0.0.1:${ports.get(c.id)}${size === 'big' ? '/big' : '/'}`;
-        if (WARMUP > 0) await load(url, WARMUP);
-        const m = await load(url, DURATION);
-        const list = results.get(key(c.id, size)) ?? [];
-        list.push(m);
-        results.set(key(c.id, size), list);
-        console.log(
-          `round ${round}/${ROUNDS} ${pad(size === 'big' ? '64 KiB' : '78 B', 6)} ${pad(c.id, 11)} ${lpad(int(m.rps), 7)} req/s  p50 ${lpad(ms(m.p50), 9)}  p99 ${lpad(ms(m.p99), 9)}${m.errors ? `  errors ${m.errors}` : ''}`,
-        );
+    for (const conns of CONNECTION_COUNTS) {
+      for (const size of SIZES) {
+        for (const c of active) {
+          const url = `http://127.0.0.1:${ports.get(c.id)}${size === 'big' ? '/big' : '/'}`;
+          if (WARMUP > 0) await load(url, WARMUP, conns);
+          const m = await load(url, DURATION, conns);
+          const list = results.get(key(c.id, size, conns)) ?? [];
+          list.push(m);
+          results.set(key(c.id, size, conns), list);
+          console.log(
+            `round ${round}/${ROUNDS} c${pad(String(conns), 4)} ${pad(sizeLabel(size), 6)} ${pad(c.id, 11)} ${lpad(int(m.rps), 7)} req/s  p50 ${lpad(ms(m.p50), 9)}  p99 ${lpad(ms(m.p99), 9)}${m.errors ? `  errors ${m.errors}` : ''}`,
+          );
+        }
       }
     }
   }
 
-  const med = (id: string, size: string, field: keyof Measure): number => {
-    const list = results.get(key(id, size));
+  const med = (id: string, size: string, field: keyof Measure, conns = MAIN_CONNECTIONS) => {
+    const list = results.get(key(id, size, conns));
     return list === undefined ? Number.NaN : median(list.map((m) => m[field]));
   };
-  const sizeLabel = (size: string) => (size === 'big' ? '64 KiB' : '78 B');
 
   // A proxy whose memory keeps growing under load shows here (and in falling req/s by round).
   const rss: string[] = [];
@@ -407,39 +470,76 @@ async function throughput(): Promise<void> {
   }
   console.log(`\nRSS after the rounds: ${rss.join(', ')}`);
 
-  console.log(`\nMedians of ${ROUNDS} interleaved rounds\n`);
-  const head = [
-    'contender',
-    ...SIZES.flatMap((s) => [
-      `req/s ${sizeLabel(s)}`,
-      `p50 ${sizeLabel(s)}`,
-      `p99 ${sizeLabel(s)}`,
-    ]),
-    'errors',
-  ];
-  const rows = active.map((c) => [
-    c.label,
-    ...SIZES.flatMap((s) => [
-      int(med(c.id, s, 'rps')),
-      ms(med(c.id, s, 'p50')),
-      ms(med(c.id, s, 'p99')),
-    ]),
-    String(
-      SIZES.reduce(
-        (sum, s) => sum + (results.get(key(c.id, s)) ?? []).reduce((a, m) => a + m.errors, 0),
-        0,
+  for (const conns of CONNECTION_COUNTS) {
+    console.log(`\nMedians of ${ROUNDS} interleaved rounds, ${conns} connections\n`);
+    const head = [
+      'contender',
+      ...SIZES.flatMap((s) => [
+        `req/s ${sizeLabel(s)}`,
+        `p50 ${sizeLabel(s)}`,
+        `p99 ${sizeLabel(s)}`,
+      ]),
+      'errors',
+    ];
+    const rows = active.map((c) => [
+      c.label,
+      ...SIZES.flatMap((s) => [
+        int(med(c.id, s, 'rps', conns)),
+        ms(med(c.id, s, 'p50', conns)),
+        ms(med(c.id, s, 'p99', conns)),
+      ]),
+      String(
+        SIZES.reduce(
+          (sum, s) =>
+            sum + (results.get(key(c.id, s, conns)) ?? []).reduce((a, m) => a + m.errors, 0),
+          0,
+        ),
       ),
-    ),
-  ]);
-  console.log(`| ${head.join(' | ')} |\n|${head.map(() => '---').join('|')}|`);
-  for (const row of rows) console.log(`| ${row.join(' | ')} |`);
+    ]);
+    console.log(`| ${head.join(' | ')} |\n|${head.map(() => '---').join('|')}|`);
+    for (const row of rows) console.log(`| ${row.join(' | ')} |`);
+  }
+
+  if (CHARTS !== undefined) {
+    mkdirSync(CHARTS, { recursive: true });
+    for (const s of SIZES) {
+      for (const [field, label] of [
+        ['rps', 'req/s'],
+        ['p99', 'p99 latency (ms)'],
+      ] as const) {
+        const file = join(CHARTS, `proxy-${s}-${field}.svg`);
+        writeFileSync(
+          file,
+          lineChart({
+            title: `${label}, ${sizeLabel(s)} responses, against connections (medians of ${ROUNDS} rounds)`,
+            xLabel: 'connections (wrk -t1)',
+            yLabel: label,
+            x: CONNECTION_COUNTS,
+            series: active.map((c) => ({
+              name: c.id,
+              values: CONNECTION_COUNTS.map((n) => med(c.id, s, field, n)),
+              emphasis: c.id === 'switchyard',
+              reference: c.id === 'direct',
+            })),
+          }),
+        );
+        console.log(`chart     ${file}`);
+      }
+    }
+  }
 
   if (!ports.has('switchyard')) return;
   const peers = active.filter((c) => c.peer);
-  console.log('\nswitchyard ÷ peer (req/s: above 1× is better; p99: below 1× is better)\n');
-  const rhead = ['peer', ...SIZES.flatMap((s) => [`req/s ${sizeLabel(s)}`, `p99 ${sizeLabel(s)}`])];
+  const others = active.filter((c) => c.peer || c.id === 'haproxy');
+  console.log(
+    `\nswitchyard ÷ contender at ${MAIN_CONNECTIONS} connections (req/s: above 1× is better; p99: below 1× is better)\n`,
+  );
+  const rhead = [
+    'contender',
+    ...SIZES.flatMap((s) => [`req/s ${sizeLabel(s)}`, `p99 ${sizeLabel(s)}`]),
+  ];
   console.log(`| ${rhead.join(' | ')} |\n|${rhead.map(() => '---').join('|')}|`);
-  for (const p of peers) {
+  for (const p of others) {
     const cells = SIZES.flatMap((s) => [
       ratio(med('switchyard', s, 'rps'), med(p.id, s, 'rps')),
       ratio(med('switchyard', s, 'p99'), med(p.id, s, 'p99')),
@@ -448,26 +548,31 @@ async function throughput(): Promise<void> {
   }
 
   if (peers.length === 0) return;
-  console.log('\nTargets');
+  console.log(`\nTargets at ${MAIN_CONNECTIONS} connections`);
+  const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
   for (const s of SIZES) {
     const best = peers.reduce((a, b) => (med(b.id, s, 'rps') > med(a.id, s, 'rps') ? b : a));
     const lowestP99 = Math.min(...peers.map((p) => med(p.id, s, 'p99')));
     const mine = med('switchyard', s, 'rps');
-    const want = s === 'big' ? 1.1 : 1.25;
+    const want = s === 'big' ? 1.3 : 1.5;
     const got = mine / med(best.id, s, 'rps');
     console.log(
-      `  ${pad(sizeLabel(s), 6)} req/s ≥ ${want}× best Node peer (${best.id}): ${got.toFixed(2)}× ${got >= want ? 'met' : 'NOT met'}`,
+      `  ${pad(sizeLabel(s), 6)} req/s ≥ ${want}× best Node peer (${best.id}): ${got.toFixed(2)}× ${verdict(got >= want)}`,
     );
-    if (s === 'small' && ports.has('http-proxy')) {
-      const hp = mine / med('http-proxy', s, 'rps');
-      console.log(
-        `  78 B   req/s ≥ 2× http-proxy: ${hp.toFixed(2)}× ${hp >= 2 ? 'met' : 'NOT met'}`,
-      );
+    if (s === 'small' && ports.has('haproxy')) {
+      const hp = mine / med('haproxy', s, 'rps');
+      console.log(`  78 B   req/s ≥ 0.4× HAProxy: ${hp.toFixed(2)}× ${verdict(hp >= 0.4)}`);
     }
     const p99 = med('switchyard', s, 'p99');
     console.log(
-      `  ${pad(sizeLabel(s), 6)} p99 ≤ lowest Node peer p99 (${ms(lowestP99)}): ${ms(p99)} ${p99 <= lowestP99 ? 'met' : 'NOT met'}`,
+      `  ${pad(sizeLabel(s), 6)} p99 ≤ lowest Node peer p99 (${ms(lowestP99)}): ${ms(p99)} ${verdict(p99 <= lowestP99)}`,
     );
+    if (ports.has('haproxy')) {
+      const hp99 = med('haproxy', s, 'p99');
+      console.log(
+        `  ${pad(sizeLabel(s), 6)} p99 ≤ 3× HAProxy p99 (${ms(hp99)}): ${ms(p99)} ${verdict(p99 <= 3 * hp99)}`,
+      );
+    }
   }
 }
 

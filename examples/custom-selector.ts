@@ -6,7 +6,7 @@
  * The example checks it against the selector laws, then simulates a fleet with one slow
  * endpoint and prints how each strategy fares.
  *
- * Run: npm run build && node examples/custom-selector.ts
+ * Run (in a clone, after `npm ci`): npm run example examples/custom-selector.ts
  */
 import {
   PeakEwma,

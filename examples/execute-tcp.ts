@@ -8,7 +8,7 @@
  * outlier detection ejects the dead server after its first failure, so later requests
  * never try it again. The output ends with each endpoint's state.
  *
- * Run: npm run build && node examples/execute-tcp.ts
+ * Run (in a clone, after `npm ci`): npm run example examples/execute-tcp.ts
  */
 import { connect, createServer, type Server } from 'node:net';
 import { Pool, type PoolEndpoint, RoundRobin } from 'switchyard';

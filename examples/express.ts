@@ -8,7 +8,7 @@
  * forwards the parsed `req.body`. The example sends a few requests, prints what came back,
  * closes everything and exits.
  *
- * Run: npm run build && node examples/express.ts
+ * Run (in a clone, after `npm ci`): npm run example examples/express.ts
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';

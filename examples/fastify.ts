@@ -1,77 +1,26 @@
 /**
- * switchyard's proxy inside a Fastify 5 app, through a plugin small enough to copy:
- * `switchyardProxy` below is the whole integration (the integration tests import it).
+ * switchyard's proxy inside a Fastify 5 app, through the `switchyard/fastify` plugin.
  *
- * - Its handler hijacks the reply (Fastify sends nothing, the proxy writes to `reply.raw`),
- *   so every hook before the handler (`onRequest`, `preParsing`, `preValidation`,
- *   `preHandler`: authentication, rate limits) still runs on proxied requests.
- * - Inside the plugin (Fastify encapsulates it) the content-type parsers are replaced by
- *   one that reads nothing: the body stays in `request.raw` and streams to the endpoint as
- *   it arrives, whatever its type or size (Fastify's `bodyLimit` does not apply). Routes
- *   outside the plugin keep Fastify's parsers.
+ * - Every hook before the handler (`onRequest`, `preParsing`, `preValidation`,
+ *   `preHandler`: authentication, rate limits) runs on proxied requests, and the response
+ *   goes out through `reply.send()`: `onSend` hooks and compression apply to it.
+ * - Inside the plugin bodies are not parsed: they stream to the endpoint as they arrive,
+ *   and `bodyLimit` is counted as they do (413 past it). Routes outside the plugin keep
+ *   Fastify's parsers.
  * - The prefix is stripped, as Express strips a mount path: `/api/users` reaches the
- *   endpoint as `/users`. Give the endpoint URL a path (`http://10.0.0.1:8080/api`) to put
- *   it back.
+ *   endpoint as `/users`.
  *
  * The demo: two backends listen on 127.0.0.1 and answer with what they received; the app
  * serves `/health` and `/local` itself and proxies everything under `/api`. It sends a
  * few requests, prints what came back, closes everything and exits.
  *
- * Run: npm run build && node examples/fastify.ts
+ * Run (in a clone, after `npm ci`): npm run example examples/fastify.ts
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify from 'fastify';
 import { Pool, RoundRobin } from 'switchyard';
-import { createProxyHandler, type ProxyHandler } from 'switchyard/http';
-
-/** Options of {@link switchyardProxy}, next to Fastify's own `prefix`. */
-export interface SwitchyardProxyOptions {
-  /** The proxy that forwards the requests: `createProxyHandler(pool, …)`. */
-  readonly proxy: ProxyHandler;
-}
-
-/**
- * A Fastify plugin: a catch-all route (every method Fastify routes) under the plugin's
- * prefix, forwarding through `proxy`.
- * @example
- * ```ts
- * const proxy = createProxyHandler(pool);
- * await app.register(switchyardProxy, { proxy, prefix: '/api' });
- * app.server.on('upgrade', proxy.upgrade); // WebSocket upgrades, if you proxy them
- * ```
- */
-export function switchyardProxy(
-  instance: FastifyInstance,
-  options: SwitchyardProxyOptions,
-  done: (error?: Error) => void,
-): void {
-  const { proxy } = options;
-  const prefix = instance.prefix;
-  instance.removeAllContentTypeParsers();
-  // Leaves the body unread: the proxy streams it from request.raw.
-  instance.addContentTypeParser('*', (_request, _payload, parsed) => parsed(null));
-  const forward = (request: FastifyRequest, reply: FastifyReply): void => {
-    const raw = request.raw as typeof request.raw & { originalUrl?: string };
-    const url = raw.url ?? '/';
-    // As Express does: request.originalUrl keeps the full URL.
-    raw.originalUrl ??= url;
-    raw.url = stripPrefix(url, prefix);
-    reply.hijack();
-    proxy(raw, reply.raw);
-  };
-  instance.all('/', forward);
-  instance.all('/*', forward);
-  done();
-}
-
-/** `/api/users?x` → `/users?x`; `/api` and `/api?x` → `/` and `/?x`. */
-function stripPrefix(url: string, prefix: string): string {
-  if (prefix === '' || !url.startsWith(prefix)) return url;
-  const rest = url.slice(prefix.length);
-  if (rest === '' || rest.charCodeAt(0) === 63 /* ? */) return `/${rest}`;
-  return rest.charCodeAt(0) === 47 /* / */ ? rest : url;
-}
+import { switchyardProxy } from 'switchyard/fastify';
 
 /** A backend answering with its name, the method and path, and the body (or its size). */
 async function backend(name: string): Promise<http.Server> {
@@ -101,13 +50,18 @@ async function main(): Promise<void> {
     // In order, from the first endpoint: the output is the same on every run.
     selector: new RoundRobin({ random: () => 0 }),
   });
-  const proxy = createProxyHandler(pool, { retry: { attempts: 2 } });
-
   const app = Fastify();
   app.get('/health', async () => ({ ok: true }));
   app.post('/local', async (request) => ({ parsed: request.body }));
-  await app.register(switchyardProxy, { proxy, prefix: '/api' });
-  app.server.on('upgrade', proxy.upgrade); // WebSocket upgrades go through the same pool
+  // The plugin makes the proxy (and closes it with the app); `websocket` also forwards
+  // WebSocket upgrades under the prefix.
+  await app.register(switchyardProxy, {
+    pool,
+    prefix: '/api',
+    retry: { attempts: 2 },
+    bodyLimit: 4 * 1024 * 1024,
+    websocket: true,
+  });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const base = urlOf(app.server);
 
@@ -119,8 +73,10 @@ async function main(): Promise<void> {
     ['GET', '/api/users?page=2'],
     ['GET', '/api'],
     ['POST', '/api/orders', { body: '{"item":"book"}', headers: json }],
-    // Past Fastify's 1 MiB bodyLimit: streamed, never held whole.
+    // Under the plugin's 4 MiB bodyLimit: streamed, never held whole.
     ['POST', '/api/upload', { body: new Uint8Array(2 * 1024 * 1024), headers: binary }, '2 MiB'],
+    // Over it: Fastify's 413, nothing forwarded.
+    ['POST', '/api/upload', { body: new Uint8Array(5 * 1024 * 1024), headers: binary }, '5 MiB'],
     ['POST', '/local', { body: '{"item":"book"}', headers: json }],
   ];
   for (const [method, path, init, label] of requests) {
@@ -130,11 +86,9 @@ async function main(): Promise<void> {
   }
 
   await app.close();
-  await proxy.close();
   await pool.close();
   for (const b of backends) b.close();
   console.log('done');
 }
 
-// Run as a program (`node examples/fastify.ts`), not when imported for the plugin.
-if (import.meta.main) await main();
+await main();

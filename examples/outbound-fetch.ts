@@ -9,7 +9,7 @@
  * the second backend is closed, and the next calls that go its way fail over to the
  * first — the caller sees no error — while outlier detection takes it out of rotation.
  *
- * Run: npm run build && node examples/outbound-fetch.ts
+ * Run (in a clone, after `npm ci`): npm run example examples/outbound-fetch.ts
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -15,7 +15,10 @@ export type SwitchyardErrorCode =
   | 'ERR_HEALTH_CHECK'
   | 'ERR_UPSTREAM_UNAVAILABLE'
   | 'ERR_UPSTREAM_TIMEOUT'
-  | 'ERR_BODY_CONSUMED';
+  | 'ERR_BODY_CONSUMED'
+  | 'ERR_DISCOVERY'
+  | 'ERR_BAD_REQUEST'
+  | 'ERR_UNSUPPORTED_ENDPOINT';
 
 /**
  * Base class of every error switchyard throws on purpose.
@@ -237,6 +240,132 @@ export class BodyConsumedError extends SwitchyardError {
   }
 }
 
+/**
+ * Why a discovery lookup failed, carried by {@link DiscoveryError}:
+ * - `timeout`: no answer within `timeoutMs`;
+ * - `nxdomain`, `servfail`, `refused`, `rcode`: the server answered NXDOMAIN (3),
+ *   SERVFAIL (2), REFUSED (5) or another error code (`refused` also when the connection was
+ *   refused);
+ * - `empty`: the answer held no usable record;
+ * - `malformed`: the answer did not parse (or was truncated and the TCP retry failed);
+ * - `network`: a socket error;
+ * - `aborted`: the lookup was cancelled by `close()`;
+ * - `source`: another source's failure (a file that does not parse, an API error);
+ * - `apply`: `pool.setEndpoints` refused the discovered set.
+ */
+export type DiscoveryFailure =
+  | 'timeout'
+  | 'nxdomain'
+  | 'servfail'
+  | 'refused'
+  | 'rcode'
+  | 'empty'
+  | 'malformed'
+  | 'network'
+  | 'aborted'
+  | 'source'
+  | 'apply';
+
+/**
+ * A discovery lookup failed; the pools attached keep their last good set. Given to
+ * `discovery.onError` listeners, never thrown at the caller. Code `ERR_DISCOVERY`; `reason`
+ * says what went wrong.
+ *
+ * @example
+ * ```ts
+ * discovery.onError((error) => {
+ *   if (isDiscoveryError(error) && error.reason === 'timeout') metrics.dnsTimeouts.inc();
+ * });
+ * ```
+ */
+export class DiscoveryError extends SwitchyardError {
+  /** What went wrong. */
+  readonly reason: DiscoveryFailure;
+  /** The DNS response code, when the server answered with an error. */
+  readonly rcode: number | undefined;
+  /** The name looked up, when there was one. */
+  readonly hostname: string | undefined;
+
+  constructor(
+    reason: DiscoveryFailure,
+    message: string,
+    options?: { cause?: unknown; rcode?: number; name?: string },
+  ) {
+    super('ERR_DISCOVERY', message, { cause: options?.cause });
+    this.name = 'DiscoveryError';
+    this.reason = reason;
+    this.rcode = options?.rcode;
+    this.hostname = options?.name;
+  }
+}
+
+/**
+ * Work was aborted on purpose: the client went away, a response was discarded for a
+ * retry, a check was stopped, or a caller aborted. Code `ERR_ABORTED`. The HTTP adapters
+ * abort their tries with this error (one reason on every path), so an `AbortSignal`
+ * listener or a diagnostics subscriber can tell a deliberate abort from a failure.
+ *
+ * @example
+ * ```ts
+ * if (isAbortedError(signal.reason)) return; // not a failure
+ * ```
+ */
+export class AbortedError extends SwitchyardError {
+  constructor(message = 'aborted', options?: { cause?: unknown }) {
+    super('ERR_ABORTED', message, options);
+    this.name = 'AbortedError';
+  }
+}
+
+/**
+ * The proxy cannot forward a request as it stands, and the fault is the client's: a path
+ * that climbs above the endpoint's path prefix with dot segments, or a target or header
+ * value that the upstream HTTP client refuses. Answered 400; it counts against no
+ * endpoint. Code `ERR_BAD_REQUEST`; `cause` is the refusal, when there was one.
+ *
+ * @example
+ * ```ts
+ * createProxyHandler(pool, {
+ *   onError: (err, req, res) => {
+ *     if (isBadRequestError(err)) res.writeHead(400).end('bad request');
+ *   },
+ * });
+ * ```
+ */
+export class BadRequestError extends SwitchyardError {
+  /** The status the proxy answers with: 400. */
+  readonly statusCode = 400;
+
+  constructor(message = 'the request cannot be forwarded', options?: { cause?: unknown }) {
+    super('ERR_BAD_REQUEST', message, options);
+    this.name = 'BadRequestError';
+  }
+}
+
+/**
+ * An endpoint URL the adapter cannot speak to: the HTTP adapters speak `http:` and
+ * `https:` only, so `ftp://10.0.0.1:21` or `localhost:80` (read as the scheme `localhost:`)
+ * is refused when the adapter is given the pool, and never picked when it arrives later.
+ * Code `ERR_UNSUPPORTED_ENDPOINT`; the message names the endpoint, credentials redacted.
+ *
+ * @example
+ * ```ts
+ * createProxyHandler(new Pool({ endpoints: ['ftp://127.0.0.1:21'] }));
+ * // throws UnsupportedEndpointError: createProxyHandler cannot proxy to endpoint
+ * //   "ftp://127.0.0.1:21": its scheme "ftp:" is not http: or https:
+ * ```
+ */
+export class UnsupportedEndpointError extends SwitchyardError {
+  /** The endpoint's id (credentials redacted). */
+  readonly endpoint: string;
+
+  constructor(message: string, endpoint: string, options?: { cause?: unknown }) {
+    super('ERR_UNSUPPORTED_ENDPOINT', message, options);
+    this.name = 'UnsupportedEndpointError';
+    this.endpoint = endpoint;
+  }
+}
+
 /** True when `value` is any switchyard error (works across duplicate installs). */
 export function isSwitchyardError(value: unknown): value is SwitchyardError {
   return value instanceof SwitchyardError;
@@ -280,4 +409,24 @@ export function isUpstreamTimeoutError(value: unknown): value is UpstreamTimeout
 /** True when `value` is a {@link BodyConsumedError} (code `ERR_BODY_CONSUMED`). */
 export function isBodyConsumedError(value: unknown): value is BodyConsumedError {
   return isSwitchyardError(value) && value.code === 'ERR_BODY_CONSUMED';
+}
+
+/** True when `value` is a {@link DiscoveryError} (code `ERR_DISCOVERY`). */
+export function isDiscoveryError(value: unknown): value is DiscoveryError {
+  return isSwitchyardError(value) && value.code === 'ERR_DISCOVERY';
+}
+
+/** True when `value` is an {@link AbortedError} (code `ERR_ABORTED`). */
+export function isAbortedError(value: unknown): value is AbortedError {
+  return isSwitchyardError(value) && value.code === 'ERR_ABORTED';
+}
+
+/** True when `value` is a {@link BadRequestError} (code `ERR_BAD_REQUEST`). */
+export function isBadRequestError(value: unknown): value is BadRequestError {
+  return isSwitchyardError(value) && value.code === 'ERR_BAD_REQUEST';
+}
+
+/** True when `value` is an {@link UnsupportedEndpointError} (code `ERR_UNSUPPORTED_ENDPOINT`). */
+export function isUnsupportedEndpointError(value: unknown): value is UnsupportedEndpointError {
+  return isSwitchyardError(value) && value.code === 'ERR_UNSUPPORTED_ENDPOINT';
 }

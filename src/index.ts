@@ -13,5 +13,6 @@
  */
 export * from './errors.js';
 export * from './health/index.js';
+export { type Logger, SILENT_LOGGER } from './logger.js';
 export * from './pool/index.js';
 export * from './selectors/index.js';

@@ -44,7 +44,7 @@ describe('package.json', () => {
     expect(pkg.exports).toEqual(expected);
     expect(pkg.sideEffects).toBe(false);
     expect(pkg.files).toEqual(['dist']);
-    expect(pkg.engines.node).toBe('>=22');
+    expect(pkg.engines.node).toBe('>=22.19');
   });
 
   it('maps every subpath of scripts/entries.json in typesVersions (moduleResolution "node")', () => {

@@ -4,7 +4,15 @@
  * Ctrl-C or SIGTERM ends the running command cleanly; a second Ctrl-C exits at once.
  * @module
  */
-import { main } from './main.js';
+import { nodeVersionProblem } from '../node-version.js';
+
+// Before anything loads undici: on a Node.js too old for it, one line and exit code 1.
+const tooOld = nodeVersionProblem(process.versions.node);
+if (tooOld !== undefined) {
+  process.stderr.write(`${tooOld}\n`);
+  process.exit(1);
+}
+const { main } = await import('./main.js');
 
 const controller = new AbortController();
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -22,6 +22,13 @@ export interface DemoOptions {
   readonly output?: DemoOutput;
   /** Ends the demo early (the command line wires Ctrl-C to it); the summary is still printed. */
   readonly signal?: AbortSignal;
+  /**
+   * Opens the dashboard once it listens: `true` in the default browser (`xdg-open`, `open`
+   * or `start`), or a function given its URL. Failing to open is a warning in the output,
+   * never an error of the demo.
+   * @default false
+   */
+  readonly open?: boolean | ((url: string) => unknown);
 }
 
 /** Requests served by one demo backend, in total and by when they were sent. */
@@ -46,6 +53,8 @@ export interface DemoBackendSummary {
 export interface DemoSummary {
   /** The load balancer's URL. */
   readonly proxyUrl: string;
+  /** The dashboard's URL (printed first). */
+  readonly dashboardUrl: string;
   /** The backend that was killed and restored. */
   readonly killed: string;
   /** Requests sent. */
@@ -68,4 +77,74 @@ export interface DemoSummary {
   readonly restoredAtMs: number | null;
   /** True when `signal` ended it early. */
   readonly aborted: boolean;
+}
+
+/** A number flag of `switchyard demo`: its bounds and what it counts, for the messages. */
+export interface DemoFlag {
+  /** The flag as typed: `--duration`. */
+  readonly name: string;
+  /** What the number counts, plural: `seconds`. */
+  readonly unit: string;
+  /** Smallest value. */
+  readonly min: number;
+  /** Largest value. */
+  readonly max: number;
+  /** A value to show in the message. */
+  readonly example: number;
+}
+
+/** `--duration SEC`: seconds of traffic, as {@link DemoOptions.durationMs} bounds it. */
+export const DURATION_FLAG: DemoFlag = {
+  name: '--duration',
+  unit: 'seconds',
+  min: 1,
+  max: 3_600,
+  example: 30,
+};
+
+/** `--rate N`: requests per second, as {@link DemoOptions.rate} bounds it. */
+export const RATE_FLAG: DemoFlag = {
+  name: '--rate',
+  unit: 'requests per second',
+  min: 1,
+  max: 5_000,
+  example: 200,
+};
+
+/**
+ * The value of a number flag, or `undefined` when it was not given.
+ * @throws RangeError with the exact, readable message the command line prints:
+ *   `--duration must be a number of seconds from 1 to 3600 (like 30), got "soon"`.
+ */
+export function readDemoFlag(flag: DemoFlag, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const trimmed = text.trim();
+  // Plain decimals only: no `0x10`, `1e3` or `Infinity` passing for a number of seconds.
+  const value = /^\d+(\.\d+)?$/.test(trimmed) ? Number(trimmed) : Number.NaN;
+  if (value >= flag.min && value <= flag.max) return value;
+  throw new RangeError(
+    `${flag.name} must be a number of ${flag.unit} from ${flag.min} to ${flag.max} (like ${flag.example}), got ${JSON.stringify(text)}`,
+  );
+}
+
+/**
+ * The message for a mistake `node:util`'s `parseArgs` reported, in the command line's
+ * words: `unknown option "--bogus"`, `--duration needs a value: a number of seconds from 1
+ * to 3600`. Other errors keep their message.
+ */
+export function argsMistake(error: unknown): string {
+  const { code, message } = error as { code?: string; message?: string };
+  const option = /'(?:-\w, )?(-{1,2}[^' <,]+)/.exec(message ?? '')?.[1];
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option !== undefined) {
+    return `unknown option ${JSON.stringify(option)}`;
+  }
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option !== undefined) {
+    const flag = [DURATION_FLAG, RATE_FLAG].find((f) => f.name === option);
+    if (flag !== undefined) {
+      return `${flag.name} needs a value: a number of ${flag.unit} from ${flag.min} to ${flag.max}`;
+    }
+    if (/argument missing/.test(message ?? '')) return `${option} needs a value`;
+    return `${option} takes no value`;
+  }
+  return String(message ?? error);
 }

@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createDashboard, type Dashboard } from '../dashboard/index.js';
 import { createProxyHandler, httpCheck } from '../http/index.js';
 import { HealthMonitor, PeakEwma, Pool } from '../index.js';
 import { checkNumber, checkOptions, quote } from '../validate.js';
@@ -14,6 +16,7 @@ import {
 } from './demo-options.js';
 import { COLUMN, fresh, median, printSummary, seconds, type Window } from './demo-report.js';
 import { type DemoResponse, DemoTraffic } from './demo-traffic.js';
+import { openUrl } from './open-url.js';
 
 const SPEEDS: ReadonlyArray<readonly [string, number]> = [
   ['fast', 5],
@@ -26,8 +29,9 @@ const HEALTH_INTERVAL_MS = 500;
  * `switchyard demo`: three local backends of different speed (about 5, 20 and 60 ms) behind
  * the load balancer — a `Pool` with `PeakEwma`, a `HealthMonitor` probing `/healthz` every
  * 500 ms (out after 2 failures, back after 2 successes) and `createProxyHandler` — with a
- * steady traffic generator. Every second it prints each backend's share, rate, median
- * latency and state. Partway it kills the fast backend (port closed, connections reset)
+ * steady traffic generator, and the dashboard (`createDashboard`, with a random admin
+ * token) on its own port: its URL is the first line printed, and `open` opens it. Every
+ * second it prints each backend's share, rate, median latency and state. Partway it kills the fast backend (port closed, connections reset)
  * and later restarts it, so failover, ejection and restoration show. Then it prints a
  * summary and resolves; everything it started is closed. Only 127.0.0.1 is used.
  * @returns the summary's figures.
@@ -48,6 +52,7 @@ export async function runDemo(options?: DemoOptions): Promise<DemoSummary> {
     'restoreAtMs',
     'output',
     'signal',
+    'open',
   ]);
   const durationMs =
     o.durationMs === undefined
@@ -71,6 +76,10 @@ export async function runDemo(options?: DemoOptions): Promise<DemoSummary> {
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new TypeError(`signal must be an AbortSignal, got ${quote(signal)}`);
   }
+  const open = o.open ?? false;
+  if (typeof open !== 'boolean' && typeof open !== 'function') {
+    throw new TypeError(`open must be a boolean or a function, got ${quote(open)}`);
+  }
   const print = (line = ''): void => void output.write(`${line}\n`);
 
   const backends = SPEEDS.map(([name, delay]) => new DemoBackend(name, delay));
@@ -80,6 +89,8 @@ export async function runDemo(options?: DemoOptions): Promise<DemoSummary> {
   let monitor: HealthMonitor | undefined;
   let proxy: ReturnType<typeof createProxyHandler> | undefined;
   const server = createServer();
+  let dashboard: Dashboard | undefined;
+  const dashboardServer = createServer();
   const timers: NodeJS.Timeout[] = [];
   let traffic: DemoTraffic | undefined;
   try {
@@ -103,8 +114,33 @@ export async function runDemo(options?: DemoOptions): Promise<DemoSummary> {
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     const proxyUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    // A token for this run only, so the page's drain/disable/enable buttons can be tried.
+    const token = randomBytes(18).toString('base64url');
+    dashboard = createDashboard({
+      pools: { demo: pool },
+      monitors: [monitor],
+      admin: { token },
+    });
+    dashboardServer.on('request', dashboard);
+    dashboardServer.listen(0, '127.0.0.1');
+    await once(dashboardServer, 'listening');
+    const dashboardUrl = `http://127.0.0.1:${(dashboardServer.address() as AddressInfo).port}/`;
     monitor.start();
 
+    print(
+      `dashboard  ${dashboardUrl}   live share, latency and state changes (admin token ${token})`,
+    );
+    if (open !== false) {
+      const opener = open === true ? openUrl : open;
+      Promise.resolve()
+        .then(() => opener(dashboardUrl))
+        .catch((error: unknown) =>
+          print(
+            `  warning: could not open a browser (${error instanceof Error ? error.message : String(error)}): open ${dashboardUrl} yourself`,
+          ),
+        );
+    }
+    print();
     print('switchyard demo: three backends of different speed behind one load balancer');
     print();
     print(`  proxy    ${proxyUrl}   PeakEwma selector, failover retries`);
@@ -220,6 +256,7 @@ export async function runDemo(options?: DemoOptions): Promise<DemoSummary> {
 
     const summary: DemoSummary = {
       proxyUrl,
+      dashboardUrl,
       killed: victim.name,
       requests: traffic.sent,
       successes,
@@ -246,6 +283,9 @@ export async function runDemo(options?: DemoOptions): Promise<DemoSummary> {
   } finally {
     for (const timer of timers) clearTimeout(timer);
     await traffic?.stop(0);
+    await dashboard?.close();
+    dashboardServer.close();
+    dashboardServer.closeAllConnections();
     await monitor?.stop();
     server.close();
     server.closeAllConnections();

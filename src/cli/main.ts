@@ -1,8 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { checkNumber } from '../validate.js';
 import { runDemo } from './demo.js';
-import type { DemoOutput } from './demo-options.js';
+import {
+  argsMistake,
+  type DemoOutput,
+  DURATION_FLAG,
+  RATE_FLAG,
+  readDemoFlag,
+} from './demo-options.js';
 
 /** Where the command line reads its environment from; the defaults are the process's. */
 export interface CliIo {
@@ -12,6 +17,8 @@ export interface CliIo {
   readonly stderr?: DemoOutput;
   /** Ends a running command early (the bin wires Ctrl-C and SIGTERM to it). */
   readonly signal?: AbortSignal;
+  /** What `--open` calls with the dashboard's URL. @default the system's browser opener */
+  readonly open?: (url: string) => unknown;
 }
 
 /** The usage text printed by `--help` and after a mistake. */
@@ -19,10 +26,11 @@ export const USAGE = `Usage: switchyard <command> [options]
 
 Commands:
   demo                three local backends of different speed, the load balancer with
-                      health checks, and steady traffic; one backend is killed and
-                      restored partway so failover shows
+                      health checks, the dashboard, and steady traffic; one backend is
+                      killed and restored partway so failover shows
       --duration SEC  how long the traffic runs (default 20)
       --rate N        requests per second (default 200)
+      --open          open the dashboard in a browser (its URL is printed first)
 
 Options:
   -h, --help          this text
@@ -49,7 +57,7 @@ export async function main(argv: readonly string[], io: CliIo = {}): Promise<num
   try {
     parsed = parse(argv);
   } catch (error) {
-    return fail((error as Error).message);
+    return fail(argsMistake(error));
   }
   const { values, positionals } = parsed;
   if (values.version) {
@@ -64,20 +72,16 @@ export async function main(argv: readonly string[], io: CliIo = {}): Promise<num
   if (command !== 'demo') return fail(`unknown command ${JSON.stringify(command)}`);
   if (extra.length > 0) return fail(`unexpected argument ${JSON.stringify(extra[0])}`);
 
-  // Bounds as runDemo's, in the command line's units.
-  const number = (name: string, text: string | undefined, max: number): number | undefined =>
-    text === undefined
-      ? undefined
-      : checkNumber(`--${name}`, text.trim() === '' ? Number.NaN : Number(text), { min: 1, max });
   let options: Parameters<typeof runDemo>[0];
   try {
-    const seconds = number('duration', values.duration, 3_600);
-    const rate = number('rate', values.rate, 5_000);
+    const seconds = readDemoFlag(DURATION_FLAG, values.duration);
+    const rate = readDemoFlag(RATE_FLAG, values.rate);
     options = {
       output: stdout,
       ...(seconds === undefined ? {} : { durationMs: seconds * 1000 }),
       ...(rate === undefined ? {} : { rate }),
       ...(io.signal === undefined ? {} : { signal: io.signal }),
+      ...(values.open ? { open: io.open ?? true } : {}),
     };
   } catch (error) {
     return fail((error as Error).message);
@@ -99,6 +103,7 @@ function parse(argv: readonly string[]) {
     options: {
       duration: { type: 'string' },
       rate: { type: 'string' },
+      open: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },

@@ -1,5 +1,7 @@
 import { SwitchyardError, TimeoutError } from '../errors.js';
 import { type Disposable, EventEmitter } from '../events.js';
+import type { Logger } from '../logger.js';
+import { assertPool } from '../pool/assert-pool.js';
 import type {
   MembershipChangeEvent,
   PoolEndpoint,
@@ -10,6 +12,7 @@ import { Fifo } from './fifo.js';
 import {
   type HealthCheckEvent,
   type HealthMonitorOptions,
+  type HealthStatus,
   type ResolvedHealthOptions,
   resolveHealthOptions,
 } from './options.js';
@@ -25,6 +28,8 @@ export const HEALTH_CHECK_REASON = 'health-check';
  */
 const TIMER_SLACK = 0.01;
 
+const END_EJECTION = Object.freeze({ endEjection: true });
+
 const asyncDispose: typeof Symbol.asyncDispose =
   (Symbol as { asyncDispose?: typeof Symbol.asyncDispose }).asyncDispose ??
   (Symbol.for('Symbol.asyncDispose') as typeof Symbol.asyncDispose);
@@ -32,13 +37,15 @@ const asyncDispose: typeof Symbol.asyncDispose =
 /**
  * Active health checking for a pool, with HAProxy's rise/fall semantics: `unhealthyThreshold`
  * consecutive failures take an endpoint out (`pool.setHealth(id, false, 'health-check')`),
- * `healthyThreshold` consecutive passes bring it back. Endpoints start healthy.
+ * `healthyThreshold` consecutive passes bring it back. Endpoints start healthy. A passing
+ * check also ends an outlier ejection, as Envoy does (see `unejectOnPass`).
  *
  * One scheduler (a min-heap of due times, one unref'd timer) drives every endpoint, at most
  * `concurrency` checks run at once, and a check never overlaps itself: the next check of an
  * endpoint is scheduled when the previous one ends. Endpoints added to the pool are checked
  * within `jitter × intervalMs`; removed ones are dropped, their running check aborted and its
- * result ignored. `draining` endpoints are not checked (no new work goes to them). The monitor
+ * result ignored. `draining` and `disabled` endpoints are not checked (no new work goes to
+ * them; an operator's `disable` pauses checks, as HAProxy's MAINT). The monitor
  * stops by itself at its next check once the pool is closed.
  *
  * @example
@@ -75,14 +82,7 @@ export class HealthMonitor {
    * @throws TypeError or RangeError for a bad option, naming it and quoting the value
    */
   constructor(pool: PoolLike, options?: HealthMonitorOptions) {
-    if (
-      typeof pool !== 'object' ||
-      pool === null ||
-      typeof pool.setHealth !== 'function' ||
-      typeof pool.onMembershipChange !== 'function'
-    ) {
-      throw new TypeError(`HealthMonitor needs a pool, got ${String(pool)}`);
-    }
+    assertPool(pool, 'HealthMonitor');
     this.#pool = pool;
     this.#o = resolveHealthOptions(options);
     const o = this.#o;
@@ -107,6 +107,34 @@ export class HealthMonitor {
   /** True between `start()` and `stop()`. */
   get started(): boolean {
     return this.#started;
+  }
+
+  /** The pool this monitor checks. */
+  get pool(): PoolLike {
+    return this.#pool;
+  }
+
+  /**
+   * What the monitor knows of an endpoint's checks: its view of the endpoint's health, the
+   * last result and how long ago it came, and counts. `undefined` for an id the monitor
+   * does not follow (unknown, or before `start()`/`checkNow()`).
+   * @example
+   * ```ts
+   * const status = monitor.status('http://127.0.0.1:8081');
+   * if (status?.last?.ok === false) console.warn(status.last.error);
+   * ```
+   */
+  status(id: string): HealthStatus | undefined {
+    const probe = this.#probes.get(id);
+    if (probe === undefined) return undefined;
+    let last: HealthStatus['last'] = null;
+    if (probe.checkedAt >= 0) {
+      const ageMs = Math.max(this.#o.now() - probe.checkedAt, 0);
+      last = probe.lastOk
+        ? { ok: true, durationMs: probe.lastDurationMs, ageMs }
+        : { ok: false, durationMs: probe.lastDurationMs, ageMs, error: describe(probe.lastError) };
+    }
+    return { healthy: probe.healthy, last, passed: probe.passed, failed: probe.failed };
   }
 
   /**
@@ -203,6 +231,7 @@ export class HealthMonitor {
 
   // Health set by someone else (an operator, another monitor) resets the counters.
   readonly #onState = (event: StateChangeEvent): void => {
+    if (event.reason === HEALTH_CHECK_REASON) logChange(this.#o.logger, event);
     const probe = this.#probes.get(event.endpoint.id);
     if (!probe) return;
     let healthy: boolean;
@@ -276,7 +305,8 @@ export class HealthMonitor {
       void this.stop();
       return;
     }
-    if (probe.endpoint.state === 'draining') {
+    const state = probe.endpoint.state;
+    if (state === 'draining' || state === 'disabled') {
       this.#release(probe);
       this.#scheduleNext(probe);
       return;
@@ -342,8 +372,19 @@ export class HealthMonitor {
   /** Rise/fall: counts consecutive results and tells the pool on each threshold crossing. */
   #record(probe: Probe, ok: boolean, error: unknown, durationMs: number): void {
     const o = this.#o;
+    const wasOk = probe.lastOk;
     const change = riseFall(probe, ok, o.healthyThreshold, o.unhealthyThreshold);
+    if (!ok) logFailure(o.logger, probe.id, error, durationMs, wasOk);
+    if (ok) probe.passed++;
+    else probe.failed++;
+    probe.checkedAt = o.now();
+    probe.lastDurationMs = durationMs;
+    probe.lastError = ok ? undefined : error;
     if (change !== undefined) this.#setHealth(probe.id, change);
+    else if (ok && o.unejectOnPass && probe.healthy && probe.endpoint.state === 'ejected') {
+      // Healthy all along, but ejected by outlier detection: the pass ends the ejection.
+      this.#setHealth(probe.id, true);
+    }
     if (this.#checks.hasListeners) {
       const endpoint = probe.endpoint;
       this.#checks.emit(ok ? { endpoint, ok, durationMs } : { endpoint, ok, error, durationMs });
@@ -353,7 +394,9 @@ export class HealthMonitor {
 
   #setHealth(id: string, healthy: boolean): void {
     try {
-      this.#pool.setHealth(id, healthy, HEALTH_CHECK_REASON);
+      if (healthy && this.#o.unejectOnPass) {
+        this.#pool.setHealth(id, true, HEALTH_CHECK_REASON, END_EJECTION);
+      } else this.#pool.setHealth(id, healthy, HEALTH_CHECK_REASON);
     } catch (error) {
       // A closed pool ends the monitoring; anything else is a bug to surface, not to swallow.
       if ((error as { code?: unknown } | null)?.code === 'ERR_POOL_CLOSED') void this.stop();
@@ -379,4 +422,34 @@ export class HealthMonitor {
     const delay = base * (1 + o.jitter * (2 * o.random() - 1));
     this.#scheduler.schedule(probe, o.now() + delay);
   }
+}
+
+/** A health change the checks caused: `warn` when it takes an endpoint out, else `info`. */
+function logChange(logger: Logger, event: StateChangeEvent): void {
+  const { endpoint, from, to, reason } = event;
+  const fields = { endpoint: endpoint.id, from, to, reason };
+  const message = `${endpoint.id} ${from} -> ${to} (${reason})`;
+  if (to === 'healthy') logger.info(fields, message);
+  else logger.warn(fields, message);
+}
+
+/** A failed check: `warn` for the first in a row, `debug` for the ones after. */
+function logFailure(
+  logger: Logger,
+  id: string,
+  error: unknown,
+  durationMs: number,
+  first: boolean,
+): void {
+  const reason = error instanceof Error ? error.message : String(error);
+  const fields = { endpoint: id, err: error, durationMs };
+  const message = `health check of ${id} failed: ${reason}`;
+  if (first) logger.warn(fields, message);
+  else logger.debug(fields, message);
+}
+
+/** A check's failure as one line of text. */
+function describe(error: unknown): string {
+  if (error instanceof Error) return error.message || error.name;
+  return String(error);
 }

@@ -10,5 +10,6 @@ export {
   type HealthCheck,
   type HealthCheckEvent,
   type HealthMonitorOptions,
+  type HealthStatus,
 } from './options.js';
 export type { TimerApi } from './scheduler.js';

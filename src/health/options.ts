@@ -1,6 +1,7 @@
 import { defaultClock } from '../clock.js';
+import { checkLogger, type Logger } from '../logger.js';
 import type { PoolEndpoint } from '../pool/types.js';
-import { checkOptions, functionOption, numberOption, quote } from '../validate.js';
+import { checkBoolean, checkOptions, functionOption, numberOption, quote } from '../validate.js';
 import { fetchCheck } from './fetch-check.js';
 import { globalTimers, MAX_TIMER_DELAY_MS, type TimerApi } from './scheduler.js';
 
@@ -19,6 +20,30 @@ import { globalTimers, MAX_TIMER_DELAY_MS, type TimerApi } from './scheduler.js'
  * ```
  */
 export type HealthCheck = (endpoint: PoolEndpoint, signal: AbortSignal) => Promise<void>;
+
+/**
+ * What a monitor knows of one endpoint's checks, as `monitor.status(id)` gives it: for
+ * dashboards.
+ */
+export interface HealthStatus {
+  /** The monitor's view: false once `unhealthyThreshold` failures in a row took it out. */
+  readonly healthy: boolean;
+  /** The last finished check, or `null` before the first one. */
+  readonly last: {
+    /** True when it passed. */
+    readonly ok: boolean;
+    /** How long it took, in ms. */
+    readonly durationMs: number;
+    /** How long ago it ended, in ms of the monitor's clock. */
+    readonly ageMs: number;
+    /** Why it failed (the error's message), when it did. */
+    readonly error?: string;
+  } | null;
+  /** Checks passed since the endpoint was first checked. */
+  readonly passed: number;
+  /** Checks failed (timeouts included) since the endpoint was first checked. */
+  readonly failed: number;
+}
 
 /** One finished check, as given to `monitor.onCheck()` listeners. */
 export interface HealthCheckEvent {
@@ -93,6 +118,23 @@ export interface HealthMonitorOptions {
    * @default 64
    */
   readonly concurrency?: number;
+  /**
+   * A passing check ends an outlier ejection (consecutive failures or latency) at once, as
+   * Envoy's `successful_active_health_check_uneject_host` does by default: the endpoint
+   * answers again, so it gets traffic again (`ejected -> healthy (health-check)`). An
+   * endpoint that was also unhealthy comes back in one step when `healthyThreshold` passes
+   * are in. `false` keeps every ejection to its end, whatever the checks say. A
+   * `Retry-After` ejection is always kept: the endpoint asked for that time.
+   * @default true
+   */
+  readonly unejectOnPass?: boolean;
+  /**
+   * Where to log, pino-style: health changes the checks cause (`warn` out, `info` back)
+   * and failing checks (`warn` for the first failure in a row, `debug` for the next
+   * ones). See {@link Logger}.
+   * @default silent
+   */
+  readonly logger?: Logger;
   /** Clock in milliseconds, monotonic if possible. @default `performance.now` (else `Date.now`) */
   readonly now?: () => number;
   /** Uniform numbers in [0, 1) for jitter. @default Math.random */
@@ -111,6 +153,8 @@ export interface ResolvedHealthOptions {
   readonly healthyThreshold: number;
   readonly unhealthyThreshold: number;
   readonly concurrency: number;
+  readonly unejectOnPass: boolean;
+  readonly logger: Logger;
   readonly now: () => number;
   readonly random: () => number;
   readonly timers: TimerApi;
@@ -125,6 +169,8 @@ const KNOWN = [
   'healthyThreshold',
   'unhealthyThreshold',
   'concurrency',
+  'unejectOnPass',
+  'logger',
   'now',
   'random',
   'timers',
@@ -170,6 +216,8 @@ export function resolveHealthOptions(input: unknown): ResolvedHealthOptions {
       ...THRESHOLD,
       allowInfinity: true,
     }),
+    unejectOnPass: checkBoolean('unejectOnPass', o.unejectOnPass ?? true),
+    logger: checkLogger('logger', o.logger),
     now: functionOption(o, 'now', defaultClock()),
     random: functionOption(o, 'random', Math.random),
     timers: o.timers === undefined ? globalTimers : checkTimers(o.timers),

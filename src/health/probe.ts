@@ -20,6 +20,13 @@ export interface Probe extends ScheduledEntry {
   /** `checkNow()` calls waiting for this probe's next result. */
   waiters: Array<() => void> | undefined;
   removed: boolean;
+  /** Checks passed and failed in all. */
+  passed: number;
+  failed: number;
+  /** When the last check ended (monitor clock); −1 before the first. */
+  checkedAt: number;
+  lastDurationMs: number;
+  lastError: unknown;
 }
 
 /** A probe for `endpoint`: idle, not scheduled, healthy unless the pool says otherwise. @internal */
@@ -39,6 +46,11 @@ export function createProbe(endpoint: PoolEndpoint): Probe {
     startedAt: 0,
     waiters: undefined,
     removed: false,
+    passed: 0,
+    failed: 0,
+    checkedAt: -1,
+    lastDurationMs: 0,
+    lastError: undefined,
   };
 }
 

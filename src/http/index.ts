@@ -14,9 +14,11 @@
  *   `proxyChannels`, the proxy's `node:diagnostics_channel` channels
  *   (`switchyard:proxy:request`, `:response`, `:retry`, `:error`).
  *
- * The errors these report — `NoEndpointError`, `UpstreamUnavailableError`,
- * `UpstreamTimeoutError`, `BodyConsumedError` — and their `isXxxError` guards are exported
- * by `switchyard`, not re-exported here; match on their stable `code`.
+ * The errors these report — `NoEndpointError`, `PoolClosedError`, `UpstreamUnavailableError`,
+ * `UpstreamTimeoutError`, `BadRequestError`, `BodyConsumedError`,
+ * `UnsupportedEndpointError`, `AbortedError` — and their `isXxxError` guards are exported
+ * by `switchyard`, not re-exported here; match on their stable `code`. The adapters take
+ * any `PoolLike` (switchyard's `Pool` is one), checked with `assertPool`.
  *
  * @example
  * ```ts
@@ -40,29 +42,9 @@
  * ```
  * @module
  */
+// First: on a Node.js too old for this package, fail here with one clear line.
+export { MIN_NODE_VERSION } from '../node-guard.js';
 
-export type { AffinityOptions, CookieAffinityOptions } from './affinity.js';
-export type { BalancedDispatcherPool, BalancedInterceptorPool } from './balancer.js';
-export {
-  type ProxyErrorMessage,
-  type ProxyRequestMessage,
-  type ProxyResponseMessage,
-  type ProxyRetryMessage,
-  proxyChannels,
-} from './diagnostics.js';
-export {
-  BalancedDispatcher,
-  balancedInterceptor,
-  createBalancedDispatcher,
-} from './dispatcher.js';
-export type {
-  BalancedDispatcherOptions,
-  BalancedDispatcherTimeouts,
-  BalancedInterceptorOptions,
-  BalancedInterceptorTimeouts,
-  DispatchKey,
-} from './dispatcher-options.js';
-export { HOP_BY_HOP_HEADERS } from './headers.js';
 export {
   DEFAULT_EXPECT_STATUS,
   DEFAULT_MAX_BODY_BYTES,
@@ -70,30 +52,60 @@ export {
   type HttpCheck,
   type HttpCheckOptions,
   httpCheck,
-} from './http-check.js';
-export type { ProxyPool } from './proxy-engine.js';
-export { createProxyHandler, type ProxyHandler } from './proxy-handler.js';
+} from './check/http-check.js';
 export {
-  DEFAULT_CONNECT_TIMEOUT_MS,
-  DEFAULT_HEADERS_TIMEOUT_MS,
-  DEFAULT_IDLE_TIMEOUT_MS,
-  DEFAULT_KEEP_ALIVE_TIMEOUT_MS,
+  BalancedDispatcher,
+  balancedInterceptor,
+  createBalancedDispatcher,
+} from './dispatcher/dispatcher.js';
+export type {
+  BalancedDispatcherOptions,
+  BalancedDispatcherTimeouts,
+  BalancedInterceptorOptions,
+  BalancedInterceptorTimeouts,
+  DispatchKey,
+} from './dispatcher/dispatcher-options.js';
+export type { AffinityOptions, CookieAffinityOptions } from './proxy/affinity.js';
+export {
+  type ProxyErrorMessage,
+  type ProxyRequestMessage,
+  type ProxyResponseMessage,
+  type ProxyRetryMessage,
+  proxyChannels,
+} from './proxy/diagnostics.js';
+export { HOP_BY_HOP_HEADERS } from './proxy/headers.js';
+export { createProxyHandler, type ProxyHandler } from './proxy/proxy-handler.js';
+export {
+  DEFAULT_UPGRADE_PROTOCOLS,
   type ProxyErrorHandler,
   type ProxyOptions,
   type ProxyTimeouts,
-} from './proxy-options.js';
-export { DEFAULT_MAX_RETRY_AFTER_MS, parseRetryAfter } from './retry-after.js';
+  type ProxyUpgradeOptions,
+} from './proxy/proxy-options.js';
+export type { TrustProxy } from './proxy/trust-proxy.js';
+export {
+  type UnsupportedEndpointMessage,
+  unsupportedEndpointChannel,
+} from './shared/endpoint-scheme.js';
+export { DEFAULT_MAX_RETRY_AFTER_MS, parseRetryAfter } from './shared/retry-after.js';
 export {
   DEFAULT_RETRY_BUDGET_MIN_PER_SECOND,
   DEFAULT_RETRY_BUDGET_RATIO,
   DEFAULT_RETRY_BUDGET_WINDOW_MS,
   RetryBudget,
   type RetryBudgetOptions,
-} from './retry-budget.js';
+} from './shared/retry-budget.js';
 export {
   DEFAULT_BODY_BUFFER_BYTES,
   DEFAULT_RETRY_ATTEMPTS,
   DEFAULT_RETRY_STATUSES,
   type FailureKind,
   type RetryOptions,
-} from './retry-policy.js';
+} from './shared/retry-policy.js';
+export {
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_HEADERS_TIMEOUT_MS,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_KEEP_ALIVE_TIMEOUT_MS,
+  DEFAULT_TUNNEL_IDLE_TIMEOUT_MS,
+} from './shared/timeouts.js';

@@ -92,7 +92,10 @@ export class Ejections {
     const until = t + Math.min(retryAfterMs, this.#maxRetryAfterMs);
     if (record.ejectedUntil > t) {
       // Already out: stretch the ejection if asked for longer; the state does not change.
-      if (until > record.ejectedUntil) record.ejectedUntil = until;
+      if (until > record.ejectedUntil) {
+        record.ejectedUntil = until;
+        record.ejectedFor = 'retry-after';
+      }
       return;
     }
     const outlier = this.#outlier;
@@ -113,6 +116,7 @@ export class Ejections {
 
   #eject(record: EndpointRecord, until: number, reason: string, t: number): void {
     record.ejectedUntil = until;
+    record.ejectedFor = reason;
     record.consecutiveFailures = 0;
     record.ejections++;
     this.total++;
@@ -139,6 +143,20 @@ export class Ejections {
       first!.consecutiveFailures = 0;
       this.#transition(first!, 'ejection-cap', t);
     }
+  }
+
+  /**
+   * Ends `record`'s ejection at `t` because an active health check passed (Envoy's
+   * `successful_active_health_check_uneject_host`), without an event of its own: the
+   * caller's state update is the change. A `Retry-After` ejection is the endpoint's own
+   * request, which a health check does not answer: it is kept.
+   */
+  lift(record: EndpointRecord, t: number): void {
+    if (!(record.ejectedUntil > t) || record.ejectedFor === 'retry-after') return;
+    this.#ejected.delete(record);
+    record.ejectionEndedAt = t;
+    record.ejectedUntil = NOT_SINCE;
+    record.consecutiveFailures = 0;
   }
 
   /** Ends the ejections due by `t` (reason `ejection-expired`). */

@@ -1,5 +1,6 @@
 import { checkNumber, checkOptions, checkString, quote } from '../validate.js';
 import { redactText, redactUrl } from './credentials.js';
+import type { EndpointStats } from './endpoint-stats.js';
 import type { EndpointInput, EndpointState, PoolEndpoint } from './types.js';
 
 /** Keys an endpoint object may carry. */
@@ -141,8 +142,17 @@ export class EndpointRecord implements PoolEndpoint {
   unhealthy = false;
   /** Ejected until this time (pool clock); −Infinity when not ejected. */
   ejectedUntil = Number.NEGATIVE_INFINITY;
-  /** Takes no new requests; leaves once `inflight` is 0. */
+  /**
+   * Takes no new requests: true when any of `leaving`, `adminDrain` or `disabled` is. Out of
+   * the eligible set, of the ejection cap's base and of outlier detection.
+   */
   draining = false;
+  /** Removed with `drain`: leaves once `inflight` is 0. */
+  leaving = false;
+  /** Drained by an operator (`pool.drain`): stays in the pool, idle, until `pool.enable`. */
+  adminDrain = false;
+  /** Disabled by an operator (`pool.disable`, HAProxy's MAINT) until `pool.enable`. */
+  disabled = false;
   /** No longer in the pool (outstanding leases still release into it harmlessly). */
   removed = false;
   /** In the eligible set handed to the selector. */
@@ -154,6 +164,8 @@ export class EndpointRecord implements PoolEndpoint {
   ejectionMultiplier = 0;
   /** When the last ejection ended (or was due to end); the multiplier decays from here. */
   ejectionEndedAt = 0;
+  /** Why the ejection in force began (`consecutive-failures`, `latency`, `retry-after`). */
+  ejectedFor = '';
   /** Latency ejection: when the endpoint was first seen above the threshold; −Infinity when not. */
   slowSince = Number.NEGATIVE_INFINITY;
   /** `latencySamples` when `slowSince` was set: ejection needs fresh samples since. */
@@ -173,6 +185,12 @@ export class EndpointRecord implements PoolEndpoint {
   successes = 0;
   failures = 0;
   ejections = 0;
+  /** Leases acquired as a retry (`acquire({ retry: true })`). */
+  retries = 0;
+  /** Windowed figures, from the first completed request on. */
+  stats: EndpointStats | undefined = undefined;
+  /** `stats.hot`, what a release updates, one load away. */
+  statsHot: Float64Array | undefined = undefined;
 
   constructor(spec: EndpointSpec) {
     this.id = spec.id;
@@ -201,8 +219,13 @@ export class EndpointRecord implements PoolEndpoint {
     this.metadata = spec.metadata;
   }
 
-  /** The state these facts give at time `now`: draining > unhealthy > ejected > healthy. */
+  /**
+   * The state these facts give at time `now`: leaving (draining) > disabled > drained by an
+   * operator (draining) > unhealthy > ejected > healthy.
+   */
   derive(now: number): EndpointState {
+    if (this.leaving) return 'draining';
+    if (this.disabled) return 'disabled';
     if (this.draining) return 'draining';
     if (this.unhealthy) return 'unhealthy';
     if (this.ejectedUntil > now) return 'ejected';

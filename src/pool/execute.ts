@@ -11,13 +11,10 @@ import {
   type ResolvedExecuteOptions,
   resolveExecuteOptions,
 } from './execute-options.js';
-import type { AcquireOptions, Lease, PoolEndpoint } from './types.js';
+import type { Lease, PoolEndpoint, PoolLike } from './types.js';
 
 /** What `execute` needs of a pool. @internal */
-export interface ExecutePool {
-  readonly closed: boolean;
-  tryAcquire(options?: AcquireOptions): Lease | undefined;
-}
+export type ExecutePool = Pick<PoolLike, 'closed' | 'tryAcquire'>;
 
 /**
  * Failover for any protocol: calls `fn` with an endpoint from the pool and, when it fails,
@@ -164,15 +161,22 @@ async function run<T>(
   }
 }
 
-/** An endpoint not tried yet when one is eligible, else any eligible endpoint. */
+/**
+ * An endpoint not tried yet when one is eligible, else any eligible endpoint. Every attempt
+ * after the first is acquired with `retry: true`, so the pool counts it.
+ */
 function acquire(
   pool: ExecutePool,
   tried: Set<string>,
   key: string | undefined,
 ): Lease | undefined {
   if (tried.size === 0) return pool.tryAcquire(key === undefined ? undefined : { key });
-  const context = key === undefined ? { exclude: tried } : { key, exclude: tried };
-  return pool.tryAcquire(context) ?? pool.tryAcquire(key === undefined ? undefined : { key });
+  const context =
+    key === undefined ? { exclude: tried, retry: true } : { key, exclude: tried, retry: true };
+  return (
+    pool.tryAcquire(context) ??
+    pool.tryAcquire(key === undefined ? { retry: true } : { key, retry: true })
+  );
 }
 
 /** Runs `start` and settles with it, or rejects with the signal's reason if it aborts first. */

@@ -4,6 +4,7 @@
  */
 
 export type { Disposable } from '../events.js';
+export { assertPool } from './assert-pool.js';
 export {
   type BackoffOptions,
   DEFAULT_BACKOFF_BASE_MS,
@@ -12,6 +13,7 @@ export {
   type ExecuteContext,
   type ExecuteOptions,
 } from './execute-options.js';
+export { LATENCY_HISTOGRAM_BOUNDS_MS } from './latency-buckets.js';
 export {
   DEFAULT_LATENCY_DECAY_MS,
   DEFAULT_MAX_RETRY_AFTER_MS,
@@ -36,11 +38,13 @@ export type {
   EndpointInput,
   EndpointSnapshot,
   EndpointState,
+  LatencyHistogram,
   Lease,
   MembershipChangeEvent,
   PoolEndpoint,
   PoolLike,
   PoolSnapshot,
   ReleaseOutcome,
+  SetHealthOptions,
   StateChangeEvent,
 } from './types.js';

@@ -2,7 +2,7 @@ import { NoEndpointError, PoolClosedError } from '../errors.js';
 import type { Disposable } from '../events.js';
 import { PowerOfTwoChoices } from '../selectors/power-of-two-choices.js';
 import type { Selector } from '../selectors/selector.js';
-import { checkBoolean, checkString, quote } from '../validate.js';
+import { checkBoolean, checkOptions, checkString, quote } from '../validate.js';
 import { Alarm } from './alarm.js';
 import { Ejections } from './ejections.js';
 import { computeEligibility, explainNoEndpoint } from './eligibility.js';
@@ -13,8 +13,10 @@ import {
   resolveEndpointInput,
   resolveEndpointInputs,
 } from './endpoint.js';
+import { emptyHistogram, recordStats } from './endpoint-stats.js';
 import { execute } from './execute.js';
 import type { ExecuteContext, ExecuteOptions } from './execute-options.js';
+import { LATENCY_HISTOGRAM_BOUNDS_MS } from './latency-buckets.js';
 import { type LeaseOwner, PoolLease } from './lease.js';
 import {
   checkSelector,
@@ -30,12 +32,14 @@ import { takeSnapshot } from './snapshot.js';
 import type {
   AcquireOptions,
   EndpointInput,
+  LatencyHistogram,
   Lease,
   MembershipChangeEvent,
   PoolEndpoint,
   PoolLike,
   PoolSnapshot,
   ReleaseOutcome,
+  SetHealthOptions,
   StateChangeEvent,
 } from './types.js';
 
@@ -48,10 +52,16 @@ const NOT_SINCE = Number.NEGATIVE_INFINITY;
  * learns from how each lease ends.
  *
  * - **States**: `healthy`; `unhealthy` (failed active health checks, via `setHealth`);
- *   `ejected` (outlier detection or `Retry-After`, timed); `draining` (leaving once idle).
- *   Each endpoint keeps these facts separately and shows one derived state, by precedence
- *   `draining` > `unhealthy` > `ejected` > `healthy`; every change of it is one
- *   `onStateChange` event with a reason.
+ *   `ejected` (outlier detection or `Retry-After`, timed); `draining` (leaving once idle, or
+ *   drained by an operator with {@link Pool.drain}); `disabled` (an operator's
+ *   {@link Pool.disable}). Each endpoint keeps these facts separately and shows one derived
+ *   state, by precedence `draining` (leaving) > `disabled` > `draining` (operator) >
+ *   `unhealthy` > `ejected` > `healthy`; every change of it is one `onStateChange` event
+ *   with a reason.
+ * - **Figures**: each completed lease is counted, with its latency, into per-endpoint
+ *   windows (request and error rates over 10 s, latency percentiles over the last minute)
+ *   and a cumulative histogram ({@link Pool.latencyHistogram}); retries are counted when
+ *   acquired with `retry: true`. No timer: the windows advance on use.
  * - **Eligible set**: the healthy endpoints of the best priority tier that has any, with
  *   Envoy's panic threshold (see {@link PoolOptions.panicThreshold}). It is recomputed, and
  *   the selector updated, only when a state, the membership or a weight changes.
@@ -99,7 +109,10 @@ export class Pool implements PoolLike {
   #requests = 0;
   #successes = 0;
   #failures = 0;
+  #retries = 0;
   #closed = false;
+  /** Reused by snapshots to sum latency windows. */
+  readonly #scratch = new Float64Array(64);
   readonly #owner: LeaseOwner = {
     release: (record, startedAt, outcome) => this.#release(record, startedAt, outcome),
     now: () => this.#now(),
@@ -146,7 +159,7 @@ export class Pool implements PoolLike {
    * released. The hot path: one clock read, one selector pick, one small lease object.
    * @param options - `key` for hashing selectors; `exclude` ids already tried; `prefer` an
    *   endpoint to take when it is eligible and not excluded (then the selector is not
-   *   asked).
+   *   asked); `retry` when this lease is a retry of a request (counted as such).
    * @throws NoEndpointError (`ERR_NO_ENDPOINT`) when no endpoint is eligible (or all are
    *   excluded); PoolClosedError (`ERR_POOL_CLOSED`) after `close()`.
    * @example
@@ -191,6 +204,10 @@ export class Pool implements PoolLike {
     record.requests++;
     this.#inflight++;
     this.#requests++;
+    if (options?.retry === true) {
+      record.retries++;
+      this.#retries++;
+    }
     return new PoolLease(this.#owner, record, t);
   }
 
@@ -204,9 +221,12 @@ export class Pool implements PoolLike {
         // `lease.elapsedMs()`).
         record.inflight--;
         this.#inflight--;
+        const at = startedAt + latencyMs;
         if (outcome.skipLatency !== true) {
-          const at = startedAt + latencyMs;
           record.observeLatency(latencyMs, at, this.#latencyDecayMs, this.#latencyMeanMs);
+          recordStats(record, at, latencyMs);
+        } else {
+          recordStats(record, at, -1);
         }
         this.#succeeded(record);
         this.#afterRelease(record);
@@ -218,11 +238,14 @@ export class Pool implements PoolLike {
     if (t >= this.#nextCheckAt) this.#due(t);
     record.inflight--;
     this.#inflight--;
+    const ok = outcome === undefined || outcome.ok;
+    let sample = -1;
     if (outcome?.skipLatency !== true) {
-      const sample = outcome?.latencyMs ?? t - startedAt;
+      sample = outcome?.latencyMs ?? t - startedAt;
       record.observeLatency(sample, t, this.#latencyDecayMs, this.#latencyMeanMs);
     }
-    if (outcome === undefined || outcome.ok) {
+    recordStats(record, t, sample);
+    if (ok) {
       this.#succeeded(record);
     } else {
       record.failures++;
@@ -251,7 +274,7 @@ export class Pool implements PoolLike {
    * endpoints already do not count); then the pool settles if anything changed.
    */
   #afterRelease(record: EndpointRecord): void {
-    if (record.draining && record.inflight === 0 && !record.removed) {
+    if (record.leaving && record.inflight === 0 && !record.removed) {
       this.#removeRecord(record, 'drained');
     }
     if (this.#dirty || this.#events.pending) this.#settle();
@@ -260,8 +283,9 @@ export class Pool implements PoolLike {
   // ---- membership --------------------------------------------------------------------
 
   /**
-   * Adds an endpoint. Adding the id of a draining endpoint cancels the drain and applies
-   * the new weight, priority and metadata.
+   * Adds an endpoint. Adding the id of an endpoint draining out of the pool (removed with
+   * `drain`) cancels the removal and applies the new weight, priority and metadata; an
+   * operator's {@link Pool.drain} or {@link Pool.disable} stays in force.
    * @returns the endpoint.
    * @throws TypeError or RangeError for a bad input (see the constructor); RangeError for
    *   an id already in the pool; PoolClosedError after `close()`.
@@ -274,7 +298,7 @@ export class Pool implements PoolLike {
     this.#assertOpen();
     const spec = resolveEndpointInput(input, 'endpoint');
     const existing = this.#byId.get(spec.id);
-    if (existing !== undefined && !existing.draining) {
+    if (existing !== undefined && !existing.leaving) {
       throw new RangeError(`duplicate endpoint id ${quote(spec.id)}`);
     }
     const t = this.#advance();
@@ -308,8 +332,9 @@ export class Pool implements PoolLike {
 
   /**
    * Replaces the membership, diffing by id: new ids join; ids that stay keep their
-   * counters, latency and state, and take the new url, weight, priority and metadata (a
-   * draining one stops draining); missing ids leave (or drain, with `drain`). Emits one
+   * counters, latency and state, and take the new url, weight, priority and metadata (one
+   * draining out of the pool stays; an operator's drain or disable stays in force); missing
+   * ids leave (or drain, with `drain`). Emits one
    * membership event for the whole change. The inputs are all validated before anything
    * changes.
    * @throws TypeError or RangeError for a bad input or a duplicate id (nothing changes
@@ -335,7 +360,7 @@ export class Pool implements PoolLike {
     for (const spec of specs) {
       const record = this.#byId.get(spec.id);
       if (record === undefined) this.#insert(spec, t);
-      else if (record.draining) this.#undrain(record, spec, t);
+      else if (record.leaving) this.#undrain(record, spec, t);
       else this.#assign(record, spec, t);
     }
     // Against the new membership as a whole: halfway through, it may look smaller than it is.
@@ -371,21 +396,91 @@ export class Pool implements PoolLike {
    * healthy again. Unknown ids are ignored, since a check may finish after its endpoint
    * left; so is every call after `close()`.
    * @param reason - the event's reason. @default 'health-check'
-   * @throws TypeError when `healthy` is not a boolean or `reason` not a non-empty string.
+   * @param options - `endEjection: true` also ends an outlier ejection (see {@link SetHealthOptions})
+   * @throws TypeError when `healthy` is not a boolean, `reason` not a non-empty string or
+   *   `options` not `{ endEjection?: boolean }`.
    * @example
    * ```ts
    * pool.setHealth(endpoint.id, false, 'admin');
+   * pool.setHealth(endpoint.id, true, 'health-check', { endEjection: true });
    * ```
    */
-  setHealth(id: string, healthy: boolean, reason = 'health-check'): void {
+  setHealth(
+    id: string,
+    healthy: boolean,
+    reason = 'health-check',
+    options?: SetHealthOptions,
+  ): void {
     checkBoolean('healthy', healthy);
     checkString('reason', reason);
+    const endEjection =
+      options !== undefined &&
+      checkBoolean(
+        'endEjection',
+        checkOptions('setHealth', options, ['endEjection']).endEjection ?? false,
+      );
     const record = this.#byId.get(id);
     if (record === undefined || this.#closed) return;
     const t = this.#advance();
     record.unhealthy = !healthy;
+    if (healthy && endEjection) this.#ejections.lift(record, t);
     this.#updateState(record, reason, t);
     this.#settle();
+  }
+
+  /**
+   * Drains an endpoint for an operator, as HAProxy's DRAIN: it takes no new requests, its
+   * in-flight ones finish, and it stays in the pool, listed as `draining`, until
+   * {@link Pool.enable} (unlike `remove(id, { drain: true })`, which removes it once idle).
+   * Health checks pause and outlier detection ignores it meanwhile. Undoes a `disable`.
+   * @param reason - the event's reason. @default 'drain'
+   * @returns true when the id was in the pool.
+   * @throws TypeError when `reason` is not a non-empty string; PoolClosedError after
+   *   `close()`.
+   * @example
+   * ```ts
+   * pool.drain('http://127.0.0.1:8081'); // deploy it, then
+   * pool.enable('http://127.0.0.1:8081');
+   * ```
+   */
+  drain(id: string, reason = 'drain'): boolean {
+    return this.#operate(id, true, false, reason);
+  }
+
+  /**
+   * Disables an endpoint for an operator, as HAProxy's MAINT: state `disabled`, never
+   * eligible (not even in panic), health checks paused, outlier detection ignores it, until
+   * {@link Pool.enable}. Leases already out still release normally. Undoes a `drain`.
+   * @param reason - the event's reason. @default 'disable'
+   * @returns true when the id was in the pool.
+   * @throws TypeError when `reason` is not a non-empty string; PoolClosedError after
+   *   `close()`.
+   * @example
+   * ```ts
+   * pool.disable('http://127.0.0.1:8081');
+   * ```
+   */
+  disable(id: string, reason = 'disable'): boolean {
+    return this.#operate(id, false, true, reason);
+  }
+
+  /**
+   * Undoes an operator's {@link Pool.drain} or {@link Pool.disable}: the endpoint takes its
+   * state from the other facts again (`healthy`, or `unhealthy` while its health flag is
+   * down; health checks resume). Coming back from `disabled`, it ramps up as after an
+   * ejection (slow start) with its latency forgotten. An endpoint removed with `drain`
+   * keeps leaving. Enabling an enabled endpoint changes nothing and emits no event.
+   * @param reason - the event's reason. @default 'enable'
+   * @returns true when the id was in the pool.
+   * @throws TypeError when `reason` is not a non-empty string; PoolClosedError after
+   *   `close()`.
+   * @example
+   * ```ts
+   * pool.enable('http://127.0.0.1:8081');
+   * ```
+   */
+  enable(id: string, reason = 'enable'): boolean {
+    return this.#operate(id, false, false, reason);
   }
 
   // ---- reading -----------------------------------------------------------------------
@@ -424,17 +519,36 @@ export class Pool implements PoolLike {
    */
   snapshot(): PoolSnapshot {
     const t = this.#refresh();
-    return takeSnapshot(this.#byId.values(), t, this.#ejections, {
+    return takeSnapshot(this.#byId.values(), t, this.#ejections, this.#scratch, {
       closed: this.#closed,
       tier: this.#tier,
       panic: this.#panic,
       eligible: this.#eligible.length,
-      draining: this.#draining,
       inflight: this.#inflight,
       requests: this.#requests,
       successes: this.#successes,
       failures: this.#failures,
+      retries: this.#retries,
     });
+  }
+
+  /**
+   * The latency histogram of an endpoint since it joined: cumulative counts of completed
+   * leases whose latency was at most each of {@link LATENCY_HISTOGRAM_BOUNDS_MS} (the last
+   * count is every sample), their sum and count. What the dashboard exposes as the
+   * Prometheus histogram `switchyard_request_duration_seconds`. Leases released with
+   * `skipLatency` are not in it. `undefined` for an unknown id.
+   * @example
+   * ```ts
+   * const h = pool.latencyHistogram(id);
+   * const under100ms = h && h.counts[h.boundsMs.indexOf(100)]! / h.count;
+   * ```
+   */
+  latencyHistogram(id: string): LatencyHistogram | undefined {
+    const record = this.#byId.get(id);
+    if (record === undefined) return undefined;
+    const figures = record.stats?.histogram() ?? emptyHistogram();
+    return { boundsMs: LATENCY_HISTOGRAM_BOUNDS_MS, ...figures };
   }
 
   // ---- events and lifecycle ----------------------------------------------------------
@@ -443,7 +557,8 @@ export class Pool implements PoolLike {
    * Subscribes to state changes: one event per change of an endpoint's derived state,
    * with a reason (`added`, `removed`, `drained`, `drain`, `drain-cancelled`,
    * `health-check`, `consecutive-failures`, `latency`, `retry-after`, `ejection-expired`,
-   * or a `setHealth` reason). Listeners run synchronously after the pool has updated its
+   * `ejection-cap`, `disable`, `enable`, or the reason given to `setHealth`, `drain`,
+   * `disable` or `enable`). Listeners run synchronously after the pool has updated its
    * eligible set.
    * @returns a disposable that unsubscribes.
    * @example
@@ -555,24 +670,51 @@ export class Pool implements PoolLike {
   }
 
   #undrain(record: EndpointRecord, spec: EndpointSpec, t: number): EndpointRecord {
-    record.draining = false;
-    this.#draining--;
+    record.leaving = false;
     this.#assign(record, spec, t);
-    this.#updateState(record, 'drain-cancelled', t);
+    this.#takesRequests(record, 'drain-cancelled', t);
     return record;
   }
 
   /** Removes at once, or starts a drain when asked and work is in flight. */
   #retire(record: EndpointRecord, drain: boolean, t: number): void {
     if (drain && record.inflight > 0) {
-      if (record.draining) return;
-      record.draining = true;
-      this.#draining++;
-      this.#ejections.cut(record, t);
-      this.#updateState(record, 'drain', t);
+      if (record.leaving) return;
+      record.leaving = true;
+      this.#takesRequests(record, 'drain', t);
     } else {
       this.#removeRecord(record, 'removed');
     }
+  }
+
+  /**
+   * After a change of `leaving`, `adminDrain` or `disabled`: keeps `draining` (no new
+   * requests) and its count in step, ends an ejection when the endpoint goes out of service
+   * (without an event of its own: the move out is the change), then updates the state.
+   */
+  #takesRequests(record: EndpointRecord, reason: string, t: number): void {
+    const out = record.leaving || record.adminDrain || record.disabled;
+    if (out !== record.draining) {
+      record.draining = out;
+      this.#draining += out ? 1 : -1;
+      if (out) this.#ejections.cut(record, t);
+    }
+    this.#updateState(record, reason, t);
+  }
+
+  /** Sets an operator's mode on `id`; false for an unknown id. */
+  #operate(id: string, drain: boolean, disabled: boolean, reason: string): boolean {
+    this.#assertOpen();
+    checkString('reason', reason);
+    const record = this.#byId.get(id);
+    if (record === undefined) return false;
+    const t = this.#advance();
+    record.adminDrain = drain;
+    record.disabled = disabled;
+    this.#takesRequests(record, reason, t);
+    this.#ejections.cap(t, this.#members());
+    this.#settle();
+    return true;
   }
 
   #removeRecord(record: EndpointRecord, reason: string): void {
@@ -580,6 +722,7 @@ export class Pool implements PoolLike {
     this.#byId.delete(record.id);
     this.#list = undefined;
     if (record.draining) this.#draining--;
+    record.draining = false;
     this.#ejections.forget(record);
     this.#slowStart.stop(record);
     if (record.eligible) this.#dirty = true;
@@ -596,7 +739,7 @@ export class Pool implements PoolLike {
     record.state = to;
     this.#dirty = true;
     if (to === 'healthy') {
-      if (from === 'unhealthy' || from === 'ejected') {
+      if (from === 'unhealthy' || from === 'ejected' || from === 'disabled') {
         // Back in service: what we knew of its latency is stale, and it ramps up again.
         record.latency = 0;
         record.latencyMean = 0;

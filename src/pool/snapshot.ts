@@ -1,5 +1,6 @@
 import type { Ejections } from './ejections.js';
 import type { EndpointRecord } from './endpoint.js';
+import { emptyFigures } from './endpoint-stats.js';
 import type { EndpointSnapshot, PoolSnapshot } from './types.js';
 
 /** What a snapshot reads of the pool besides its endpoints. @internal */
@@ -9,11 +10,11 @@ export interface PoolFacts {
   readonly tier: number;
   readonly panic: boolean;
   readonly eligible: number;
-  readonly draining: number;
   readonly inflight: number;
   readonly requests: number;
   readonly successes: number;
   readonly failures: number;
+  readonly retries: number;
 }
 
 /**
@@ -24,16 +25,24 @@ export function takeSnapshot(
   records: Iterable<EndpointRecord>,
   t: number,
   ejections: Ejections,
+  scratch: Float64Array,
   pool: PoolFacts,
 ): PoolSnapshot {
   const endpoints: EndpointSnapshot[] = [];
   let healthy = 0;
   let unhealthy = 0;
   let ejected = 0;
+  let draining = 0;
+  let disabled = 0;
+  let rate = 0;
   for (const r of records) {
     if (r.state === 'healthy') healthy++;
     else if (r.state === 'unhealthy') unhealthy++;
     else if (r.state === 'ejected') ejected++;
+    else if (r.state === 'draining') draining++;
+    else disabled++;
+    const figures = r.stats?.figures(t, scratch) ?? emptyFigures();
+    rate += figures.rate;
     endpoints.push({
       id: r.id,
       url: r.url,
@@ -49,6 +58,10 @@ export function takeSnapshot(
       requests: r.requests,
       successes: r.successes,
       failures: r.failures,
+      retries: r.retries,
+      rate: figures.rate,
+      errorRate: figures.errorRate,
+      latencyMs: { p50: figures.p50, p90: figures.p90, p99: figures.p99 },
       consecutiveFailures: r.consecutiveFailures,
       ejections: r.ejections,
       ejectionMultiplier: ejections.multiplier(r, t),
@@ -67,12 +80,15 @@ export function takeSnapshot(
       healthy,
       unhealthy,
       ejected,
-      draining: pool.draining,
+      draining,
+      disabled,
       inflight: pool.inflight,
       requests: pool.requests,
       successes: pool.successes,
       failures: pool.failures,
+      retries: pool.retries,
       ejections: ejections.total,
+      rate,
     },
     endpoints,
   };

@@ -6,9 +6,13 @@ import type { PickContext, SelectorEndpoint } from '../selectors/selector.js';
  * - `healthy`: eligible for new requests;
  * - `unhealthy`: failed active health checks (HealthMonitor) — out until it passes again;
  * - `ejected`: taken out by passive outlier detection (or a `Retry-After`) for a time;
- * - `draining`: takes no new requests; removed once its in-flight work ends.
+ * - `draining`: takes no new requests; its in-flight work finishes. Removed once idle when
+ *   it was removed with `drain`; kept until `pool.enable()` when an operator drained it
+ *   (`pool.drain()`, HAProxy's DRAIN);
+ * - `disabled`: taken out by an operator (`pool.disable()`, HAProxy's MAINT): never
+ *   eligible, not even in panic, and not health-checked, until `pool.enable()`.
  */
-export type EndpointState = 'healthy' | 'unhealthy' | 'ejected' | 'draining';
+export type EndpointState = 'healthy' | 'unhealthy' | 'ejected' | 'draining' | 'disabled';
 
 /** An endpoint as given to the pool: a URL string, or an object. */
 export type EndpointInput =
@@ -80,6 +84,14 @@ export interface AcquireOptions extends PickContext<PoolEndpoint> {
    * @default undefined (the selector picks)
    */
   prefer?: string;
+  /**
+   * This lease is a retry: an attempt after the first for one request. The pool counts it
+   * (`retries` in the snapshot, `switchyard_retries_total` on the dashboard) whoever makes
+   * it — `pool.execute()` sets it, and so should any caller that retries on its own. It
+   * changes nothing in the pick.
+   * @default false
+   */
+  retry?: boolean;
 }
 
 /** How a leased call ended, given to `lease.release()`. */
@@ -145,7 +157,7 @@ export interface StateChangeEvent {
   readonly from: EndpointState | undefined;
   /** State after; `undefined` when the endpoint was removed. */
   readonly to: EndpointState | undefined;
-  /** Why: `added`, `removed`, `health-check`, `consecutive-failures`, `latency`, `ejection-expired`, `retry-after`, `drain`, `admin`, … */
+  /** Why: `added`, `removed`, `health-check`, `consecutive-failures`, `latency`, `ejection-expired`, `retry-after`, `drain`, `disable`, `enable`, `admin`, … */
   readonly reason: string;
 }
 
@@ -157,13 +169,60 @@ export interface MembershipChangeEvent {
   readonly removed: readonly PoolEndpoint[];
 }
 
-/** A pool as the health monitor and the adapters see it. @internal */
+/**
+ * The pool contract: everything `HealthMonitor`, the HTTP proxy
+ * (`createProxyHandler`), the balanced dispatcher (`createBalancedDispatcher`,
+ * `balancedInterceptor`) and the other adapters need of a pool. switchyard's `Pool`
+ * implements it; a pool of your own (a test double, a pool over another registry) that
+ * implements it can be used wherever a `Pool` is taken. The adapters check it once, when
+ * they are given the pool, with `assertPool`.
+ *
+ * The adapters rely on these semantics of `Pool`:
+ * - `acquire` throws `NoEndpointError` when no endpoint is eligible and `PoolClosedError`
+ *   once `closed`; `tryAcquire` returns `undefined` in both cases;
+ * - `acquire({ prefer })` takes the preferred endpoint whenever it is eligible (cookie
+ *   affinity), and `exclude` is honoured (failover goes to endpoints not tried yet);
+ * - `onMembershipChange` reports every endpoint added or removed, so adapters can open
+ *   and close their connections with it.
+ *
+ * @example
+ * ```ts
+ * import { HealthMonitor, Pool, type PoolLike } from 'switchyard';
+ * const pool: PoolLike = new Pool({ endpoints: ['http://127.0.0.1:8081'] });
+ * const monitor = new HealthMonitor(pool);
+ * ```
+ */
 export interface PoolLike {
   /** Every endpoint, whatever its state. */
   readonly endpoints: readonly PoolEndpoint[];
+  /** True once the pool is closed: no more leases. */
+  readonly closed: boolean;
+  /**
+   * Claims an endpoint (`options.prefer` when it is eligible), in flight until the lease is
+   * released.
+   * @throws NoEndpointError (`ERR_NO_ENDPOINT`) when none is eligible, PoolClosedError
+   *   (`ERR_POOL_CLOSED`) once closed.
+   */
+  acquire(options?: AcquireOptions): Lease;
+  /** As {@link PoolLike.acquire}, but returns `undefined` rather than throwing when no endpoint is eligible or the pool is closed. */
+  tryAcquire(options?: AcquireOptions): Lease | undefined;
+  /** Subscribes to membership changes (endpoints added and removed); returns a disposable. */
   onMembershipChange(listener: (event: MembershipChangeEvent) => void): Disposable;
+  /** Subscribes to endpoint state changes; returns a disposable. */
   onStateChange(listener: (event: StateChangeEvent) => void): Disposable;
-  setHealth(id: string, healthy: boolean, reason?: string): void;
+  /** Records an active health check's verdict for endpoint `id` (`HealthMonitor` calls it). */
+  setHealth(id: string, healthy: boolean, reason?: string, options?: SetHealthOptions): void;
+}
+
+/** Options of `pool.setHealth()`. */
+export interface SetHealthOptions {
+  /**
+   * With `healthy: true`, also end an outlier ejection in force (consecutive failures or
+   * latency; a `Retry-After` ejection is kept), as Envoy's
+   * `successful_active_health_check_uneject_host`: one state change, reason as given.
+   * @default false
+   */
+  readonly endEjection?: boolean;
 }
 
 /** One endpoint in a {@link PoolSnapshot}: plain JSON. */
@@ -196,6 +255,28 @@ export interface EndpointSnapshot {
   readonly successes: number;
   /** Leases released with `ok: false`. */
   readonly failures: number;
+  /** Leases acquired as a retry (`acquire({ retry: true })`). */
+  readonly retries: number;
+  /**
+   * Completed leases per second over the last 10 complete seconds (fewer while the
+   * endpoint is younger than that).
+   */
+  readonly rate: number;
+  /** Share of the completed leases of the same window that failed, 0–1 (0 when none). */
+  readonly errorRate: number;
+  /**
+   * Latency percentiles in ms over the last minute (60 to 65 s, in 5-s steps), from a
+   * histogram of fixed log-spaced buckets (at most a third apart, interpolated inside),
+   * failures included; `null` when no latency was recorded in that window.
+   */
+  readonly latencyMs: {
+    /** Median, ms. */
+    readonly p50: number | null;
+    /** 90th percentile, ms. */
+    readonly p90: number | null;
+    /** 99th percentile, ms. */
+    readonly p99: number | null;
+  };
   /** Failures in a row (reset by a success and by an ejection). */
   readonly consecutiveFailures: number;
   /** Times ejected (outlier detection, latency, `Retry-After`). */
@@ -232,6 +313,8 @@ export interface PoolSnapshot {
     readonly ejected: number;
     /** Endpoints in state `draining`. */
     readonly draining: number;
+    /** Endpoints in state `disabled`. */
+    readonly disabled: number;
     /** Leases not yet released, including those on endpoints already removed. */
     readonly inflight: number;
     /** Leases handed out since the pool was created. */
@@ -240,9 +323,31 @@ export interface PoolSnapshot {
     readonly successes: number;
     /** Leases released with `ok: false`. */
     readonly failures: number;
+    /** Leases acquired as a retry. */
+    readonly retries: number;
     /** Ejections since the pool was created. */
     readonly ejections: number;
+    /** Sum of the endpoints' `rate`: completed leases per second over the last 10 s. */
+    readonly rate: number;
   };
   /** Every endpoint, whatever its state, in the order they joined. */
   readonly endpoints: readonly EndpointSnapshot[];
+}
+
+/**
+ * An endpoint's latency histogram since it joined, as `pool.latencyHistogram(id)` returns
+ * it: the shape of a Prometheus histogram.
+ */
+export interface LatencyHistogram {
+  /** Upper bounds of the buckets, in ms, ascending (`LATENCY_HISTOGRAM_BOUNDS_MS`). */
+  readonly boundsMs: readonly number[];
+  /**
+   * Cumulative counts: `counts[i]` samples were ≤ `boundsMs[i]`; one more entry at the end
+   * (the +∞ bucket) counts every sample.
+   */
+  readonly counts: readonly number[];
+  /** Sum of the samples, in ms. */
+  readonly sumMs: number;
+  /** Number of samples. */
+  readonly count: number;
 }

@@ -14,6 +14,16 @@ export const DEFAULT_KEY_CACHE_SIZE = 4096;
 const MAX_KEY_CACHE_SIZE = 1_048_576;
 
 /**
+ * Bytes of keys a cache holds at most (counting 2 per UTF-16 code unit): keys often come
+ * from clients (a header, an address), so the count of keys alone does not bound memory.
+ * @internal
+ */
+export const KEY_CACHE_BYTES = 1_048_576;
+
+/** Keys longer than this (code units) are never cached: hashing them again is cheap next to holding them. @internal */
+export const MAX_CACHED_KEY_LENGTH = 1024;
+
+/**
  * After a generation that did not pay, the cache rests (stays off) for this many times
  * its size in picks; each further generation that does not pay doubles the rest, up to
  * {@link MAX_REST_GENERATIONS}. Keys that never repeat then pay for a generation of
@@ -41,8 +51,9 @@ export const LOOKUP_HITS_PER_MISS = 3;
  * the key and the lookup (for `Rendezvous`, the O(n) scoring); a `Map` lookup is cheap on
  * a string the engine has hashed before, since the engine keeps that hash in the string.
  *
- * Bounded by generations rather than LRU bookkeeping: when `limit` keys are held, the
- * next new key empties the cache first. A miss costs a failed lookup and an insertion,
+ * Bounded by generations rather than LRU bookkeeping: when `limit` keys (or
+ * {@link KEY_CACHE_BYTES} of them) are held, the next new key empties the cache first;
+ * keys longer than {@link MAX_CACHED_KEY_LENGTH} are not held at all. A miss costs a failed lookup and an insertion,
  * so a generation whose hits fall short of `hitsPerMiss` × its misses (keys that rarely
  * repeat, or more hot keys than fit) turns the cache off for the next
  * {@link REST_GENERATIONS} × `limit` picks (longer after each such generation in a row),
@@ -53,6 +64,9 @@ export const LOOKUP_HITS_PER_MISS = 3;
 export class KeyCache {
   readonly #map = new Map<string, number>();
   readonly #limit: number;
+  readonly #maxBytes: number;
+  /** Bytes of the keys held. */
+  #bytes = 0;
   /** Hits a generation needs to keep the cache on. */
   #enough = 0;
   /** Hits in this generation, counted up to `#enough`. */
@@ -62,9 +76,13 @@ export class KeyCache {
   /** Generations of the next rest. */
   #rest = REST_GENERATIONS;
 
-  /** @param limit - keys held at most, ≥ 1 */
-  constructor(limit: number) {
+  /**
+   * @param limit - keys held at most, ≥ 1
+   * @param maxBytes - bytes of keys held at most
+   */
+  constructor(limit: number, maxBytes: number = KEY_CACHE_BYTES) {
     this.#limit = limit;
+    this.#maxBytes = maxBytes;
   }
 
   /**
@@ -86,9 +104,12 @@ export class KeyCache {
       this.#bypass--;
       return;
     }
+    if (key.length > MAX_CACHED_KEY_LENGTH) return;
     const map = this.#map;
-    if (map.size >= this.#limit) {
+    const bytes = 2 * key.length;
+    if (map.size >= this.#limit || this.#bytes + bytes > this.#maxBytes) {
       map.clear();
+      this.#bytes = 0;
       const paid = this.#hits >= this.#enough;
       this.#hits = 0;
       if (paid) {
@@ -101,6 +122,7 @@ export class KeyCache {
       }
     }
     map.set(key, index);
+    this.#bytes += bytes;
   }
 
   /**
@@ -110,6 +132,7 @@ export class KeyCache {
    */
   reset(hitsPerMiss: number): void {
     this.#map.clear();
+    this.#bytes = 0;
     this.#enough = Math.ceil(hitsPerMiss * this.#limit);
     this.#hits = 0;
     this.#bypass = 0;
@@ -119,6 +142,11 @@ export class KeyCache {
   /** Keys held now: at most the limit. */
   get size(): number {
     return this.#map.size;
+  }
+
+  /** Bytes of the keys held now (2 per code unit): at most {@link KEY_CACHE_BYTES}. */
+  get bytes(): number {
+    return this.#bytes;
   }
 
   /** True while the cache is off after a generation that did not pay. */

@@ -9,7 +9,8 @@
  *   properties of your own.
  * - {@link seededRandom}, a small deterministic PRNG to inject as `random`.
  * - {@link simulate}, a discrete-event simulation in virtual time that compares strategies
- *   on a synthetic workload (latency distributions, failures, slow periods, outages).
+ *   on a synthetic workload (latency distributions, failures, slow periods, outages), for
+ *   one balancer or a fleet of them (`balancers: K`).
  *
  * `fast-check` (version 4) is an optional peer dependency of switchyard, needed only by
  * this entry: `npm install --save-dev fast-check`.
@@ -63,8 +64,10 @@ export { seededRandom } from './seeded-random.js';
 export {
   DEFAULT_LATENCY_DECAY_MS,
   DEFAULT_SIMULATION_SEED,
+  type FleetSelectorFactory,
   type LatencyDistribution,
   type LatencySummary,
+  MAX_SIMULATION_BALANCERS,
   MAX_SIMULATION_REQUESTS,
   type SimulatedEndpoint,
   type SimulatedEndpointReport,

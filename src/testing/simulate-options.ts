@@ -94,10 +94,34 @@ export interface SimulationWorkload {
   readonly keys?: number;
 }
 
+/**
+ * Makes the selector of one balancer of a fleet: `balancer` counts from 0, and `random` is
+ * a stream of its own (seeded from the simulation's seed), to pass as the selector's
+ * `random` so runs repeat. A {@link SelectorFactory} of `checkSelectorLaws` fits.
+ */
+export type FleetSelectorFactory = (
+  random: () => number,
+  balancer: number,
+) => Selector<SelectorEndpoint>;
+
 /** Options of {@link simulate}. */
 export interface SimulationOptions {
-  /** The selector under test; `simulate` calls its `update` and `pick`. */
-  readonly selector: Selector<SelectorEndpoint>;
+  /**
+   * The selector under test; `simulate` calls its `update` and `pick`. With `balancers`
+   * above 1, a factory that makes one selector per balancer (an instance cannot be K
+   * independent balancers).
+   */
+  readonly selector: Selector<SelectorEndpoint> | FleetSelectorFactory;
+  /**
+   * A fleet: this many independent balancers (the processes of a service), each with its
+   * own selector from the `selector` factory and its own view of the endpoints — its own
+   * requests in flight and its own latency average, as a process sees them — over the same
+   * endpoints, which serve (and queue) the requests of all. Each request of the shared
+   * arrival process goes to a balancer chosen uniformly at random. An integer from 1 to
+   * {@link MAX_SIMULATION_BALANCERS}.
+   * @defaultValue `1`
+   */
+  readonly balancers?: number;
   /** The endpoints, at least one. */
   readonly endpoints: readonly SimulatedEndpoint[];
   /** The traffic. */
@@ -122,6 +146,8 @@ export interface SimulationOptions {
   readonly latencyDecayMs?: number;
 }
 
+/** Most balancers of a fleet simulation. */
+export const MAX_SIMULATION_BALANCERS = 100_000;
 /** Most requests one simulation may send: latencies are kept to compute percentiles. */
 export const MAX_SIMULATION_REQUESTS = 1_000_000;
 /** Seed of a simulation given neither `seed` nor `random`. */
@@ -131,7 +157,10 @@ export const DEFAULT_LATENCY_DECAY_MS = 10_000;
 
 /** Options resolved and checked. @internal */
 export interface ResolvedSimulation {
-  readonly selector: Selector<SelectorEndpoint>;
+  /** One selector per balancer. */
+  readonly selectors: readonly Selector<SelectorEndpoint>[];
+  /** Draws the balancer of each request; undefined with one balancer (no draw). */
+  readonly route: (() => number) | undefined;
   readonly endpoints: readonly Required<SimulatedEndpoint>[];
   readonly requests: number;
   readonly ratePerSecond: number;
@@ -247,16 +276,21 @@ export function resolveSimulation(options: SimulationOptions): ResolvedSimulatio
     'seed',
     'random',
     'latencyDecayMs',
+    'balancers',
   ]);
-  const selector = o.selector as Selector<SelectorEndpoint> | undefined;
-  if (
-    typeof selector !== 'object' ||
-    selector === null ||
-    typeof selector.update !== 'function' ||
-    typeof selector.pick !== 'function'
-  ) {
+  const balancers =
+    o.balancers === undefined
+      ? 1
+      : checkNumber(
+          'balancers',
+          o.balancers,
+          { min: 1, max: MAX_SIMULATION_BALANCERS, integer: true },
+          OWNER,
+        );
+  if (typeof o.selector !== 'function') checkSelector(o.selector, 'selector');
+  if (balancers > 1 && typeof o.selector !== 'function') {
     throw new TypeError(
-      `${OWNER}: selector must be a selector (an object with update() and pick()), got ${quote(selector)}`,
+      `${OWNER}: balancers ${balancers} needs selector to be a factory ((random, balancer) => selector): one instance cannot be ${balancers} independent balancers`,
     );
   }
   if (!Array.isArray(o.endpoints) || o.endpoints.length === 0) {
@@ -300,9 +334,55 @@ export function resolveSimulation(options: SimulationOptions): ResolvedSimulatio
     arrivals = seededRandom(seed);
     service = seededRandom(Math.floor(arrivals() * 2 ** 32));
   }
+  let selectors: Selector<SelectorEndpoint>[];
+  let route: (() => number) | undefined;
+  if (typeof o.selector === 'function') {
+    const factory = o.selector as FleetSelectorFactory;
+    // Streams of their own, so the fleet's draws do not shift the workload's.
+    const base = o.random === undefined ? fleetSeed(o.seed as number | undefined) : undefined;
+    const random = o.random as (() => number) | undefined;
+    const streamOf = (i: number) =>
+      seededRandom(base === undefined ? Math.floor(random!() * 2 ** 32) : base + i + 1);
+    selectors = Array.from({ length: balancers }, (_, i) => {
+      const selector = factory(streamOf(i), i);
+      checkSelector(selector, `selector(random, ${i})`);
+      return selector;
+    });
+    if (balancers > 1) route = random ?? seededRandom(base!);
+  } else {
+    selectors = [o.selector as Selector<SelectorEndpoint>];
+  }
   const latencyDecayMs =
     o.latencyDecayMs === undefined
       ? DEFAULT_LATENCY_DECAY_MS
       : checkNumber('latencyDecayMs', o.latencyDecayMs, { min: 0, minExclusive: true }, OWNER);
-  return { selector, endpoints, requests, ratePerSecond, keys, arrivals, service, latencyDecayMs };
+  return {
+    selectors,
+    route,
+    endpoints,
+    requests,
+    ratePerSecond,
+    keys,
+    arrivals,
+    service,
+    latencyDecayMs,
+  };
+}
+
+function checkSelector(selector: unknown, what: string): void {
+  if (
+    typeof selector !== 'object' ||
+    selector === null ||
+    typeof (selector as Selector).update !== 'function' ||
+    typeof (selector as Selector).pick !== 'function'
+  ) {
+    throw new TypeError(
+      `${OWNER}: ${what} must be a selector (an object with update() and pick()), got ${quote(selector)}`,
+    );
+  }
+}
+
+/** A seed for the fleet's streams, apart from the workload's. */
+function fleetSeed(seed: number | undefined): number {
+  return (Math.imul((seed ?? DEFAULT_SIMULATION_SEED) | 0, 0x9e3779b1) >>> 0) * 1_000_003;
 }

@@ -11,7 +11,9 @@ import {
 export {
   DEFAULT_LATENCY_DECAY_MS,
   DEFAULT_SIMULATION_SEED,
+  type FleetSelectorFactory,
   type LatencyDistribution,
+  MAX_SIMULATION_BALANCERS,
   MAX_SIMULATION_REQUESTS,
   type SimulatedEndpoint,
   type SimulationOptions,
@@ -42,8 +44,10 @@ export interface SimulatedEndpointReport {
   readonly share: number;
   /** Its requests that failed. */
   readonly failures: number;
-  /** Most requests it had in flight at once. */
+  /** Most requests it had in flight at once (from every balancer). */
   readonly peakInflight: number;
+  /** Requests it had in flight on average, seen by each arriving request. */
+  readonly meanInflight: number;
   /** Latency of its requests, failed ones included. */
   readonly latency: LatencySummary;
 }
@@ -62,11 +66,27 @@ export interface SimulationReport {
     readonly failures: number;
     /** Requests for which `pick` returned `undefined` (every endpoint out). */
     readonly unserved: number;
+    /**
+     * In flight per endpoint, on average over endpoints, as each arriving request finds
+     * them (for Poisson arrivals, the time average). Compare with `maxInflight`.
+     */
+    readonly meanInflight: number;
+    /**
+     * In flight on the busiest endpoint, on average over arriving requests: the load of
+     * the most loaded endpoint at a typical moment. `maxInflight / meanInflight` is 1 for
+     * a perfect spread and grows with imbalance.
+     */
+    readonly maxInflight: number;
   };
+  /** Balancers of the fleet (1 without `balancers`). */
+  readonly balancers: number;
 }
 
-/** The mutable endpoint the selector sees: the simulation plays the pool's part. */
-interface LiveEndpoint {
+/**
+ * The mutable endpoint a selector sees: the simulation plays the pool's part, one view
+ * per balancer (its own requests in flight and its own latency average).
+ */
+interface EndpointView {
   readonly id: string;
   readonly weight: number;
   inflight: number;
@@ -74,6 +94,12 @@ interface LiveEndpoint {
   /** Virtual time of the latest latency sample. */
   stamp: number;
   readonly index: number;
+}
+
+/** An endpoint as a server: shared by every balancer. */
+interface ServerState {
+  /** Requests in flight from every balancer. */
+  inflight: number;
   /** Requests being served (≤ the endpoint's concurrency). */
   busy: number;
   /** Requests waiting for a free slot, oldest first from `head`. */
@@ -166,9 +192,9 @@ function outageTimes(endpoints: readonly Required<SimulatedEndpoint>[]): number[
 
 function available(
   config: ResolvedSimulation,
-  live: readonly LiveEndpoint[],
+  live: readonly EndpointView[],
   time: number,
-): LiveEndpoint[] {
+): EndpointView[] {
   return live.filter(
     (_, i) => !config.endpoints[i]!.outages.some((p) => time >= p.fromMs && time < p.toMs),
   );
@@ -191,6 +217,13 @@ function available(
  * as in production. `selector.update` is called at the start and whenever an outage
  * begins or ends.
  *
+ * With `balancers: K` it simulates a fleet — K processes of a service, each balancing on
+ * its own: `selector` is then a factory called once per balancer, each balancer keeps its
+ * own view of the endpoints (only its own requests in flight, its own latency average),
+ * every arriving request goes to a balancer drawn uniformly at random, and the endpoints
+ * serve and queue the requests of all. `overall.maxInflight / overall.meanInflight` then
+ * shows how well a strategy spreads load on a local view (docs/guides/fleet.md).
+ *
  * @param options - see {@link SimulationOptions}
  * @returns per-endpoint and overall figures
  * @throws TypeError or RangeError for an invalid option, naming it; whatever the selector
@@ -206,32 +239,47 @@ function available(
  *   const { overall } = simulate({ selector, endpoints, workload, seed: 1 });
  *   console.log(selector.constructor.name, overall.p99);
  * }
+ * // 100 processes, each with its own least-connections view:
+ * const fleet = simulate({
+ *   selector: (random) => new LeastConnections({ random }),
+ *   balancers: 100, endpoints, workload, seed: 1,
+ * });
+ * console.log(fleet.overall.maxInflight / fleet.overall.meanInflight);
  * ```
  */
 export function simulate(options: SimulationOptions): SimulationReport {
   const config = resolveSimulation(options);
-  const { selector, requests, arrivals, service, keys } = config;
-  const live: LiveEndpoint[] = config.endpoints.map((e, index) => ({
-    id: e.id,
-    weight: e.weight,
+  const { selectors, route, requests, arrivals, service, keys } = config;
+  const fleet = selectors.length;
+  const servers: ServerState[] = config.endpoints.map(() => ({
     inflight: 0,
-    latency: 0,
-    stamp: 0,
-    index,
     busy: 0,
     queue: [],
     head: 0,
   }));
-  const n = live.length;
+  const views: EndpointView[][] = selectors.map(() =>
+    config.endpoints.map((e, index) => ({
+      id: e.id,
+      weight: e.weight,
+      inflight: 0,
+      latency: 0,
+      stamp: 0,
+      index,
+    })),
+  );
+  const n = servers.length;
   const arrived = new Float64Array(requests);
   const serviceMs = new Float64Array(requests);
   const ends = new Float64Array(requests);
   const took = new Float64Array(requests);
   const target = new Int32Array(requests);
+  const via = new Int32Array(requests);
   const failed = new Uint8Array(requests);
   const picks = new Float64Array(n);
   const failures = new Float64Array(n);
   const peak = new Float64Array(n);
+  const inflightSum = new Float64Array(n);
+  let maxInflightSum = 0;
   const completions = new Completions(ends);
   const keyNames =
     keys === undefined ? undefined : Array.from({ length: keys }, (_, k) => `key-${k}`);
@@ -248,18 +296,20 @@ export function simulate(options: SimulationOptions): SimulationReport {
     completions.push(request);
   };
   const complete = (request: number) => {
-    const endpoint = live[target[request]!]!;
+    const server = servers[target[request]!]!;
+    const endpoint = views[via[request]!]![target[request]!]!;
     const time = ends[request]!;
     const rtt = took[request]!;
     endpoint.inflight--;
-    if (endpoint.head < endpoint.queue.length) {
-      start(endpoint.queue[endpoint.head++]!, time);
-      if (endpoint.head === endpoint.queue.length) {
-        endpoint.queue.length = 0;
-        endpoint.head = 0;
+    server.inflight--;
+    if (server.head < server.queue.length) {
+      start(server.queue[server.head++]!, time);
+      if (server.head === server.queue.length) {
+        server.queue.length = 0;
+        server.head = 0;
       }
     } else {
-      endpoint.busy--;
+      server.busy--;
     }
     // Finagle's peak EWMA: jump up at once, decay down with the time since the last sample.
     if (endpoint.latency === 0 || rtt > endpoint.latency) {
@@ -277,26 +327,38 @@ export function simulate(options: SimulationOptions): SimulationReport {
       nextChange++;
       changed = true;
     }
-    if (changed) selector.update(available(config, live, time));
+    if (changed) {
+      for (let b = 0; b < fleet; b++) selectors[b]!.update(available(config, views[b]!, time));
+    }
   };
 
-  selector.update(available(config, live, 0));
+  for (let b = 0; b < fleet; b++) selectors[b]!.update(available(config, views[b]!, 0));
   while (nextChange < changes.length && changes[nextChange]! <= 0) nextChange++;
   let now = 0;
   let unserved = 0;
   let served = 0;
   for (let request = 0; request < requests; request++) {
     // Fixed draws per request, whatever the strategy: two from `arrivals`, three from
-    // `service`, so the i-th request sees the same numbers under every strategy.
+    // `service`, so the i-th request sees the same numbers under every strategy (a fleet
+    // draws its balancer from a stream of its own).
     now += -gapMean * Math.log(1 - arrivals());
     const keyDraw = arrivals();
     const u1 = service();
     const u2 = service();
     const u3 = service();
+    const b = route === undefined ? 0 : Math.floor(route() * fleet);
     advanceTo(now);
+    let busiest = 0;
+    for (let i = 0; i < n; i++) {
+      const load = servers[i]!.inflight;
+      inflightSum[i]! += load;
+      if (load > busiest) busiest = load;
+    }
+    maxInflightSum += busiest;
     if (keyNames !== undefined) context.key = keyNames[Math.floor(keyDraw * keyNames.length)]!;
-    const picked = selector.pick(context);
-    const index = (picked as Partial<LiveEndpoint> | undefined)?.index;
+    const live = views[b]!;
+    const picked = selectors[b]!.pick(context);
+    const index = (picked as Partial<EndpointView> | undefined)?.index;
     const endpoint = index === undefined ? undefined : live[index];
     if (endpoint === undefined || endpoint !== picked) {
       if (picked !== undefined) {
@@ -312,19 +374,22 @@ export function simulate(options: SimulationOptions): SimulationReport {
     const spec = config.endpoints[endpoint.index]!;
     const latency = sampleLatency(spec.latency, u1, u2) * factorAt(spec, now);
     const i = endpoint.index;
+    const server = servers[i]!;
     target[request] = i;
+    via[request] = b;
     arrived[request] = now;
     serviceMs[request] = latency;
     failed[request] = u3 < spec.failureRate ? 1 : 0;
     picks[i]!++;
     served++;
     endpoint.inflight++;
-    if (endpoint.inflight > peak[i]!) peak[i] = endpoint.inflight;
-    if (endpoint.busy < spec.concurrency) {
-      endpoint.busy++;
+    server.inflight++;
+    if (server.inflight > peak[i]!) peak[i] = server.inflight;
+    if (server.busy < spec.concurrency) {
+      server.busy++;
       start(request, now);
     } else {
-      endpoint.queue.push(request);
+      server.queue.push(request);
     }
   }
   let durationMs = now;
@@ -347,16 +412,27 @@ export function simulate(options: SimulationOptions): SimulationReport {
   }
   let failedTotal = unserved;
   for (let i = 0; i < n; i++) failedTotal += failures[i]!;
+  let meanSum = 0;
+  for (let i = 0; i < n; i++) meanSum += inflightSum[i]!;
   return {
     durationMs,
-    endpoints: live.map((e, i) => ({
+    endpoints: config.endpoints.map((e, i) => ({
       id: e.id,
       picks: picks[i]!,
       share: served === 0 ? 0 : picks[i]! / served,
       failures: failures[i]!,
       peakInflight: peak[i]!,
+      meanInflight: inflightSum[i]! / requests,
       latency: summarise(perEndpoint[i]!),
     })),
-    overall: { requests, failures: failedTotal, unserved, ...summarise(all) },
+    overall: {
+      requests,
+      failures: failedTotal,
+      unserved,
+      ...summarise(all),
+      meanInflight: meanSum / (n * requests),
+      maxInflight: maxInflightSum / requests,
+    },
+    balancers: fleet,
   };
 }

@@ -1,6 +1,7 @@
 import { EventEmitter } from '../../src/events.js';
 import type {
   EndpointState,
+  Lease,
   MembershipChangeEvent,
   PoolEndpoint,
   PoolLike,
@@ -62,6 +63,17 @@ export class FakePool implements PoolLike {
     if (from === to) return;
     e.state = to;
     this.#state.emit({ endpoint: e, from, to, reason });
+  }
+
+  /** Never closed; leases are not what the health monitor asks for. */
+  readonly closed = false;
+
+  acquire(): Lease {
+    throw new Error('FakePool hands out no leases');
+  }
+
+  tryAcquire(): Lease | undefined {
+    return undefined;
   }
 
   onMembershipChange = this.#membership.subscribe;

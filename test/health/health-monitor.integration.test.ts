@@ -197,7 +197,7 @@ describe('HealthMonitor following a real Pool', () => {
     lease.release();
   });
 
-  it('takes an ejected endpoint out when its checks fail, so it does not come back when the ejection ends', async () => {
+  it('takes an ejected endpoint out when its checks fail, and brings it back in one step when they pass', async () => {
     const a = await backend();
     const b = await backend();
     const { pool, monitor, changes } = setup(
@@ -211,13 +211,125 @@ describe('HealthMonitor following a real Pool', () => {
     a.mode = 500;
     await monitor.checkNow();
     expect(pool.get(a.url)?.state).toBe('unhealthy');
+    a.mode = 200;
+    await monitor.checkNow();
+    // Envoy's successful_active_health_check_uneject_host: the pass ends the ejection too.
+    expect(pool.get(a.url)?.state).toBe('healthy');
     expect(changes.map((c) => [c.from, c.to, c.reason])).toEqual([
       ['healthy', 'ejected', 'consecutive-failures'],
       ['ejected', 'unhealthy', 'health-check'],
+      ['unhealthy', 'healthy', 'health-check'],
     ]);
+  });
+
+  it('with unejectOnPass: false, an endpoint back to health still serves its ejection', async () => {
+    const a = await backend();
+    const b = await backend();
+    const { pool, monitor, changes } = setup(
+      [a.url, b.url],
+      { unhealthyThreshold: 1, healthyThreshold: 1, unejectOnPass: false },
+      { outlierDetection: { consecutiveFailures: 1, baseEjectionMs: 60_000 } },
+    );
+    pool.acquire({ exclude: new Set([b.url]) }).release({ ok: false, error: new Error('reset') });
+    a.mode = 500;
+    await monitor.checkNow();
     a.mode = 200;
     await monitor.checkNow();
-    expect(pool.get(a.url)?.state).toBe('ejected'); // healthy again, still serving its ejection
+    await monitor.checkNow();
+    expect(pool.get(a.url)?.state).toBe('ejected');
+    expect(changes.map((c) => [c.from, c.to, c.reason])).toEqual([
+      ['healthy', 'ejected', 'consecutive-failures'],
+      ['ejected', 'unhealthy', 'health-check'],
+      ['unhealthy', 'ejected', 'health-check'],
+    ]);
+  });
+
+  it('ends an outlier ejection at the first passing check of an endpoint that stayed healthy', async () => {
+    const a = await backend();
+    const b = await backend();
+    const { pool, monitor, changes } = setup(
+      [a.url, b.url],
+      {},
+      { outlierDetection: { consecutiveFailures: 2, baseEjectionMs: 60_000 } },
+    );
+    for (let i = 0; i < 2; i++) {
+      pool.acquire({ exclude: new Set([b.url]) }).release({ ok: false, error: new Error('500') });
+    }
+    expect(pool.get(a.url)?.state).toBe('ejected');
+    await monitor.checkNow();
+    expect(pool.get(a.url)?.state).toBe('healthy');
+    expect(changes.map((c) => `${c.from} -> ${c.to} (${c.reason})`)).toEqual([
+      'healthy -> ejected (consecutive-failures)',
+      'ejected -> healthy (health-check)',
+    ]);
+    const snapshot = pool.snapshot().endpoints.find((e) => e.id === a.url)!;
+    expect([snapshot.ejections, snapshot.consecutiveFailures, snapshot.eligible]).toEqual([
+      1,
+      0,
+      true,
+    ]);
+    // The next ejection still backs off: the ejection count was kept.
+    for (let i = 0; i < 2; i++) {
+      pool.acquire({ exclude: new Set([b.url]) }).release({ ok: false, error: new Error('500') });
+    }
+    expect(pool.get(a.url)?.state).toBe('ejected');
+  });
+
+  it('keeps a Retry-After ejection whatever the checks say: the endpoint asked for that time', async () => {
+    const a = await backend();
+    const b = await backend();
+    const { pool, monitor } = setup([a.url, b.url], {}, { outlierDetection: false });
+    pool
+      .acquire({ exclude: new Set([b.url]) })
+      .release({ ok: false, error: new Error('503'), retryAfterMs: 30_000 });
+    expect(pool.get(a.url)?.state).toBe('ejected');
+    await monitor.checkNow();
+    await monitor.checkNow();
+    expect(pool.get(a.url)?.state).toBe('ejected');
+  });
+
+  it('logs the health changes it causes and failing checks to a pino-style logger', async () => {
+    const a = await backend();
+    const records: [string, Record<string, unknown>, string][] = [];
+    const logger = {
+      debug: (fields: object, message: string) => records.push(['debug', { ...fields }, message]),
+      info: (fields: object, message: string) => records.push(['info', { ...fields }, message]),
+      warn: (fields: object, message: string) => records.push(['warn', { ...fields }, message]),
+      error: (fields: object, message: string) => records.push(['error', { ...fields }, message]),
+    };
+    const { monitor } = setup(
+      [a.url],
+      { unhealthyThreshold: 2, healthyThreshold: 1, logger },
+      { outlierDetection: { consecutiveFailures: 1, baseEjectionMs: 60_000 } },
+    );
+    a.mode = 500;
+    await monitor.checkNow();
+    await monitor.checkNow();
+    await monitor.checkNow();
+    a.mode = 200;
+    await monitor.checkNow();
+    const shown = records.map(([level, fields, message]) => {
+      const { err, durationMs, ...rest } = fields;
+      if (err !== undefined) expect(err).toBeInstanceOf(Error);
+      if (durationMs !== undefined) expect(typeof durationMs).toBe('number');
+      return [level, rest, message];
+    });
+    const failed = `health check of ${a.url} failed: ${(records[0]![1].err as Error).message}`;
+    expect(shown).toEqual([
+      ['warn', { endpoint: a.url }, failed],
+      ['debug', { endpoint: a.url }, failed],
+      [
+        'warn',
+        { endpoint: a.url, from: 'healthy', to: 'unhealthy', reason: 'health-check' },
+        `${a.url} healthy -> unhealthy (health-check)`,
+      ],
+      ['debug', { endpoint: a.url }, failed],
+      [
+        'info',
+        { endpoint: a.url, from: 'unhealthy', to: 'healthy', reason: 'health-check' },
+        `${a.url} unhealthy -> healthy (health-check)`,
+      ],
+    ]);
   });
 
   it('stops by itself once the pool is closed', async () => {

@@ -448,7 +448,9 @@ describe('HealthMonitor bad input', () => {
   });
 
   it('rejects something that is not a pool', () => {
-    expect(() => new HealthMonitor(null as never)).toThrow(/HealthMonitor needs a pool, got null/);
+    expect(() => new HealthMonitor(null as never)).toThrow(
+      /^HealthMonitor needs a Pool as its first argument, got null$/,
+    );
   });
 
   it('accepts Infinity concurrency and a timeout longer than the interval', () => {

@@ -1,6 +1,7 @@
 import express from 'express';
 import { describe, expect, it } from 'vitest';
 import { createProxyHandler } from '../../src/http/index.js';
+import { echoOnce, upgradeBackend, upgradeRequest } from '../http/proxy/upgrade-support.js';
 import {
   eventually,
   failOnProcessProblems,
@@ -8,7 +9,6 @@ import {
   refusedUrl,
   send,
 } from '../http/proxy-support.js';
-import { echoOnce, upgradeBackend, upgradeRequest } from '../http/upgrade-support.js';
 import {
   abandonRequest,
   type Described,

@@ -1,9 +1,9 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { describe, expect, it, onTestFinished } from 'vitest';
-// The plugin exactly as the example ships it (the example only runs when executed).
-import { switchyardProxy } from '../../examples/fastify.js';
+import { switchyardProxy } from '../../src/fastify/index.js';
 import { createProxyHandler, type ProxyHandler } from '../../src/http/index.js';
 import type { Pool } from '../../src/pool/pool.js';
+import { echoOnce, upgradeBackend, upgradeRequest } from '../http/proxy/upgrade-support.js';
 import {
   eventually,
   failOnProcessProblems,
@@ -11,7 +11,6 @@ import {
   refusedUrl,
   send,
 } from '../http/proxy-support.js';
-import { echoOnce, upgradeBackend, upgradeRequest } from '../http/upgrade-support.js';
 import {
   abandonRequest,
   type Described,
@@ -29,6 +28,7 @@ failOnProcessProblems();
 async function fastifyApp(
   urls: readonly string[],
   setup?: (app: FastifyInstance) => void,
+  bodyLimit?: number,
 ): Promise<{ url: string; app: FastifyInstance; pool: Pool; proxy: ProxyHandler }> {
   const pool = makePool(urls);
   const proxy = createProxyHandler(pool);
@@ -38,7 +38,11 @@ async function fastifyApp(
     await proxy.close({ force: true });
   });
   setup?.(app);
-  await app.register(switchyardProxy, { proxy, prefix: '/api' });
+  await app.register(switchyardProxy, {
+    proxy,
+    prefix: '/api',
+    ...(bodyLimit === undefined ? {} : { bodyLimit }),
+  });
   app.server.on('upgrade', proxy.upgrade);
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
@@ -50,7 +54,7 @@ function described(body: string): Described {
   return JSON.parse(body) as Described;
 }
 
-describe('Fastify 5 (the plugin of examples/fastify.ts)', () => {
+describe('Fastify 5 (switchyard/fastify with a ready-made proxy)', () => {
   it('proxies under the prefix, stripped, query kept; other routes stay Fastify’s', async () => {
     const a = await describingBackend('a');
     const b = await describingBackend('b');
@@ -128,10 +132,10 @@ describe('Fastify 5 (the plugin of examples/fastify.ts)', () => {
     expect(a.requests).toHaveLength(3);
   });
 
-  it('streams a POST body past Fastify’s bodyLimit while the client is still sending it', async () => {
+  it('streams a POST body (under a raised bodyLimit) while the client is still sending it', async () => {
     const backend = await hashingBackend();
-    const { url } = await fastifyApp([backend.url]);
-    // 2 MiB: twice Fastify's default bodyLimit.
+    const { url } = await fastifyApp([backend.url], undefined, 4 * 1024 * 1024);
+    // 2 MiB: twice Fastify's default bodyLimit, half the plugin's.
     const upload = uploadChunks(2 * 1024 * 1024);
     const reply = await streamedPost(`${url}/api/upload`, upload, () => backend.received() > 0, {
       'content-type': 'application/json',

@@ -8,12 +8,17 @@ import { FakeClock } from './support.js';
 
 /**
  * A model-based test of Pool: random sequences of add, remove, drain, setEndpoints, acquire,
- * release, health changes and clock ticks, each checked against a small model of membership,
- * health, draining and outstanding leases, with these invariants after every step:
+ * release, health changes, an operator's drain/disable/enable and clock ticks, each checked
+ * against a small model of membership, health, draining, operator modes and outstanding
+ * leases, with these invariants after every step:
  *
  * - the pool's membership and in-flight counts match the model's;
- * - an endpoint's state agrees with the facts the model knows (draining > unhealthy >
- *   ejected|healthy), and an ejected endpoint's ejection is still in force;
+ * - an endpoint's state agrees with the facts the model knows (leaving > disabled >
+ *   operator-drained > unhealthy > ejected|healthy), and an ejected endpoint's ejection is
+ *   still in force;
+ * - a disabled endpoint is never handed out, not even in panic;
+ * - the retries counted are the acquires made with `retry: true`; rates and error rates
+ *   are within bounds;
  * - an acquire never hands out an ineligible endpoint while an eligible one exists, and
  *   fails only when none does; with `prefer`, it hands out the preferred endpoint exactly
  *   when that one is eligible and not excluded;
@@ -31,7 +36,10 @@ interface Member {
   gen: number;
   priority: number;
   unhealthy: boolean;
+  /** Removed with drain: leaves once idle. */
   draining: boolean;
+  /** An operator's mode: `pool.drain` (drain), `pool.disable` (maint), `pool.enable` (ready). */
+  mode: 'ready' | 'drain' | 'maint';
 }
 
 interface Model {
@@ -39,6 +47,7 @@ interface Model {
   /** Outstanding leases: the endpoint id and the generation of its record. */
   leases: Array<{ id: string; gen: number }>;
   nextGen: number;
+  retries: number;
 }
 
 interface Real {
@@ -69,13 +78,19 @@ function join(m: Model, id: string, priority: number): void {
     member.draining = false; // listing a draining endpoint again cancels the drain
     member.priority = priority;
   } else {
-    m.members.set(id, { gen: m.nextGen++, priority, unhealthy: false, draining: false });
+    m.members.set(id, {
+      gen: m.nextGen++,
+      priority,
+      unhealthy: false,
+      draining: false,
+      mode: 'ready',
+    });
   }
 }
 
 /** The eligible set by the documented rule, from the states the pool shows. */
 function expectedEligible(endpoints: readonly PoolEndpoint[], panicThreshold: number): Set<string> {
-  const active = endpoints.filter((e) => e.state !== 'draining');
+  const active = endpoints.filter((e) => e.state !== 'draining' && e.state !== 'disabled');
   const tiers = [...new Set(active.map((e) => e.priority))].sort((a, b) => a - b);
   for (const tier of tiers) {
     const members = active.filter((e) => e.priority === tier);
@@ -97,16 +112,23 @@ function checkInvariants(m: Model, r: Real): void {
     const member = m.members.get(e.id)!;
     expect(e.inflight).toBe(outstanding(m, e.id));
     if (member.draining) expect(e.state).toBe('draining');
+    else if (member.mode === 'maint') expect(e.state).toBe('disabled');
+    else if (member.mode === 'drain') expect(e.state).toBe('draining');
     else if (member.unhealthy) expect(e.state).toBe('unhealthy');
     else expect(['healthy', 'ejected']).toContain(e.state);
     const s = snapshot.endpoints.find((x) => x.id === e.id)!;
     if (e.state === 'ejected') expect(s.ejectedUntil).toBeGreaterThan(r.clock.now());
+    if (e.state === 'draining' || e.state === 'disabled') expect(s.ejectedUntil).toBeNull();
+    expect(s.rate).toBeGreaterThanOrEqual(0);
+    expect(s.errorRate).toBeGreaterThanOrEqual(0);
+    expect(s.errorRate).toBeLessThanOrEqual(1);
     expect(r.replayed.get(e.id)).toBe(e.state);
   }
   for (const [id, state] of r.replayed) if (!m.members.has(id)) expect(state).toBeUndefined();
   expect(r.eventErrors).toEqual([]);
   expect(snapshot.totals.inflight).toBe(m.leases.length);
-  const members = endpoints.filter((e) => e.state !== 'draining').length;
+  expect(snapshot.totals.retries).toBe(m.retries);
+  const members = endpoints.filter((e) => e.state !== 'draining' && e.state !== 'disabled').length;
   const ejected = snapshot.endpoints.filter((e) => e.ejectedUntil !== null).length;
   expect(ejected * 100).toBeLessThanOrEqual(MAX_EJECTION_PERCENT * members);
 }
@@ -178,22 +200,47 @@ class SetEndpointsCommand implements fc.Command<Model, Real> {
 }
 
 class AcquireCommand implements fc.Command<Model, Real> {
+  constructor(readonly retry = false) {}
   check(): boolean {
     return true;
   }
   run(m: Model, r: Real): void {
-    const lease = r.pool.tryAcquire();
+    const lease = r.pool.tryAcquire(this.retry ? { retry: true } : undefined);
     const eligible = expectedEligible(r.pool.endpoints, r.panicThreshold);
     if (lease === undefined) {
       expect(eligible.size).toBe(0);
     } else {
       expect(eligible.has(lease.endpoint.id)).toBe(true);
+      expect(lease.endpoint.state).not.toBe('disabled');
       hold(m, r, lease);
+      if (this.retry) m.retries++;
     }
     checkInvariants(m, r);
   }
   toString(): string {
-    return 'acquire()';
+    return this.retry ? 'acquire({ retry: true })' : 'acquire()';
+  }
+}
+
+class OperatorCommand implements fc.Command<Model, Real> {
+  constructor(
+    readonly id: string,
+    readonly action: 'drain' | 'disable' | 'enable',
+  ) {}
+  check(): boolean {
+    return true; // unknown ids answer false
+  }
+  run(m: Model, r: Real): void {
+    const member = m.members.get(this.id);
+    expect(r.pool[this.action](this.id)).toBe(member !== undefined);
+    if (member) {
+      member.mode =
+        this.action === 'drain' ? 'drain' : this.action === 'disable' ? 'maint' : 'ready';
+    }
+    checkInvariants(m, r);
+  }
+  toString(): string {
+    return `${this.action}(${this.id})`;
   }
 }
 
@@ -308,6 +355,15 @@ const commands = fc.commands(
       .map(([list, d]) => new SetEndpointsCommand(list, d)),
     fc.constant(new AcquireCommand()),
     fc.constant(new AcquireCommand()),
+    fc.constant(new AcquireCommand(true)),
+    fc
+      .tuple(
+        id,
+        fc.constantFrom('drain', 'disable', 'enable') as fc.Arbitrary<
+          'drain' | 'disable' | 'enable'
+        >,
+      )
+      .map(([i, a]) => new OperatorCommand(i, a)),
     fc
       .tuple(fc.nat(), fc.boolean(), fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 300 })))
       .map(([i, ok, ra]) => new ReleaseCommand(i, ok, ra)),
@@ -359,21 +415,29 @@ test.prop([commands, fc.constantFrom(0, 0.5, 0.8), fc.integer({ min: 0, max: 2 }
       real.eventErrors.push(`${id}: a non-change ${event.from}→${event.to}`);
     real.replayed.set(id, event.to);
   });
-  const model: Model = { members: new Map(), leases: [], nextGen: 0 };
+  const model: Model = { members: new Map(), leases: [], nextGen: 0, retries: 0 };
   for (const e of pool.endpoints) {
     model.members.set(e.id, {
       gen: model.nextGen++,
       priority: 0,
       unhealthy: false,
       draining: false,
+      mode: 'ready',
     });
   }
   fc.modelRun(() => ({ model, real }), cmds);
-  // Release everything: in-flight returns to zero everywhere, and draining ones leave.
+  // Release everything: in-flight returns to zero everywhere, and draining ones leave, but
+  // for those an operator drained: they stay until enabled.
   for (const lease of real.leases) lease.release({ ok: true });
   for (const lease of real.leases) expect(lease.endpoint.inflight).toBe(0);
   expect(pool.snapshot().totals.inflight).toBe(0);
-  expect(pool.endpoints.filter((e) => e.state === 'draining')).toEqual([]);
+  const held = [...model.members].filter(([, m]) => !m.draining && m.mode === 'drain');
+  expect(
+    pool.endpoints
+      .filter((e) => e.state === 'draining')
+      .map((e) => e.id)
+      .sort(),
+  ).toEqual(held.map(([i]) => i).sort());
   expect(real.eventErrors).toEqual([]);
   void pool.close();
 });

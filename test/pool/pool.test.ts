@@ -194,11 +194,14 @@ describe('Pool: snapshot', () => {
       unhealthy: 1,
       ejected: 1,
       draining: 0,
+      disabled: 0,
       inflight: 1,
       requests: 2,
       successes: 0,
       failures: 1,
+      retries: 0,
       ejections: 1,
+      rate: 0, // nothing completed in a whole second yet
     });
     expect(snapshot.tier).toBe(0);
     expect(snapshot.panic).toBe(true);

@@ -266,8 +266,6 @@ const requestCase = fc.record({
   abort: abortPoint,
   delayMs: fc.integer({ min: 0, max: 15 }),
 });
-/** Send body bytes after an upgrade head too (see `encode`): on once item 5 of issue 11 is in. */
-const UPGRADE_BODIES = false;
 type Case = typeof requestCase extends fc.Arbitrary<infer T> ? T : never;
 
 // ---------------------------------------------------------------- one exchange
@@ -306,10 +304,6 @@ function encode(c: Case): { head: Buffer; body: Buffer } {
     head += `Connection: Upgrade\r\nUpgrade: ${c.upgrade}\r\nSec-WebSocket-Version: 13\r\n`;
     head += 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n';
   } else if (!c.keepAlive) head += 'Connection: close\r\n';
-  // Issue 11, item 5: a refused upgrade ends the client socket without reading it, so bytes
-  // sent after an upgrade head leave the proxy's socket open for good. Until the upgrade
-  // path destroys sockets on every failure, upgrade requests carry no bytes after the head.
-  if (c.upgrade !== undefined && !UPGRADE_BODIES) body = Buffer.alloc(0);
   return { head: Buffer.from(`${head}\r\n`, 'latin1'), body };
 }
 

@@ -7,9 +7,12 @@ export default {
   out: 'docs/api',
   name: 'switchyard',
   readme: 'README.md',
-  // The guides as pages of the site (linked from the README and from each other), not
-  // raw files under media/.
-  projectDocuments: ['docs/guides/*.md', 'docs/benchmarks.md'],
+  // The guides and the architecture as pages of the site (linked from the README and from
+  // each other), not raw files under media/; Mermaid diagrams are drawn in the browser
+  // (scripts/typedoc-mermaid.mjs).
+  projectDocuments: ['docs/architecture.md', 'docs/guides/*.md', 'docs/benchmarks.md'],
+  ignoredHighlightLanguages: ['mermaid', 'promql'],
+  plugin: ['./scripts/typedoc-mermaid.mjs'],
   excludePrivate: true,
   excludeInternal: true,
   // No public repository URL yet: no source links rather than broken ones.

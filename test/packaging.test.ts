@@ -1,5 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -36,6 +45,21 @@ describe('package.json', () => {
     expect(pkg.sideEffects).toBe(false);
     expect(pkg.files).toEqual(['dist', 'schema.json']);
     expect(pkg.engines.node).toBe('>=22.19');
+  });
+
+  it('maps every subpath of scripts/entries.json in typesVersions (moduleResolution "node")', () => {
+    // TypeScript's `node`/`node10` resolution ignores `exports`: without this map,
+    // `import … from 'switchyard/http'` has no types there. CommonJS declarations, as `types`.
+    const expected: Record<string, string[]> = {};
+    for (const name of Object.keys(entries)) {
+      if (name !== 'index') expected[name] = [`./dist/${name}.d.cts`];
+    }
+    expect(pkg.typesVersions).toEqual({ '*': expected });
+    expect(pkg.types).toBe('./dist/index.d.cts');
+  });
+
+  it('runs attw with its default profile (node10 included)', () => {
+    expect(pkg.scripts.attw).toBe('attw --pack .');
   });
 
   it('keeps the core free of runtime dependencies other than undici', () => {
@@ -75,6 +99,62 @@ describe('built package (npm test builds first)', () => {
       expect(Number(esm), spec).toBe(Number(cjs));
     }
   });
+});
+
+describe('a TypeScript consumer with moduleResolution "node" (npm test builds first)', () => {
+  it('type-checks imports of every entry against the built declarations', () => {
+    for (const name of Object.keys(entries)) {
+      expect(existsSync(join(root, 'dist', `${name}.d.cts`)), `dist/${name}.d.cts`).toBe(true);
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'switchyard-node10-'));
+    try {
+      mkdirSync(join(dir, 'node_modules'));
+      symlinkSync(root, join(dir, 'node_modules', 'switchyard'), 'dir');
+      writeFileSync(
+        join(dir, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: {
+            module: 'commonjs',
+            moduleResolution: 'node',
+            target: 'es2022',
+            lib: ['es2022'],
+            strict: true,
+            noEmit: true,
+            types: ['node'],
+            typeRoots: [join(root, 'node_modules/@types')],
+            // Our declarations and their dependencies' are checked by attw and tsc elsewhere;
+            // here the question is whether `switchyard/…` resolves to types at all.
+            skipLibCheck: true,
+          },
+          files: ['consumer.ts'],
+        }),
+      );
+      // One namespace import per entry (so a new entry is covered), then real use of a few.
+      const lines = Object.keys(entries).map((name, i) => {
+        const spec = name === 'index' ? 'switchyard' : `switchyard/${name}`;
+        return `import * as entry${i} from '${spec}';\nexport const keys${i}: (keyof typeof entry${i})[] = [];`;
+      });
+      lines.push(
+        `import { Pool, RoundRobin } from 'switchyard';`,
+        `import { createProxyHandler, type ProxyHandler } from 'switchyard/http';`,
+        `const pool = new Pool({ endpoints: ['http://127.0.0.1:1'], selector: new RoundRobin() });`,
+        `export const handler: ProxyHandler = createProxyHandler(pool);`,
+        `// @ts-expect-error: a typed API refuses a number of endpoints`,
+        `new Pool({ endpoints: 42 });`,
+      );
+      writeFileSync(join(dir, 'consumer.ts'), `${lines.join('\n')}\n`);
+      const tsc = join(root, 'node_modules/typescript/bin/tsc');
+      let output = '';
+      try {
+        execFileSync(process.execPath, [tsc, '-p', dir], { cwd: dir, encoding: 'utf8' });
+      } catch (error) {
+        output = `${(error as { stdout?: string }).stdout ?? ''}${(error as Error).message}`;
+      }
+      expect(output).toBe('');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describe('core entry', () => {

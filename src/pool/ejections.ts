@@ -1,5 +1,6 @@
 import type { EndpointRecord } from './endpoint.js';
 import {
+  DEFAULT_MAX_EJECTION_PERCENT,
   decayedMultiplier,
   mayEject,
   medianLatency,
@@ -82,7 +83,10 @@ export class Ejections {
     this.#eject(record, t + nextEjection(record, t, outlier), 'consecutive-failures', t);
   }
 
-  /** `record` asked not to be used for `retryAfterMs`: ejects it for that long, capped. */
+  /**
+   * `record` asked not to be used for `retryAfterMs`: ejects it for that long (capped by
+   * `maxRetryAfterMs`) when the ejection cap allows, with or without outlier detection.
+   */
   retryAfter(record: EndpointRecord, retryAfterMs: number, t: number, members: number): void {
     if (record.removed || record.draining || this.#maxRetryAfterMs === 0) return;
     const until = t + Math.min(retryAfterMs, this.#maxRetryAfterMs);
@@ -95,10 +99,19 @@ export class Ejections {
       return;
     }
     const outlier = this.#outlier;
-    if (!mayEject(this.#ejected.size, members, outlier?.maxEjectionPercent ?? 100)) return;
+    if (!mayEject(this.#ejected.size, members, this.#maxPercent)) return;
     // The multiplier does not grow, and decays only in service: keep the decay earned so far.
     if (outlier !== undefined) record.ejectionMultiplier = decayedMultiplier(record, t, outlier);
     this.#eject(record, until, 'retry-after', t);
+  }
+
+  /**
+   * The ejection cap, in percent: outlier detection's `maxEjectionPercent`, or its default
+   * when outlier detection is off, since `Retry-After` ejections still happen then and one
+   * endpoint's answer must not empty the pool.
+   */
+  get #maxPercent(): number {
+    return this.#outlier?.maxEjectionPercent ?? DEFAULT_MAX_EJECTION_PERCENT;
   }
 
   #eject(record: EndpointRecord, until: number, reason: string, t: number): void {
@@ -118,7 +131,7 @@ export class Ejections {
    * refused when they would exceed it, so this runs after removals only.
    */
   cap(t: number, members: number): void {
-    const percent = this.#outlier?.maxEjectionPercent ?? 100;
+    const percent = this.#maxPercent;
     const ejected = this.#ejected;
     while (ejected.size > 0 && ejected.size * 100 > percent * members) {
       let first: EndpointRecord | undefined;

@@ -1,4 +1,5 @@
 import { checkNumber, checkOptions, checkString, quote } from '../validate.js';
+import { redactText, redactUrl } from './credentials.js';
 import type { EndpointStats } from './endpoint-stats.js';
 import type { EndpointInput, EndpointState, PoolEndpoint } from './types.js';
 
@@ -8,7 +9,9 @@ const ENDPOINT_KEYS = ['id', 'url', 'weight', 'priority', 'metadata'] as const;
 /** An endpoint input after validation: what a record is built or updated from. @internal */
 export interface EndpointSpec {
   readonly id: string;
+  /** The normalised URL, credentials redacted. */
   readonly url: string;
+  /** The URL as given, credentials included. */
   readonly parsedUrl: URL;
   readonly weight: number;
   readonly priority: number;
@@ -33,7 +36,9 @@ export function normaliseUrl(parsed: URL): string {
 }
 
 /**
- * Validates one endpoint input (a URL string or an object) and resolves its defaults.
+ * Validates one endpoint input (a URL string or an object) and resolves its defaults. The
+ * default id and `url` are the normalised URL with its credentials redacted
+ * (`http://user:***@host`, see {@link redactUrl}); `parsedUrl` keeps them.
  * @param where - names the input in error messages, e.g. `endpoints[2]`.
  * @throws TypeError for a URL that does not parse (quoting its text), a field of the wrong
  *   type or an unknown key; RangeError for a weight that is not a finite number > 0 or a
@@ -61,9 +66,9 @@ export function resolveEndpointInput(input: EndpointInput, where: string): Endpo
   try {
     parsedUrl = new URL(text);
   } catch {
-    throw new TypeError(`${where}: url must be an absolute URL, got ${quote(text)}`);
+    throw new TypeError(`${where}: url must be an absolute URL, got ${quote(redactText(text))}`);
   }
-  const url = normaliseUrl(parsedUrl);
+  const url = normaliseUrl(redactUrl(parsedUrl));
   const id = raw.id === undefined ? url : checkString('id', raw.id, where);
   const context = `endpoint ${quote(id)}`;
   const weight = raw.weight === undefined ? 1 : checkWeight(raw.weight, context);
@@ -121,7 +126,8 @@ export function checkWeight(weight: unknown, context: string): number {
 export class EndpointRecord implements PoolEndpoint {
   readonly id: string;
   url: string;
-  parsedUrl: URL;
+  /** Behind an accessor: not an own enumerable property, so serialising a record skips it. */
+  #parsedUrl: URL;
   /** Effective weight: `configuredWeight` scaled by slow start. */
   weight: number;
   configuredWeight: number;
@@ -189,17 +195,25 @@ export class EndpointRecord implements PoolEndpoint {
   constructor(spec: EndpointSpec) {
     this.id = spec.id;
     this.url = spec.url;
-    this.parsedUrl = spec.parsedUrl;
+    this.#parsedUrl = spec.parsedUrl;
     this.weight = spec.weight;
     this.configuredWeight = spec.weight;
     this.priority = spec.priority;
     this.metadata = spec.metadata;
   }
 
+  /**
+   * The URL as given, credentials included: an accessor on the prototype, so
+   * `JSON.stringify(endpoint)` and `util.inspect(endpoint)` (a logged event) leave it out.
+   */
+  get parsedUrl(): URL {
+    return this.#parsedUrl;
+  }
+
   /** Applies a new spec for the same id (`setEndpoints`, re-`add` of a draining endpoint). */
   assign(spec: EndpointSpec): void {
     this.url = spec.url;
-    this.parsedUrl = spec.parsedUrl;
+    this.#parsedUrl = spec.parsedUrl;
     this.configuredWeight = spec.weight;
     this.priority = spec.priority;
     this.metadata = spec.metadata;

@@ -43,7 +43,8 @@ export interface PoolOptions {
   readonly selector?: Selector<PoolEndpoint>;
   /**
    * Passive health checking: ejection after consecutive failures (and, opt-in, on
-   * latency). `false` disables it; `Retry-After` is still honoured.
+   * latency). `false` disables it; `Retry-After` is still honoured, within the default
+   * ejection cap ({@link DEFAULT_MAX_EJECTION_PERCENT}: never more than half the pool).
    * @default {} (every {@link OutlierDetectionOptions} default)
    */
   readonly outlierDetection?: OutlierDetectionOptions | boolean;
@@ -62,7 +63,9 @@ export interface PoolOptions {
   readonly panicThreshold?: number;
   /**
    * Cap on `ReleaseOutcome.retryAfterMs`: a `Retry-After` ejects the endpoint for
-   * `min(retryAfterMs, maxRetryAfterMs)`. 0 ignores `Retry-After`.
+   * `min(retryAfterMs, maxRetryAfterMs)`, unless that would eject more than
+   * `maxEjectionPercent` of the pool (outlier detection's, or its default 50 % when outlier
+   * detection is off). 0 ignores `Retry-After`.
    * @default 60_000 ({@link DEFAULT_MAX_RETRY_AFTER_MS})
    */
   readonly maxRetryAfterMs?: number;

@@ -52,7 +52,8 @@ export interface OutlierDetectionOptions {
   readonly maxEjectionMs?: number;
   /**
    * Largest share of the pool (endpoints not draining) ejected at once, in percent, applied
-   * strictly as current Envoy does: an ejection that would exceed it does not happen. `0`
+   * strictly as current Envoy does: an ejection that would exceed it does not happen.
+   * `Retry-After` ejections count and are capped alike. `0`
    * disables ejection; `100` lets every endpoint be ejected (the panic threshold then
    * sends traffic to all of them anyway).
    * @default 50 ({@link DEFAULT_MAX_EJECTION_PERCENT})

@@ -18,7 +18,7 @@ export type EndpointState = 'healthy' | 'unhealthy' | 'ejected' | 'draining' | '
 export type EndpointInput =
   | string
   | {
-      /** Stable identity. @default the normalised `url` */
+      /** Stable identity. @default the normalised `url`, credentials redacted (`http://user:***@host`) */
       readonly id?: string;
       /** Where requests go, e.g. `http://127.0.0.1:8080` or `tcp://127.0.0.1:6379`. */
       readonly url: string;
@@ -34,9 +34,19 @@ export type EndpointInput =
 export interface PoolEndpoint extends SelectorEndpoint {
   /** Stable identity. */
   readonly id: string;
-  /** The endpoint's URL as given (normalised by the WHATWG URL parser). */
+  /**
+   * The endpoint's URL as given, normalised by the WHATWG URL parser, with credentials
+   * redacted: `http://user:secret@host` reads `http://user:***@host`, and a user without a
+   * password (often a token) reads `***` (`http://***@host`). Safe to log and show.
+   */
   readonly url: string;
-  /** The parsed URL, parsed once when the endpoint was added. */
+  /**
+   * The parsed URL, parsed once when the endpoint was added, credentials included: the one
+   * place that keeps them, for code that connects (`pool.execute((e) => connect(e.parsedUrl))`).
+   * It is an accessor, not an own enumerable property, so `JSON.stringify(endpoint)` and
+   * `console.log(endpoint)` leave it out; do not log it yourself. switchyard's HTTP adapters
+   * connect to its origin and do not send the credentials.
+   */
   readonly parsedUrl: URL;
   /** Effective weight (configured weight scaled by slow start). */
   readonly weight: number;
@@ -219,7 +229,7 @@ export interface SetHealthOptions {
 export interface EndpointSnapshot {
   /** Stable identity. */
   readonly id: string;
-  /** The normalised URL. */
+  /** The normalised URL, credentials redacted (as {@link PoolEndpoint.url}). */
   readonly url: string;
   /** Effective weight (configured weight scaled by slow start). */
   readonly weight: number;

@@ -10,7 +10,11 @@ it('typedoc renders every guide (and the benchmarks) as a page, not a raw media 
   const { default: config } = (await import(join(root, 'typedoc.config.mjs'))) as {
     default: { projectDocuments?: string[] };
   };
-  expect(config.projectDocuments).toEqual(['docs/guides/*.md', 'docs/benchmarks.md']);
+  expect(config.projectDocuments).toEqual([
+    'docs/architecture.md',
+    'docs/guides/*.md',
+    'docs/benchmarks.md',
+  ]);
   expect(guides).toContain('migrating.md');
 });
 
@@ -19,6 +23,7 @@ it('no guide, nor the README, links to docs/api (git-ignored, absent from a clon
     ...guides.map((g) => `docs/guides/${g}`),
     'README.md',
     'docs/benchmarks.md',
+    'docs/architecture.md',
   ]) {
     const text = readFileSync(join(root, file), 'utf8');
     const links = [...text.matchAll(/\]\(([^)]+)\)/g)].map((m) => m[1]!);

@@ -152,11 +152,11 @@ describe('createTcpProxy: endpoints', () => {
       expect((await got).data.toString()).toBe(`n${i}`);
     }
     expect(reported).toHaveLength(1);
-    expect(reported[0]!.endpoint.id).toBe('ftp://user:pw@127.0.0.1:2121');
+    expect(reported[0]!.endpoint.id).toBe('ftp://user:***@127.0.0.1:2121');
     expect(reported[0]!.error.code).toBe('ERR_UNSUPPORTED_ENDPOINT');
     expect(reported[0]!.error.message).toMatch(/endpoint "ftp:\/\/\*\*\*@127\.0\.0\.1:2121"/);
     expect(reported[0]!.error.message).not.toContain(':pw@');
-    expect(p.get('ftp://user:pw@127.0.0.1:2121')).toMatchObject({ requests: 0 });
+    expect(p.get('ftp://user:***@127.0.0.1:2121')).toMatchObject({ requests: 0 });
   });
 
   it('unmaps IPv4-mapped client addresses and redacts URLs', () => {

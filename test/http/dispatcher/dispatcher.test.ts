@@ -334,7 +334,8 @@ describe('failover after the request was sent', () => {
 
   it('honours Retry-After on a 429 it returns', async () => {
     const a = await statusBackend(429, 'a', { 'retry-after': '5' });
-    const pool = makePool([a.url]);
+    // One endpoint of one: only a 100 % ejection cap lets a Retry-After take it out.
+    const pool = makePool([a.url], { outlierDetection: { maxEjectionPercent: 100 } });
     const dispatcher = balanced(pool);
     const res = await fetch(`${SERVICE}/`, { dispatcher });
     expect(res.status).toBe(429);

@@ -23,7 +23,11 @@ describe('an upgrade refused with Retry-After ejects the endpoint for that time'
 
   it('relays a 503 refusal on the last try, and still honours its Retry-After', async () => {
     const a = await upgradeBackend('a', { refuse: 503, refuseHeaders: { 'retry-after': '30' } });
-    const pool = makePool([a.url], { panicThreshold: 0 });
+    // One endpoint of one: only a 100 % ejection cap lets a Retry-After take it out.
+    const pool = makePool([a.url], {
+      panicThreshold: 0,
+      outlierDetection: { maxEjectionPercent: 100 },
+    });
     const { url } = await startProxy(pool);
     const { res } = await upgradeRequest(url);
     expect(res.statusCode).toBe(503);

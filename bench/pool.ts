@@ -17,6 +17,10 @@
  * - `pool, prefer`: `pool.acquire({ prefer })` on an eligible endpoint (the sticky-session
  *   path: no selector pick), released with `{ ok: true }`, default clock.
  *
+ * With BASELINE=/path/to/other/dist/index.js, the pool contenders also run on that build (an
+ * older commit's, say) in the same interleaved rounds: `baseline pool, …` rows, to hold a
+ * change to "acquire + release costs no more than before".
+ *
  * Run: npm run build && npm run bench:pool   (imports the built package)
  */
 import os from 'node:os';
@@ -45,6 +49,8 @@ interface Contender {
    * options, outcomes) do not make another's call sites inside the pool polymorphic.
    */
   readonly make: (size: number, own: Package) => (n: number) => number;
+  /** The build it runs on: this repository's dist unless given. */
+  readonly from?: string;
 }
 
 // One compiled loop per contender keeps each call site monomorphic (see bench/selectors.ts).
@@ -112,6 +118,14 @@ const contenders: Contender[] = [
   ),
   preferred('pool, prefer'),
 ];
+const BASELINE = process.env.BASELINE;
+if (BASELINE !== undefined) {
+  const from = new URL(`file://${BASELINE}`).href;
+  contenders.push(
+    { ...pooled('baseline pool, real clock', {}), from },
+    { ...pooled('baseline pool, constant clock', { now: () => 0 }), from },
+  );
+}
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -138,7 +152,7 @@ console.log('| endpoints | contender | ns/op | ratio |');
 console.log('|---:|---|---:|---:|');
 
 const instances = (await Promise.all(
-  contenders.map((c) => import(`../dist/index.js?${encodeURIComponent(c.name)}`)),
+  contenders.map((c) => import(`${c.from ?? '../dist/index.js'}?${encodeURIComponent(c.name)}`)),
 )) as Package[];
 
 for (const size of SIZES) {

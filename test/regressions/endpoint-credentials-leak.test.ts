@@ -8,6 +8,7 @@ import { createProxyHandler, httpCheck } from '../../src/http/index.js';
 import { redactText, redactUrl } from '../../src/pool/credentials.js';
 import { Pool } from '../../src/pool/pool.js';
 import type { StateChangeEvent } from '../../src/pool/types.js';
+import { RoundRobin } from '../../src/selectors/round-robin.js';
 
 /**
  * `http://user:secret@host` put the password into the endpoint id and `snapshot()`, and
@@ -146,6 +147,8 @@ describe('credentials in endpoint URLs, through the proxy and the health monitor
         `http://user:${SECRET}@127.0.0.1:${refusedPort}`,
         `http://user:${SECRET}@127.0.0.1:${port}`,
       ],
+      // In order from the first: the first request meets the refused endpoint and retries.
+      selector: new RoundRobin({ random: () => 0 }),
       outlierDetection: false,
     });
     const seen: unknown[] = [];

@@ -530,7 +530,7 @@ async function throughput(): Promise<void> {
         writeFileSync(
           file,
           lineChart({
-            title: `${label}, ${sizeLabel(s)} responses, against connections (medians of ${ROUNDS} rounds)`,
+            title: `${label}, ${sizeLabel(s)} responses, against connections (${ROUNDS === 1 ? 'one round' : `medians of ${ROUNDS} rounds`})`,
             xLabel: 'connections (wrk -t1)',
             yLabel: label,
             x: CONNECTION_COUNTS,

@@ -142,3 +142,15 @@ export function functionOption<T>(
   const value = options[key];
   return value === undefined ? fallback : checkFunction<T>(key, value);
 }
+
+const USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"'\\]+@/gi;
+
+/**
+ * Masks the credentials of every URL in `text` (`http://user:secret@host` becomes
+ * `http://***@host`): endpoint URLs may carry them, and no log line or error message may.
+ * The one rule the adapters, the command line and the config checks share.
+ * @internal
+ */
+export function redactCredentials(text: string): string {
+  return text.replace(USERINFO, '$1***@');
+}

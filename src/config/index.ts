@@ -4,9 +4,11 @@
  * command line only: it is bundled into `dist/cli.js` and is not a public entry.
  * @module
  */
+
+export { redactCredentials } from '../validate.js';
 export { configSchema, type SwitchyardConfig } from './config-schema.js';
 export type { HealthCheckConfig } from './health-check-schema.js';
-export { type ConfigIssue, formatIssue, formatPath, redactCredentials } from './issues.js';
+export { type ConfigIssue, formatIssue, formatPath } from './issues.js';
 export { formatListenAddress, type ListenAddress, parseListenAddress } from './listen-address.js';
 export type {
   DashboardConfig,

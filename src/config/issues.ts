@@ -4,7 +4,7 @@
  * @internal
  */
 import type { z } from 'zod';
-import { quote } from '../validate.js';
+import { quote, redactCredentials } from '../validate.js';
 import { nearest } from './rules.js';
 
 /** One problem in a config file. */
@@ -23,16 +23,6 @@ type Key = PropertyKey;
 export function formatIssue(issue: ConfigIssue): string {
   const got = issue.value === undefined ? 'nothing' : quote(issue.value);
   return redactCredentials(`${issue.path || '(the file)'}: ${issue.message}, got ${got}`);
-}
-
-const USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"'\\]+@/gi;
-
-/**
- * Masks the credentials of every URL in `text` (`http://user:secret@host` becomes
- * `http://***@host`): endpoint URLs may carry them, and no log line or error may.
- */
-export function redactCredentials(text: string): string {
-  return text.replace(USERINFO, '$1***@');
 }
 
 /** Renders a path: `pools.app.endpoints[1].weight`; odd keys are quoted (`pools["my app"]`). */

@@ -7,19 +7,12 @@
 
 import { UnsupportedEndpointError } from '../errors.js';
 import type { PoolEndpoint } from '../pool/types.js';
+import { redactCredentials } from '../validate.js';
 
 /** A connectable target, or why the endpoint is not one. */
 export type TcpTarget =
   | { readonly url: string; readonly host: string; readonly port: number; readonly error?: never }
   | { readonly url: string; readonly error: UnsupportedEndpointError };
-
-/**
- * `text` with the userinfo of any URL in it replaced by `***` (as the HTTP adapters write
- * it: `tcp://***@10.0.0.1:5432`).
- */
-export function redactCredentials(text: string): string {
-  return text.replace(/(\/\/)[^/?#@\s]*@/g, '$1***@');
-}
 
 /** Resolves an endpoint's URL to a host and port; never throws. */
 export function resolveTcpTarget(endpoint: PoolEndpoint): TcpTarget {

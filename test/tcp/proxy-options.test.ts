@@ -13,7 +13,8 @@ import {
   type TcpProxyServer,
   type TcpUnsupportedEndpointMessage,
 } from '../../src/tcp/index.js';
-import { clientAddress, redactCredentials } from '../../src/tcp/tcp-target.js';
+import { clientAddress } from '../../src/tcp/tcp-target.js';
+import { redactCredentials } from '../../src/validate.js';
 import { failOnProcessProblems } from '../http/proxy-support.js';
 import { dial, echoBackend, listenOn, receive, startTcpProxy, tcpPool } from './support.js';
 

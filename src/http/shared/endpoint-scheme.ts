@@ -12,6 +12,7 @@ import { UnsupportedEndpointError } from '../../errors.js';
 import type { Disposable } from '../../events.js';
 import type { Logger } from '../../logger.js';
 import type { PoolEndpoint, PoolLike } from '../../pool/types.js';
+import { redactCredentials } from '../../validate.js';
 
 /** What is published on {@link unsupportedEndpointChannel}. */
 export interface UnsupportedEndpointMessage {
@@ -33,11 +34,6 @@ export const unsupportedEndpointChannel: diagnostics.Channel = diagnostics.chann
 export function isHttpEndpoint(endpoint: PoolEndpoint): boolean {
   const protocol = endpoint.parsedUrl.protocol;
   return protocol === 'http:' || protocol === 'https:';
-}
-
-/** `text` with the userinfo of any URL in it replaced by `***`. */
-export function redactCredentials(text: string): string {
-  return text.replace(/(\/\/)[^/?#@\s]*@/g, '$1***@');
 }
 
 /** The error naming an endpoint `owner` cannot speak to. */

@@ -17,6 +17,7 @@ import type { Dispatcher } from 'undici';
 import { AbortedError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { Lease, PoolEndpoint, PoolLike, ReleaseOutcome } from '../../pool/types.js';
+import { redactCredentials } from '../../validate.js';
 import {
   NOT_THEIRS,
   nextLease,
@@ -27,7 +28,7 @@ import {
   type TrySource,
   upstreamError,
 } from './attempt-outcome.js';
-import { redactCredentials, unsupportedEndpoint } from './endpoint-scheme.js';
+import { unsupportedEndpoint } from './endpoint-scheme.js';
 import { classifyError, type FailureKind, type RetryFacts } from './retry-policy.js';
 
 type Controller = Dispatcher.DispatchController;

@@ -49,10 +49,16 @@ const SUM_MS = 1;
 const COUNT = 2;
 const ROW_AT = 3;
 
+/** `length` zeros in an array whose elements V8 keeps as unboxed doubles. */
+function newDoubleRow(length: number): number[] {
+  const row = Array.from({ length }, () => 0.5);
+  return row.fill(0);
+}
+
 /** What the figures are recorded on: the endpoint record. @internal */
 export interface StatsHolder extends Counted {
   /** The hot array of {@link EndpointStats}, reached without going through it. */
-  statsHot: Float64Array | undefined;
+  statsHot: number[] | undefined;
   stats: EndpointStats | undefined;
 }
 
@@ -90,7 +96,10 @@ export function recordStats(holder: StatsHolder, t: number, latencyMs: number): 
  */
 export class EndpointStats {
   /** See {@link recordStats}: what a release updates. */
-  readonly hot = new Float64Array(ROW_AT + ROW);
+  // A plain array of unboxed doubles, not a Float64Array: its elements live on the V8 heap
+  // right behind it, where a typed array of this size keeps them in a separate allocation —
+  // one cache miss fewer per release when thousands of endpoints are busy (bench:pool).
+  readonly hot: number[] = newDoubleRow(ROW_AT + ROW);
   // Per-second counts are the differences of the endpoint's own success and failure
   // counters, taken when a second ends: the release path counts nothing twice.
   readonly #counted: Counted;

@@ -190,7 +190,7 @@ export class EndpointRecord implements PoolEndpoint {
   /** Windowed figures, from the first completed request on. */
   stats: EndpointStats | undefined = undefined;
   /** `stats.hot`, what a release updates, one load away. */
-  statsHot: Float64Array | undefined = undefined;
+  statsHot: number[] | undefined = undefined;
 
   constructor(spec: EndpointSpec) {
     this.id = spec.id;

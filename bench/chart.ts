@@ -65,6 +65,7 @@ export function lineChart(options: LineChartOptions): string {
 
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif" font-size="12">`,
+    `<title>${xml(title)}</title>`,
     `<rect width="100%" height="100%" fill="#ffffff"/>`,
     `<text x="${left}" y="22" font-size="14" font-weight="600" fill="#222">${xml(title)}</text>`,
   ];

@@ -24,8 +24,22 @@ function sockets(): number {
   return process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
 }
 
+/** The open sockets, by address and state, for a failure message. */
+function describeSockets(): string {
+  const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
+  return handles
+    .filter((h): h is net.Socket => h instanceof net.Socket)
+    .map(
+      (s) =>
+        `${s.localAddress}:${s.localPort}->${s.remoteAddress}:${s.remotePort} ` +
+        `destroyed=${s.destroyed} readable=${s.readable} writable=${s.writable} ` +
+        `paused=${s.isPaused()} pending=${s.pending} buffered=${s.writableLength}`,
+    )
+    .join('; ');
+}
+
 it(`${TOTAL} abandoned connections leave no socket, lease or timer`, {
-  timeout: 60_000,
+  timeout: 120_000,
 }, async () => {
   const echo = await echoBackend();
   // A slow sink: it reads nothing for 100 ms, so floods fill the buffers and stall. (A
@@ -109,7 +123,13 @@ it(`${TOTAL} abandoned connections leave no socket, lease or timer`, {
     );
   await eventually(() => echo.sockets.size === 0 && sink.sockets.size === 0, 10_000);
   expect(await open()).toBe(0);
-  await eventually(() => sockets() <= baseline, 10_000);
+  // Generous: on a loaded machine the last closes can trail (a leak never comes down), and
+  // the message then names every socket still open.
+  try {
+    await eventually(() => sockets() <= baseline, 30_000);
+  } catch (error) {
+    throw new Error(`sockets left (baseline ${baseline}): ${describeSockets()}`, { cause: error });
+  }
   // Destroy hooks run a little later: let them, with no timer of our own, then count.
   for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
   hook.disable();

@@ -155,16 +155,41 @@ const instances = (await Promise.all(
   contenders.map((c) => import(`${c.from ?? '../dist/index.js'}?${encodeURIComponent(c.name)}`)),
 )) as Package[];
 
+const paired: string[] = [];
 for (const size of SIZES) {
   const runs = contenders.map((c, i) => c.make(size, instances[i]!));
   for (const run of runs) run(Math.min(OPS, 200_000)); // warm-up
   const samples: number[][] = contenders.map(() => []);
   for (let round = 0; round < ROUNDS; round++) {
-    for (let i = 0; i < runs.length; i++) samples[i]!.push(nsPerOp(runs[i]!, OPS));
+    // Forward, then backward (A B C C B A …): no contender always runs after the same one.
+    for (let k = 0; k < runs.length; k++) {
+      const i = round % 2 === 0 ? k : runs.length - 1 - k;
+      samples[i]!.push(nsPerOp(runs[i]!, OPS));
+    }
   }
   const medians = samples.map(median);
   contenders.forEach((c, i) => {
     const ns = medians[i]!;
     console.log(`| ${size} | ${c.name} | ${ns.toFixed(1)} | ${(ns / medians[0]!).toFixed(2)} |`);
   });
+  // Against the baseline build: the median of the per-round ratios, which cancels the
+  // machine's drift between rounds better than a ratio of medians.
+  contenders.forEach((c, i) => {
+    if (!c.name.startsWith('baseline ')) return;
+    const j = contenders.findIndex((o) => o.name === c.name.slice('baseline '.length));
+    if (j < 0) return;
+    const ratios = samples[j]!.map((ns, r) => ns / samples[i]![r]!);
+    const best = Math.min(...samples[j]!) / Math.min(...samples[i]!);
+    paired.push(
+      `| ${size} | ${contenders[j]!.name} | ${median(ratios).toFixed(2)} | ${best.toFixed(2)} | ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)} |`,
+    );
+  });
+}
+if (paired.length > 0) {
+  console.log(
+    '\nThis build against BASELINE (this / baseline): the median of the per-round ratios, the ratio of the fastest rounds, and the range of the per-round ratios\n',
+  );
+  console.log('| endpoints | contender | median ratio | fastest-round ratio | range |');
+  console.log('|---:|---|---:|---:|---|');
+  for (const line of paired) console.log(line);
 }

@@ -13,7 +13,7 @@ import {
   resolveEndpointInput,
   resolveEndpointInputs,
 } from './endpoint.js';
-import { emptyHistogram, recordStats } from './endpoint-stats.js';
+import { emptyHistogram, FigureTable } from './endpoint-stats.js';
 import { execute } from './execute.js';
 import type { ExecuteContext, ExecuteOptions } from './execute-options.js';
 import { LATENCY_HISTOGRAM_BOUNDS_MS } from './latency-buckets.js';
@@ -111,6 +111,8 @@ export class Pool implements PoolLike {
   #failures = 0;
   #retries = 0;
   #closed = false;
+  /** What releases record into: the current latency slot of every endpoint. */
+  readonly #figures = new FigureTable();
   /** Reused by snapshots to sum latency windows. */
   readonly #scratch = new Float64Array(64);
   readonly #owner: LeaseOwner = {
@@ -224,9 +226,9 @@ export class Pool implements PoolLike {
         const at = startedAt + latencyMs;
         if (outcome.skipLatency !== true) {
           record.observeLatency(latencyMs, at, this.#latencyDecayMs, this.#latencyMeanMs);
-          recordStats(record, at, latencyMs);
+          this.#figures.record(record, at, latencyMs);
         } else {
-          recordStats(record, at, -1);
+          this.#figures.record(record, at, -1);
         }
         this.#succeeded(record);
         this.#afterRelease(record);
@@ -244,7 +246,7 @@ export class Pool implements PoolLike {
       sample = outcome?.latencyMs ?? t - startedAt;
       record.observeLatency(sample, t, this.#latencyDecayMs, this.#latencyMeanMs);
     }
-    recordStats(record, t, sample);
+    this.#figures.record(record, t, sample);
     if (ok) {
       this.#succeeded(record);
     } else {
@@ -719,6 +721,7 @@ export class Pool implements PoolLike {
 
   #removeRecord(record: EndpointRecord, reason: string): void {
     record.removed = true;
+    this.#figures.release(record);
     this.#byId.delete(record.id);
     this.#list = undefined;
     if (record.draining) this.#draining--;

@@ -187,4 +187,47 @@ describe('Pool: recorded figures', () => {
     expect(pool.snapshot().endpoints[0]!.rate).toBeGreaterThan(0);
     expect(pool.snapshot().totals.successes).toBe(2);
   });
+
+  it('keeps each endpoint apart across many endpoints, slot ends and the table growing', () => {
+    // 40 endpoints, added one by one while traffic runs: the pool-wide table grows twice.
+    const ids = urls(40);
+    const { pool, clock } = makePool({ endpoints: ids.slice(0, 1) });
+    for (let n = 0; n < ids.length; n++) {
+      if (n > 0) pool.add(ids[n]!);
+      // Endpoint k gets k + 1 samples of (k + 1) ms each time round.
+      for (let k = 0; k <= n; k++) {
+        for (let i = 0; i <= k; i++)
+          acquireOn(pool, ids[k]!).release({ ok: true, latencyMs: k + 1 });
+      }
+      clock.advance(700); // slots end along the way
+    }
+    for (let k = 0; k < ids.length; k++) {
+      const h = pool.latencyHistogram(ids[k]!)!;
+      const rounds = ids.length - k;
+      expect(h.count, ids[k]).toBe(rounds * (k + 1));
+      expect(h.sumMs, ids[k]).toBeCloseTo(rounds * (k + 1) * (k + 1));
+    }
+    const e = pool.snapshot().endpoints;
+    expect(e[39]!.latencyMs.p50).toBeGreaterThan(30); // in (30, 40]
+    expect(e[39]!.latencyMs.p50).toBeLessThanOrEqual(40);
+    expect(e[0]!.latencyMs.p99).toBeLessThanOrEqual(1);
+  });
+
+  it('starts an endpoint that joins after another left from zero, even on a reused column', () => {
+    const [a, b, c] = urls(3) as [string, string, string];
+    const { pool } = makePool({ endpoints: [a, b] });
+    for (let i = 0; i < 10; i++) acquireOn(pool, a).release({ ok: true, latencyMs: 50 });
+    // A lease still out on `a` when it leaves: its release must land nowhere.
+    const late = acquireOn(pool, a);
+    pool.remove(a);
+    pool.add(c);
+    acquireOn(pool, c).release({ ok: true, latencyMs: 2 });
+    late.release({ ok: true, latencyMs: 50 });
+    late.release({ ok: true, latencyMs: 50 }); // a second release is ignored anyway
+    const hc = pool.latencyHistogram(c)!;
+    expect(hc.count).toBe(1);
+    expect(hc.sumMs).toBe(2);
+    expect(pool.latencyHistogram(b)!.count).toBe(0);
+    expect(pool.latencyHistogram(a)).toBeUndefined();
+  });
 });

@@ -50,6 +50,8 @@ export interface StatsHolder extends Counted {
   statsUntil: number;
   /** The holder's column in the pool's {@link FigureTable}, −1 until the first release. */
   statsColumn: number;
+  /** Sum of the latencies recorded, ms (the histogram's `_sum`). */
+  latencySumMs: number;
   stats: EndpointStats | undefined;
   readonly removed: boolean;
 }
@@ -60,7 +62,7 @@ const INITIAL_COLUMNS = 16;
 /**
  * What a release updates, for every endpoint of one pool, laid out by bucket first: the
  * current 5-s slot's count of bucket `b` for the endpoint in column `c` is
- * `counts[b * columns + c]`, its cumulative latency sum `sums[c]`. Latencies cluster in a
+ * `counts[b * columns + c]` (the latency sum stays on the record, next to its EWMAs). Latencies cluster in a
  * few buckets, so the rows a busy pool touches stay small and in cache however many
  * endpoints it has (a row is 4 bytes per endpoint: 40 KB at 10 000), where a per-endpoint
  * row would be one more cache miss per release. Columns of endpoints that left are reused.
@@ -69,7 +71,6 @@ const INITIAL_COLUMNS = 16;
 export class FigureTable {
   columns = INITIAL_COLUMNS;
   counts = new Uint32Array(FINE_BUCKETS * INITIAL_COLUMNS);
-  sums = new Float64Array(INITIAL_COLUMNS);
   #used = 0;
   readonly #free: number[] = [];
 
@@ -85,7 +86,7 @@ export class FigureTable {
     if (latencyMs >= 0) {
       const column = holder.statsColumn;
       this.counts[bucketOf(latencyMs) * this.columns + column]!++;
-      this.sums[column]! += latencyMs;
+      holder.latencySumMs += latencyMs;
     }
   }
 
@@ -111,7 +112,6 @@ export class FigureTable {
     holder.statsUntil = 0;
     const columns = this.columns;
     for (let b = 0; b < FINE_BUCKETS; b++) this.counts[b * columns + column] = 0;
-    this.sums[column] = 0;
     this.#free.push(column);
   }
 
@@ -129,10 +129,7 @@ export class FigureTable {
     for (let b = 0; b < FINE_BUCKETS; b++) {
       counts.set(this.counts.subarray(b * before, (b + 1) * before), b * after);
     }
-    const sums = new Float64Array(after);
-    sums.set(this.sums);
     this.counts = counts;
-    this.sums = sums;
     this.columns = after;
   }
 
@@ -300,7 +297,7 @@ export class EndpointStats {
     }
     for (; b < FINE_BUCKETS; b++) seen += total[b]!;
     counts.push(seen);
-    return { counts, sumMs: column < 0 ? 0 : this.#table.sums[column]!, count: seen };
+    return { counts, sumMs: this.#holder.latencySumMs, count: seen };
   }
 }
 

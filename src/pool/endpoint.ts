@@ -143,6 +143,8 @@ export class EndpointRecord implements PoolEndpoint {
   latencyStamp = 0;
   /** Plain (symmetric) EWMA of latency, what latency ejection judges. */
   latencyMean = 0;
+  /** Sum of the latencies recorded into the figures, ms: the histogram's `_sum`. */
+  latencySumMs = 0;
   /** Removed with `drain`: leaves once `inflight` is 0. */
   leaving = false;
   /** No longer in the pool (outstanding leases still release into it harmlessly). */

@@ -60,12 +60,14 @@ export interface StatsHolder extends Counted {
 const INITIAL_COLUMNS = 16;
 
 /**
- * What a release updates, for every endpoint of one pool, laid out by bucket first: the
- * current 5-s slot's count of bucket `b` for the endpoint in column `c` is
- * `counts[b * columns + c]` (the latency sum stays on the record, next to its EWMAs). Latencies cluster in a
- * few buckets, so the rows a busy pool touches stay small and in cache however many
- * endpoints it has (a row is 4 bytes per endpoint: 40 KB at 10 000), where a per-endpoint
- * row would be one more cache miss per release. Columns of endpoints that left are reused.
+ * The current 5-s slot's latency bucket counts of every endpoint of one pool, laid out by
+ * bucket first: the count of bucket `b` for the endpoint in column `c` is
+ * `counts[b * columns + c]`. Latencies cluster in a few buckets, so the rows a busy pool
+ * touches stay small and in cache however many endpoints it has (a row is 4 bytes per
+ * endpoint: 40 KB at 10 000), where a per-endpoint row would be one more cache miss per
+ * release. (The latency sum stays on the record, beside the EWMAs a release updates.)
+ * Columns of endpoints that left are zeroed and reused; the table grows by doubling and
+ * does not shrink.
  * @internal
  */
 export class FigureTable {

@@ -8,6 +8,7 @@ import type {
   PoolLike,
   StateChangeEvent,
 } from '../pool/types.js';
+import { redactCredentials } from '../validate.js';
 import { Fifo } from './fifo.js';
 import {
   type HealthCheckEvent,
@@ -441,15 +442,17 @@ function logFailure(
   durationMs: number,
   first: boolean,
 ): void {
-  const reason = error instanceof Error ? error.message : String(error);
+  const reason = describe(error);
   const fields = { endpoint: id, err: error, durationMs };
   const message = `health check of ${id} failed: ${reason}`;
   if (first) logger.warn(fields, message);
   else logger.debug(fields, message);
 }
 
-/** A check's failure as one line of text. */
+/**
+ * A check's failure as one line of text, credentials masked: a custom check may quote the
+ * endpoint's `parsedUrl`, and this text reaches `status()`, the dashboard and the log.
+ */
 function describe(error: unknown): string {
-  if (error instanceof Error) return error.message || error.name;
-  return String(error);
+  return redactCredentials(error instanceof Error ? error.message || error.name : String(error));
 }

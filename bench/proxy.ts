@@ -599,8 +599,13 @@ async function throughput(): Promise<void> {
     const mine = med('switchyard', s, 'rps');
     const want = s === 'big' ? 1.3 : 1.5;
     const got = mine / med(best.id, s, 'rps');
+    // The same ratio taken round by round (each round's pair ran close together), which a
+    // drifting machine moves less than a ratio of medians.
+    const perRound = (results.get(key('switchyard', s, MAIN_CONNECTIONS)) ?? []).map(
+      (m, i) => m.rps / results.get(key(best.id, s, MAIN_CONNECTIONS))![i]!.rps,
+    );
     console.log(
-      `  ${pad(sizeLabel(s), 6)} req/s ≥ ${want}× best Node peer (${best.id}): ${got.toFixed(2)}× ${verdict(got >= want)}`,
+      `  ${pad(sizeLabel(s), 6)} req/s ≥ ${want}× best Node peer (${best.id}): ${got.toFixed(2)}× ${verdict(got >= want)} (median of per-round ratios ${median(perRound).toFixed(2)}×, ${Math.min(...perRound).toFixed(2)}–${Math.max(...perRound).toFixed(2)})`,
     );
     if (s === 'small' && ports.has('haproxy')) {
       const hp = mine / med('haproxy', s, 'rps');

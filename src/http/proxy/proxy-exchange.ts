@@ -34,7 +34,7 @@ import { buildResponseHeaders, isHopByHop, responseHeadersObject } from './heade
 import { type ProxyResponseHead, rewriteTry } from './hooks.js';
 import { replaceBody } from './parsed-body.js';
 import type { ProxyEngine } from './proxy-engine.js';
-import { RequestBodyStream } from './request-body.js';
+import { RequestBody } from './request-body.js';
 import {
   affinityCookie,
   preferredEndpoint,
@@ -91,7 +91,7 @@ export class ProxyExchange
   #state = S_START;
   #opts: Dispatcher.DispatchOptions | undefined;
   #path = '';
-  #body: Buffer | RequestBodyStream | null = null;
+  #body: Buffer | RequestBody | null = null;
   #chunks: Buffer[] | undefined;
   #bytes = 0;
   /** The tries: leases, attempts, retries. */
@@ -224,7 +224,10 @@ export class ProxyExchange
 
   #stream(prefix: Buffer[] | undefined): void {
     this.replayable = false;
-    this.#body = this.#opts!.body = new RequestBodyStream(this.#req, prefix);
+    const body = new RequestBody(this.#req, prefix);
+    // undici reads async iterables as bodies; its DispatchOptions type does not list them.
+    this.#opts!.body = body as unknown as NonNullable<Dispatcher.DispatchOptions['body']>;
+    this.#body = body;
     this.attempt();
   }
 
@@ -492,7 +495,7 @@ export class ProxyExchange
   /** The endpoint answered: an upload it did not read whole is drained, so the connection stays usable. */
   #uploadDone(): void {
     const body = this.#body;
-    if (body instanceof RequestBodyStream && !this.#req.complete) {
+    if (body instanceof RequestBody && !this.#req.complete) {
       body.destroy();
       this.#req.resume();
     }
@@ -581,7 +584,7 @@ export class ProxyExchange
       return;
     }
     const body = this.#body;
-    const bodyUnread = !(body instanceof RequestBodyStream) || !body.started;
+    const bodyUnread = !(body instanceof RequestBody) || !body.started;
     const verdict = tries.failed(error, bodyUnread);
     if (verdict === RETRYING) return;
     // A request the upstream client refuses is the client's fault: 400, no endpoint blamed.
@@ -643,7 +646,7 @@ export class ProxyExchange
     if (this.#chunks !== undefined) this.#stopBuffering();
     this.#clearTimer();
     const body = this.#body;
-    if (body instanceof RequestBodyStream) body.destroy();
+    if (body instanceof RequestBody) body.destroy();
     this.#tries.abandon(CLIENT_GONE);
   }
 

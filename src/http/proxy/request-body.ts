@@ -4,31 +4,48 @@
  */
 
 import type { IncomingMessage } from 'node:http';
-import { Readable } from 'node:stream';
 
 const kBody = Symbol('switchyard.requestBody');
 
-type Source = IncomingMessage & { [kBody]?: RequestBodyStream | undefined };
+type Source = IncomingMessage & { [kBody]?: RequestBody | undefined };
+
+/** Bytes read ahead of undici before the client request is paused. */
+const HIGH_WATER_BYTES = 64 * 1024;
+
+const DONE: IteratorResult<Buffer> = Object.freeze({ done: true, value: undefined });
 
 /**
- * A `Readable` over the client request, with backpressure both ways: undici reads from
- * it, and the client request is paused whenever undici is not reading.
+ * An async iterator over the client request's body, with backpressure both ways: undici
+ * asks for the next chunk when the upstream socket takes more, and the client request is
+ * paused while more than 64 KiB wait unread.
  *
  * Why not hand undici `req` itself: undici destroys the body stream it was given when the
  * upstream fails, and destroying an unfinished `IncomingMessage` destroys the client's
- * socket — the proxy could then no longer answer 502. Destroying this wrapper only lets
- * go of `req`.
+ * socket — the proxy could then no longer answer 502. Letting go of this iterator only
+ * lets go of `req`. Why not a `Readable` wrapper: it costs a stream's machinery per chunk
+ * (buffer accounting, `nextTick` hops on every pause and resume), about 15 % of a large
+ * upload's throughput; undici reads an iterator chunk by chunk with nothing in between.
+ *
+ * undici does not stop an iterator when the upstream fails: the exchange calls
+ * {@link RequestBody.destroy} when it ends, which also settles a read still waiting.
  *
  * `prefix` holds chunks already read from `req` (while trying to buffer the body).
  */
-export class RequestBodyStream extends Readable {
+export class RequestBody implements AsyncIterableIterator<Buffer> {
   /** True once undici started reading: the body can no longer be sent again. */
   started = false;
   #source: Source | undefined;
   #prefix: Buffer[] | undefined;
+  /** Chunks read from the client and not yet taken by undici. */
+  readonly #queue: Buffer[] = [];
+  #queued = 0;
+  #paused = true;
+  #ended = false;
+  #error: Error | undefined;
+  #resolve: ((result: IteratorResult<Buffer>) => void) | undefined;
+  #reject: ((error: Error) => void) | undefined;
 
   constructor(source: IncomingMessage, prefix: Buffer[] | undefined) {
-    super({ highWaterMark: 64 * 1024 });
     const s = source as Source;
     this.#source = s;
     this.#prefix = prefix;
@@ -41,27 +58,61 @@ export class RequestBodyStream extends Readable {
     s.on('close', onSourceClose);
   }
 
-  override _read(): void {
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<Buffer>> {
     this.started = true;
     const prefix = this.#prefix;
     if (prefix !== undefined) {
+      const chunk = prefix.shift();
+      if (chunk !== undefined) return Promise.resolve({ done: false, value: chunk });
       this.#prefix = undefined;
-      for (const chunk of prefix) this.push(chunk);
     }
+    const chunk = this.#queue.shift();
+    if (chunk !== undefined) {
+      this.#queued -= chunk.length;
+      if (this.#paused && this.#queued < HIGH_WATER_BYTES) this.#flow();
+      return Promise.resolve({ done: false, value: chunk });
+    }
+    if (this.#error !== undefined) return Promise.reject(this.#error);
+    if (this.#ended || this.#source === undefined) return Promise.resolve(DONE);
+    if (this.#paused) this.#flow();
+    return new Promise((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+  }
+
+  /** undici stopped reading (its loop threw): the client request is let go. */
+  return(): Promise<IteratorResult<Buffer>> {
+    this.destroy();
+    return Promise.resolve(DONE);
+  }
+
+  /**
+   * Lets go of the client request: it stays paused, unread bytes stay unread (the caller
+   * decides whether to drain or close it). A read still waiting fails, so undici's loop
+   * ends instead of waiting for bytes nobody will pass on.
+   */
+  destroy(): void {
+    this.#detach();
+    this.#queue.length = 0;
+    this.#queued = 0;
+    this.#prefix = undefined;
+    if (!this.#ended) this.#fail(new Error('the request body was abandoned'));
+  }
+
+  #flow(): void {
+    this.#paused = false;
     this.#source?.resume();
   }
 
-  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.#detach();
-    callback(error);
-  }
-
-  /** Lets go of the client request (it stays paused, unread bytes stay unread). */
   #detach(): void {
     const s = this.#source;
     if (s === undefined) return;
     this.#source = undefined;
-    this.#prefix = undefined;
     s.off('data', onSourceData);
     s.off('end', onSourceEnd);
     s.off('error', onSourceError);
@@ -69,29 +120,63 @@ export class RequestBodyStream extends Readable {
     s[kBody] = undefined;
   }
 
-  /** @internal Called by the source's listeners. */
-  static onEnd(body: RequestBodyStream): void {
-    body.push(null);
+  #fail(error: Error): void {
+    this.#error ??= error;
+    const reject = this.#reject;
+    this.#resolve = this.#reject = undefined;
+    reject?.(this.#error);
+  }
+
+  /** @internal A chunk from the client. */
+  static data(body: RequestBody, chunk: Buffer): void {
+    const resolve = body.#resolve;
+    if (resolve !== undefined) {
+      body.#resolve = body.#reject = undefined;
+      resolve({ done: false, value: chunk });
+      return;
+    }
+    body.#queue.push(chunk);
+    body.#queued += chunk.length;
+    if (body.#queued >= HIGH_WATER_BYTES && !body.#paused) {
+      body.#paused = true;
+      body.#source?.pause();
+    }
+  }
+
+  /** @internal The client's body ended. */
+  static end(body: RequestBody): void {
+    body.#ended = true;
+    body.#detach();
+    const resolve = body.#resolve;
+    body.#resolve = body.#reject = undefined;
+    resolve?.(DONE);
+  }
+
+  /** @internal The client request failed or closed before its end. */
+  static failed(body: RequestBody, error: Error): void {
+    body.#detach();
+    body.#fail(error);
   }
 }
 
 function onSourceData(this: Source, chunk: Buffer): void {
   const body = this[kBody];
-  if (body !== undefined && !body.push(chunk)) this.pause();
+  if (body !== undefined) RequestBody.data(body, chunk);
 }
 
 function onSourceEnd(this: Source): void {
   const body = this[kBody];
-  if (body !== undefined) RequestBodyStream.onEnd(body);
+  if (body !== undefined) RequestBody.end(body);
 }
 
 function onSourceError(this: Source, error: Error): void {
-  this[kBody]?.destroy(error);
+  const body = this[kBody];
+  if (body !== undefined) RequestBody.failed(body, error);
 }
 
 function onSourceClose(this: Source): void {
   // Closed before its end: the client went away mid-body.
   const body = this[kBody];
   if (body !== undefined && !this.complete)
-    body.destroy(new Error('client closed the request body'));
+    RequestBody.failed(body, new Error('client closed the request body'));
 }

@@ -1,4 +1,4 @@
-import { SwitchyardError, TimeoutError } from '../errors.js';
+import { AbortedError, type SwitchyardError, TimeoutError } from '../errors.js';
 import { type Disposable, EventEmitter } from '../events.js';
 import type { Logger } from '../logger.js';
 import { assertPool } from '../pool/assert-pool.js';
@@ -193,7 +193,7 @@ export class HealthMonitor {
     this.#started = false;
     if (this.#subscriptions) for (const subscription of this.#subscriptions) subscription.dispose();
     this.#subscriptions = undefined;
-    const stopped = new SwitchyardError('ERR_ABORTED', 'health monitor stopped');
+    const stopped = new AbortedError('health monitor stopped');
     for (const probe of this.#probes.values()) this.#drop(probe, stopped);
     this.#probes.clear();
     this.#queue.clear();
@@ -217,7 +217,7 @@ export class HealthMonitor {
   }
 
   readonly #onMembership = (event: MembershipChangeEvent): void => {
-    const removed = new SwitchyardError('ERR_ABORTED', 'endpoint removed from the pool');
+    const removed = new AbortedError('endpoint removed from the pool');
     for (const endpoint of event.removed) {
       const probe = this.#probes.get(endpoint.id);
       if (probe) this.#drop(probe, removed);

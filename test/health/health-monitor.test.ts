@@ -1,5 +1,5 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { isTimeoutError } from '../../src/errors.js';
+import { AbortedError, isTimeoutError } from '../../src/errors.js';
 import {
   DEFAULT_HEALTH_CONCURRENCY,
   DEFAULT_HEALTH_INTERVAL_MS,
@@ -316,6 +316,7 @@ describe('HealthMonitor scheduling', () => {
     pool.remove(b);
     expect(signals.get(b)!.aborted).toBe(true);
     expect((signals.get(b)!.reason as { code?: string }).code).toBe('ERR_ABORTED');
+    expect(signals.get(b)!.reason).toBeInstanceOf(AbortedError);
     for (const r of release) r();
     await m.checkNow();
     expect(events.every((e) => e.endpoint.id !== b)).toBe(true);
@@ -357,6 +358,7 @@ describe('HealthMonitor scheduling', () => {
     await pendingCheckNow;
     expect(signal!.aborted).toBe(true);
     expect((signal!.reason as { code?: string }).code).toBe('ERR_ABORTED');
+    expect(signal!.reason).toBeInstanceOf(AbortedError);
     expect(settled).toBe(true);
     expect(stats.live).toBe(0);
     expect(events).toEqual([]);

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { resetSocket } from '../socket-reset.js';
 
 /**
  * A demo backend: answers `GET /` after about `delayMs` (±25 % jitter) with its name in
@@ -80,7 +81,7 @@ export class DemoBackend {
     this.#server.close();
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers.clear();
-    for (const socket of this.#sockets) socket.resetAndDestroy();
+    for (const socket of this.#sockets) resetSocket(socket);
     this.#sockets.clear();
   }
 

@@ -8,19 +8,13 @@ import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { UpstreamTimeoutError, UpstreamUnavailableError } from '../errors.js';
 import type { AcquireOptions, Lease, PoolEndpoint } from '../pool/types.js';
+import { resetSocket as reset } from '../socket-reset.js';
 import type { DeadlineOwner } from './connect-deadlines.js';
 import { type TcpCloseReason, tcpChannels } from './diagnostics.js';
 import type { IdleWatched } from './idle-sweep.js';
 import { proxyHeader } from './proxy-protocol.js';
 import type { TcpProxyEngine } from './tcp-proxy-engine.js';
 import { clientAddress } from './tcp-target.js';
-
-/** Ends a socket with a TCP RST (a connecting one is simply destroyed). */
-function reset(socket: Socket): void {
-  if (socket.destroyed) return;
-  if (socket.connecting) socket.destroy();
-  else socket.resetAndDestroy();
-}
 
 function reasonOf(error: unknown): string {
   if (error instanceof UpstreamTimeoutError) return 'timeout';

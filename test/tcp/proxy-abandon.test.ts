@@ -1,4 +1,5 @@
 import { createHook } from 'node:async_hooks';
+import diagnostics from 'node:diagnostics_channel';
 import net, { type Server } from 'node:net';
 import { expect, it } from 'vitest';
 import { failOnProcessProblems } from '../http/proxy-support.js';
@@ -24,17 +25,19 @@ function sockets(): number {
   return process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
 }
 
-/** The open sockets, by address and state, for a failure message. */
+/** The sockets the process holds open, by kind and state, for a failure message. */
 function describeSockets(): string {
   const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
   return handles
-    .filter((h): h is net.Socket => h instanceof net.Socket)
-    .map(
-      (s) =>
-        `${s.localAddress}:${s.localPort}->${s.remoteAddress}:${s.remotePort} ` +
-        `destroyed=${s.destroyed} readable=${s.readable} writable=${s.writable} ` +
-        `paused=${s.isPaused()} pending=${s.pending} buffered=${s.writableLength}`,
-    )
+    .map((h) => {
+      if (!(h instanceof net.Socket)) return (h as object | null)?.constructor?.name ?? String(h);
+      const handle = (h as unknown as { _handle: object | null })._handle;
+      return (
+        `${handle?.constructor?.name ?? 'closing'} ${h.localAddress}:${h.localPort}->${h.remoteAddress}:${h.remotePort} ` +
+        `destroyed=${h.destroyed} closed=${h.closed} readable=${h.readable} writable=${h.writable} ` +
+        `ended=${h.writableEnded} finished=${h.writableFinished} buffered=${h.writableLength}`
+      );
+    })
     .join('; ');
 }
 
@@ -53,6 +56,24 @@ it(`${TOTAL} abandoned connections leave no socket, lease or timer`, {
   const pool = tcpPool([echo.url, refused, sink.url]);
   const { server, port } = await startTcpProxy(pool, { idleTimeoutMs: 10_000 });
   const baseline = sockets();
+  // Every connection the proxy accepted must be closed and told (switchyard:tcp:close), and
+  // every socket it or the test opened must emit 'close': a socket Node cannot finish
+  // closing never does.
+  let accepted = 0;
+  (server as unknown as Server).on('connection', () => accepted++);
+  let closedConnections = 0;
+  const onClose = () => closedConnections++;
+  diagnostics.subscribe('switchyard:tcp:close', onClose);
+  const opened = new Set<net.Socket>();
+  let tracked = 0;
+  const track = (message: unknown) => {
+    const socket = (message as { socket: net.Socket }).socket;
+    tracked++;
+    opened.add(socket);
+    socket.once('close', () => opened.delete(socket));
+  };
+  diagnostics.subscribe('net.client.socket', track);
+  diagnostics.subscribe('net.server.socket', track);
 
   // Timers the proxy started (its sockets' timeouts included), told apart from the test
   // runner's own by where they were created.
@@ -123,6 +144,19 @@ it(`${TOTAL} abandoned connections leave no socket, lease or timer`, {
     );
   await eventually(() => echo.sockets.size === 0 && sink.sockets.size === 0, 10_000);
   expect(await open()).toBe(0);
+  await eventually(() => opened.size === 0 && closedConnections === accepted, 10_000).catch(() => {
+    throw new Error(
+      `${opened.size} socket(s) never closed, ${accepted - closedConnections} connection(s) never told closed: ${describeSockets()}`,
+    );
+  });
+  diagnostics.unsubscribe('net.client.socket', track);
+  diagnostics.unsubscribe('net.server.socket', track);
+  diagnostics.unsubscribe('switchyard:tcp:close', onClose);
+  // Clients, the proxy's both sides, the backends' side: at least three per connection.
+  expect(tracked).toBeGreaterThan(3 * TOTAL);
+  // (A connection reset while still in the accept queue may never reach the proxy.)
+  expect(accepted).toBeGreaterThan(TOTAL * 0.9);
+  expect(accepted).toBeLessThanOrEqual(TOTAL);
   // Generous: on a loaded machine the last closes can trail (a leak never comes down), and
   // the message then names every socket still open.
   try {

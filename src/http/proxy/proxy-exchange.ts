@@ -17,6 +17,7 @@ import {
   UpstreamUnavailableError,
 } from '../../errors.js';
 import type { PoolEndpoint } from '../../pool/types.js';
+import { resetSocket } from '../../socket-reset.js';
 import { attemptsText } from '../shared/attempt-outcome.js';
 import { normalizePath, targetPath } from '../shared/request-target.js';
 import { isIdempotentMethod, type RetryFacts } from '../shared/retry-policy.js';
@@ -699,7 +700,7 @@ function contentLengthOf(value: string | string[] | undefined): number {
 /** Ends the client connection with a reset, so no client mistakes it for a complete response. */
 function resetClient(res: ServerResponse): void {
   const socket = res.socket;
-  if (socket !== null && typeof socket.resetAndDestroy === 'function') socket.resetAndDestroy();
+  if (socket !== null && typeof socket.resetAndDestroy === 'function') resetSocket(socket);
   else res.destroy();
 }
 

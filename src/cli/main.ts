@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { runCheck } from './check-command.js';
 import { runDemo } from './demo.js';
@@ -31,6 +32,8 @@ Commands:
                       reloads it, SIGTERM or Ctrl-C drains and stops
       --drain-ms MS   how long a stop lets work in flight finish (default 30000)
       --log-format F  text or json, one line per event on stderr (default text)
+      --workers N     processes serving the listeners, or "auto" for one per core
+                      (default 1); health checks and the dashboard stay in one
   check FILE          validate a config file: every problem as "path: message, got
                       value"; exit code 0 when valid, 1 otherwise
   demo                three local backends of different speed, the load balancer with
@@ -103,9 +106,26 @@ export async function main(argv: readonly string[], io: CliIo = {}): Promise<num
         `--drain-ms must be a number of milliseconds from 0 to ${MAX_DRAIN_MS} (like 30000), got ${JSON.stringify(text)}`,
       );
     }
+    const workersText = values.workers;
+    const workers =
+      workersText === undefined
+        ? 1
+        : workersText === 'auto'
+          ? availableParallelism()
+          : Number(workersText);
+    if (
+      workersText !== undefined &&
+      workersText !== 'auto' &&
+      (!/^\d{1,4}$/.test(workersText) || workers < 1 || workers > MAX_WORKERS)
+    ) {
+      return fail(
+        `--workers must be a number from 1 to ${MAX_WORKERS} or "auto", got ${JSON.stringify(workersText)}`,
+      );
+    }
     return runServe({
       config: values.config,
       drainMs,
+      workers,
       logFormat: format,
       stderr,
       ...(io.signal === undefined ? {} : { signal: io.signal }),
@@ -135,13 +155,16 @@ export async function main(argv: readonly string[], io: CliIo = {}): Promise<num
   }
 }
 
+/** The most `--workers`: far more processes than any machine has cores is a mistake. */
+const MAX_WORKERS = 1_024;
+
 /** The longest `--drain-ms`: what a Node timer takes. */
 const MAX_DRAIN_MS = 2_147_483_647;
 
 /** The options each command takes (besides --help and --version). */
 const COMMAND_OPTIONS: Readonly<Record<'demo' | 'serve' | 'check', readonly string[]>> = {
   demo: ['duration', 'rate', 'open'],
-  serve: ['config', 'drain-ms', 'log-format'],
+  serve: ['config', 'drain-ms', 'log-format', 'workers'],
   check: [],
 };
 
@@ -157,6 +180,7 @@ function parse(argv: readonly string[]) {
       config: { type: 'string', short: 'c' },
       'drain-ms': { type: 'string' },
       'log-format': { type: 'string' },
+      workers: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },

@@ -11,9 +11,10 @@ import type {
   ListenerConfig,
   TcpListenerConfig,
 } from '../../config/index.js';
+import type { DashboardMonitor, DashboardPool } from '../../dashboard/options.js';
 import { DnsDiscovery } from '../../discovery/index.js';
 import type { Disposable } from '../../events.js';
-import type { HealthMonitor, Pool } from '../../index.js';
+import type { Pool } from '../../index.js';
 import { DashboardServer } from './dashboard-server.js';
 import { HttpListener } from './http-listener.js';
 import type { Logger } from './logger.js';
@@ -48,9 +49,9 @@ export interface DiscoveryRuntime {
 /** What the dashboard shows. */
 export interface DashboardTargets {
   /** The pools by name. */
-  readonly pools: ReadonlyMap<string, Pool>;
+  readonly pools: ReadonlyMap<string, DashboardPool>;
   /** The health monitors of the pools that have one. */
-  readonly monitors: readonly HealthMonitor[];
+  readonly monitors: readonly DashboardMonitor[];
 }
 
 /** The running dashboard. */

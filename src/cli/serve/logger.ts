@@ -45,11 +45,18 @@ export interface LogSink {
 export function createLogger(
   format: LogFormat,
   sink: LogSink,
-  options: { readonly debug?: boolean; readonly now?: () => Date } = {},
+  options: {
+    readonly debug?: boolean;
+    readonly now?: () => Date;
+    /** Fields every line carries after its own (`serve --workers`: `worker=2`). */
+    readonly fields?: LogFields;
+  } = {},
 ): Logger {
   const now = options.now ?? (() => new Date());
-  const line = (level: LogLevel, fields: LogFields, msg: string): void => {
+  const base = options.fields;
+  const line = (level: LogLevel, own: LogFields, msg: string): void => {
     const time = now().toISOString();
+    const fields = base === undefined ? own : { ...own, ...base };
     if (format === 'json') {
       sink.write(`${redactCredentials(safeJson({ time, level, msg, ...plain(fields) }))}\n`);
       return;

@@ -58,16 +58,23 @@ export class ServeRuntime {
   /** Pools a reload removed or replaced, closed after the drain time. */
   readonly #retiredPools = new Set<PoolRuntime>();
   #drainMs: number;
+  readonly #hooks: RuntimeHooks;
 
-  constructor(log: Logger, env: Environment, drainMs: number) {
+  constructor(log: Logger, env: Environment, drainMs: number, hooks: RuntimeHooks = {}) {
     this.#log = log;
     this.#env = env;
     this.#drainMs = drainMs;
+    this.#hooks = hooks;
   }
 
   /** The pools by name (for tests and the dashboard). */
   get pools(): ReadonlyMap<string, Pool> {
     return new Map([...this.#pools].map(([name, p]) => [name, p.pool]));
+  }
+
+  /** The pool runtimes by name (`serve --workers`: the primary's view of its pools). */
+  get poolRuntimes(): ReadonlyMap<string, PoolRuntime> {
+    return this.#pools;
   }
 
   /** Applies `config`: the first call starts everything, later ones reload. */
@@ -90,6 +97,7 @@ export class ServeRuntime {
           const runtime = new PoolRuntime(name, poolConfig, log);
           created.push(runtime);
           nextPools.set(name, runtime);
+          this.#hooks.poolCreated?.(name, runtime.pool);
         }
       }
       // 2. New listeners, bound before anything running changes.
@@ -122,7 +130,7 @@ export class ServeRuntime {
         if (this.#dashboard && this.#dashboard.config.listen === config.dashboard.listen) {
           await this.#dashboard.runtime.close(0);
         }
-        const runtime = createDashboard(config.dashboard, token, targets(nextPools), log);
+        const runtime = createDashboard(config.dashboard, token, this.#targets(nextPools), log);
         dashboard = { config: config.dashboard, runtime };
         const bound = await runtime.listen(config.dashboard.listen);
         log.info({ address: bound }, 'dashboard listening');
@@ -217,7 +225,7 @@ export class ServeRuntime {
       this.#log.info({}, 'dashboard closing');
       this.#retire(old.runtime.close(this.#drainMs));
     } else if (old) {
-      old.runtime.update(targets(pools));
+      old.runtime.update(this.#targets(pools));
     }
   }
 
@@ -230,6 +238,11 @@ export class ServeRuntime {
         this.#retire(listener.runtime.close(0));
       }
     }
+  }
+
+  #targets(pools: ReadonlyMap<string, PoolRuntime>): DashboardTargets {
+    const own = targets(pools);
+    return this.#hooks.view === undefined ? own : this.#hooks.view(own);
   }
 
   #retire(closing: Promise<unknown>): void {
@@ -267,6 +280,14 @@ function targets(pools: ReadonlyMap<string, PoolRuntime>): DashboardTargets {
   const monitors: HealthMonitor[] = [];
   for (const p of pools.values()) if (p.monitor) monitors.push(p.monitor);
   return { pools: new Map([...pools].map(([name, p]) => [name, p.pool])), monitors };
+}
+
+/** How `serve --workers` adapts a runtime: see workers.ts. */
+export interface RuntimeHooks {
+  /** A pool was built (start or reload), before any listener serves it. */
+  readonly poolCreated?: (name: string, pool: Pool) => void;
+  /** What the dashboard shows of the pools (the primary: the workers' sums). */
+  readonly view?: (targets: DashboardTargets) => DashboardTargets;
 }
 
 function addressOf(listen: string): string {

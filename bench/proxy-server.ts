@@ -9,12 +9,17 @@
  * Roles: `backend` (three ports: 78 B on `/`, 64 KiB on `/big`, a discarding `POST /sink`,
  * a generating `GET /source?bytes=N`), `switchyard`, `switchyard-hooks` (no-op
  * `rewriteRequest` and `rewriteResponse`), `switchyard-dashboard`, `serve` (the command
- * line, from a config file), `node`, `undici`, `http-proxy`, `fastify`.
+ * line, from a config file), `serve-workers` (the same with `--workers $WORKERS`, default 2;
+ * its resident set is the primary's and the workers' together), `node`, `undici`,
+ * `http-proxy`, `fastify`.
  */
+import cluster from 'node:cluster';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
 
@@ -27,8 +32,26 @@ if (typeof process.send !== 'function') {
 }
 process.on('disconnect', () => process.exit(0));
 process.on('message', (message: { type?: string }) => {
-  if (message?.type === 'rss') process.send!({ type: 'rss', rss: process.memoryUsage.rss() });
+  if (message?.type === 'rss') {
+    process.send!({ type: 'rss', rss: process.memoryUsage.rss() + workersRss() });
+  }
 });
+
+/** Resident set of the `serve --workers` processes this one forked (0 for other roles). */
+function workersRss(): number {
+  let bytes = 0;
+  for (const worker of Object.values(cluster.workers ?? {})) {
+    try {
+      const pages = Number(
+        readFileSync(`/proc/${worker!.process.pid}/statm`, 'utf8').split(' ')[1],
+      );
+      bytes += pages * 4096;
+    } catch {
+      // gone, or not Linux
+    }
+  }
+  return bytes;
+}
 
 /** Exactly 78 bytes, like the NGINX set-up's small body. */
 const SMALL_BODY = Buffer.from(
@@ -212,7 +235,7 @@ async function fastifyReplyFrom(): Promise<number> {
  * measures what the command line adds to `createProxyHandler` (nothing per request, by
  * design). Its few log lines go to stderr.
  */
-async function serve(): Promise<number> {
+async function serve(workers = 1): Promise<number> {
   const { mkdtempSync, writeFileSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
@@ -227,9 +250,12 @@ async function serve(): Promise<number> {
       listeners: [{ protocol: 'http', listen: `127.0.0.1:${port}`, pool: 'app' }],
     }),
   );
-  process.argv = [process.argv[0]!, 'switchyard', 'serve', '--config', file];
+  const cli = new URL('../dist/cli.js', import.meta.url);
+  // argv[1] is what node:cluster forks the workers with.
+  process.argv = [process.argv[0]!, fileURLToPath(cli), 'serve', '--config', file];
+  if (workers > 1) process.argv.push('--workers', String(workers));
   // Typed as any: the bin has no declarations.
-  await import(new URL('../dist/cli.js', import.meta.url).href);
+  await import(cli.href);
   for (let tries = 0; ; tries++) {
     const up = await new Promise<boolean>((resolve) => {
       http
@@ -250,7 +276,8 @@ const roles: Record<string, () => Promise<number | number[]>> = {
   switchyard,
   'switchyard-hooks': switchyardHooks,
   'switchyard-dashboard': switchyardDashboard,
-  serve,
+  serve: () => serve(),
+  'serve-workers': () => serve(Number(process.env.WORKERS ?? 2)),
   node: bareNode,
   undici: undiciBalancedPool,
   'http-proxy': httpProxy,

@@ -18,7 +18,7 @@
  *
  * Run: npm run build && npm run bench:proxy
  * Environment: DURATION (s, 8), WARMUP (s, 2), ROUNDS (3), CONNECTIONS (64 or a list),
- * CONTENDERS (comma list; `switchyard-hooks` and `switchyard-dashboard` only when listed), SIZES (small,big), MODE (all | throughput | rss),
+ * CONTENDERS (comma list; `switchyard-hooks`, `switchyard-dashboard` and `serve-workers` (WORKERS, default 2) only when listed), SIZES (small,big), MODE (all | throughput | rss),
  * LOAD (wrk | autocannon), BACKEND (nginx | node), STREAM_MIB (1024), CHARTS (a folder).
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -71,6 +71,11 @@ const ALL_CONTENDERS: Contender[] = [
     label: 'switchyard serve (the command line, a config file), round-robin',
     peer: false,
   },
+  {
+    id: 'serve-workers',
+    label: `switchyard serve --workers ${env.WORKERS ?? 2}, round-robin`,
+    peer: false,
+  },
   { id: 'node', label: 'bare Node: http.request + keep-alive Agent, pipe', peer: true },
   { id: 'undici', label: 'undici BalancedPool + request() behind http.createServer', peer: true },
   { id: 'http-proxy', label: 'http-proxy 1.18, keep-alive Agent', peer: true },
@@ -80,7 +85,7 @@ const ALL_CONTENDERS: Contender[] = [
 const HAPROXY = has('haproxy');
 const wanted = env.CONTENDERS?.split(',');
 /** Measured only when CONTENDERS names them. */
-const ON_REQUEST = new Set(['switchyard-hooks', 'switchyard-dashboard']);
+const ON_REQUEST = new Set(['switchyard-hooks', 'switchyard-dashboard', 'serve-workers']);
 const CONTENDERS = ALL_CONTENDERS.filter(
   (c) =>
     (wanted === undefined ? !ON_REQUEST.has(c.id) : wanted.includes(c.id)) &&

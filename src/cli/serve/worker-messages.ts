@@ -22,7 +22,12 @@ export interface PoolReport {
 
 /** Primary → worker. */
 export type ToWorker =
-  | { readonly t: 'sync'; readonly pools: Readonly<Record<string, PoolSync>> }
+  | {
+      readonly t: 'sync';
+      readonly pools: Readonly<Record<string, PoolSync>>;
+      /** Whether the worker reports its figures (only while a dashboard shows them). */
+      readonly report: boolean;
+    }
   | { readonly t: 'reload' }
   | { readonly t: 'stop' };
 

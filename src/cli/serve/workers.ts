@@ -96,7 +96,7 @@ export class WorkerSupervisor implements WorkerReports {
    */
   async start(): Promise<void> {
     this.#syncTimer = setInterval(() => this.#broadcastSync(), SYNC_INTERVAL_MS).unref();
-    const started = Array.from({ length: this.#count }, () => this.#fork());
+    const started = Array.from({ length: this.#count }, () => this.#fork(true));
     try {
       await Promise.all(started);
     } catch (error) {
@@ -105,8 +105,11 @@ export class WorkerSupervisor implements WorkerReports {
     }
   }
 
-  /** Forks one worker; resolves when it listens, rejects when it fails or exits first. */
-  #fork(): Promise<void> {
+  /**
+   * Forks one worker; resolves when it listens, rejects when it fails or exits first. A
+   * replacement (`initial` false) that fails is replaced in turn, with the back-off.
+   */
+  #fork(initial: boolean): Promise<void> {
     const worker = cluster.fork({ [WORKER_ENV]: '1' });
     const id = worker.id;
     this.#workers.set(id, worker);
@@ -123,7 +126,7 @@ export class WorkerSupervisor implements WorkerReports {
         const m = message as ToPrimary;
         switch (m.t) {
           case 'hello':
-            this.#send(worker, { t: 'sync', pools: this.#syncAll() });
+            this.#send(worker, this.#syncMessage());
             return;
           case 'ready':
             ready = true;
@@ -157,7 +160,7 @@ export class WorkerSupervisor implements WorkerReports {
         this.#startedAt.delete(id);
         if (!ready) {
           reject(new Error(`worker ${id} exited before it listened (${signal ?? `code ${code}`})`));
-          return;
+          if (initial) return;
         }
         if (this.#stopping) return;
         this.#failures = lived >= STABLE_MS ? 0 : this.#failures + 1;
@@ -172,7 +175,7 @@ export class WorkerSupervisor implements WorkerReports {
         const respawn = setTimeout(() => {
           this.#respawns.delete(respawn);
           if (this.#stopping) return;
-          this.#fork().catch((error: unknown) => {
+          this.#fork(false).catch((error: unknown) => {
             // It failed to start (it told why, or its exit is logged): the back-off goes on.
             this.#log.error({ error }, 'worker failed to start');
           });
@@ -262,8 +265,13 @@ export class WorkerSupervisor implements WorkerReports {
 
   #broadcastSync(): void {
     if (this.#workers.size === 0) return;
-    const message: ToWorker = { t: 'sync', pools: this.#syncAll() };
+    const message: ToWorker = this.#syncMessage();
     for (const worker of this.#workers.values()) this.#send(worker, message);
+  }
+
+  /** The machine's view; workers report their figures only while a dashboard shows them. */
+  #syncMessage(): ToWorker {
+    return { t: 'sync', pools: this.#syncAll(), report: this.#views.size > 0 };
   }
 
   #syncAll(): Record<string, PoolSync> {
@@ -315,6 +323,8 @@ export class WorkerAgent {
   #pools: () => ReadonlyMap<string, Pool> = () => new Map();
   #onReload: (() => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
+  #report = false;
+  #ready = false;
   #first: ((value?: unknown) => void) | undefined;
 
   constructor() {
@@ -324,6 +334,7 @@ export class WorkerAgent {
       if (m.t === 'sync') {
         for (const [name, view] of Object.entries(m.pools)) this.#views.set(name, view);
         this.#apply();
+        this.#reporting(m.report);
         this.#first?.();
       } else if (m.t === 'reload') this.#onReload?.();
       else if (m.t === 'stop') this.#stop.abort();
@@ -370,9 +381,22 @@ export class WorkerAgent {
   }
 
   ready(): void {
+    this.#ready = true;
     this.#send({ t: 'ready' });
-    this.#report();
-    this.#timer = setInterval(() => this.#report(), REPORT_INTERVAL_MS).unref();
+    this.#reporting(this.#report);
+  }
+
+  /** Reports every second while the primary has a dashboard (a pool's snapshot is O(n)). */
+  #reporting(on: boolean): void {
+    this.#report = on;
+    if (!this.#ready) return;
+    if (on && this.#timer === undefined) {
+      this.#sendReport();
+      this.#timer = setInterval(() => this.#sendReport(), REPORT_INTERVAL_MS).unref();
+    } else if (!on && this.#timer !== undefined) {
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+    }
   }
 
   failed(message: string): void {
@@ -381,6 +405,8 @@ export class WorkerAgent {
 
   close(): void {
     clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.#ready = false;
   }
 
   /** Done: the IPC channel closes, so nothing holds the worker's exit. */
@@ -429,7 +455,7 @@ export class WorkerAgent {
     }
   }
 
-  #report(): void {
+  #sendReport(): void {
     const pools: Record<string, PoolReport> = {};
     for (const [name, pool] of this.#pools()) {
       if (pool.closed) continue;

@@ -22,8 +22,8 @@ import type { PoolReport } from './worker-messages.js';
 export interface WorkerReports {
   /** The latest report of each live worker for pool `name`, by worker id. */
   reportsOf(name: string): ReadonlyMap<number, PoolReport>;
-  /** Pushes the primary's view of pool `name` to every worker now. */
-  sync(name: string): void;
+  /** Pushes the primary's view of every pool to every worker now. */
+  sync(): void;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -78,7 +78,7 @@ export class AggregatePool implements DashboardPool {
   }
 
   #operate(found: boolean): boolean {
-    if (found) this.#reports.sync(this.#name);
+    if (found) this.#reports.sync();
     return found;
   }
 
@@ -127,61 +127,58 @@ export class AggregatePool implements DashboardPool {
   snapshot(): PoolSnapshot {
     const base = this.#pool.snapshot();
     const reports = [...this.#reports.reportsOf(this.#name).values()].map((r) => r.snapshot);
-    const byId = new Map<string, EndpointSnapshot[]>();
+    const byId = new Map<string, WorkerEndpoint[]>();
     for (const report of reports) {
+      // Each process has its own clock origin: a worker's times move onto the primary's.
+      const shift = base.at - report.at;
       for (const e of report.endpoints) {
         const list = byId.get(e.id);
-        if (list === undefined) byId.set(e.id, [e]);
-        else list.push(e);
+        if (list === undefined) byId.set(e.id, [{ e, shift }]);
+        else list.push({ e, shift });
       }
     }
-    const endpoints = base.endpoints.map((e) => merge(e, byId.get(e.id), base.at, reports));
-    const totals: Mutable<PoolSnapshot['totals']> = {
-      ...base.totals,
-      eligible: 0,
-      healthy: 0,
-      unhealthy: 0,
-      ejected: 0,
-      draining: 0,
-      disabled: 0,
-      inflight: 0,
-      requests: 0,
-      successes: 0,
-      failures: 0,
-      retries: 0,
-      ejections: 0,
-      rate: 0,
-    };
+    const endpoints = base.endpoints.map((e) => merge(e, byId.get(e.id)));
+    const totals: Mutable<PoolSnapshot['totals']> = { ...base.totals };
+    for (const key of STATES) totals[key] = 0;
+    totals.eligible = 0;
     for (const e of endpoints) {
       if (e.eligible) totals.eligible++;
       totals[e.state]++;
     }
-    for (const r of reports) {
-      totals.inflight += r.totals.inflight;
-      totals.requests += r.totals.requests;
-      totals.successes += r.totals.successes;
-      totals.failures += r.totals.failures;
-      totals.retries += r.totals.retries;
-      totals.ejections += r.totals.ejections;
-      totals.rate += r.totals.rate;
-    }
+    for (const key of SUMMED) totals[key] = 0;
+    for (const r of reports) for (const key of SUMMED) totals[key] += r.totals[key];
     return { ...base, totals, endpoints };
   }
 }
 
+/** One worker's figures of an endpoint, and how far its clock is from the primary's. */
+interface WorkerEndpoint {
+  readonly e: EndpointSnapshot;
+  readonly shift: number;
+}
+
+/** Endpoint states, as counted in a snapshot's totals. */
+const STATES = ['healthy', 'unhealthy', 'ejected', 'draining', 'disabled'] as const;
+
+/** Figures that add up over the workers, both per endpoint and in the totals. */
+const SUMMED = [
+  'inflight',
+  'requests',
+  'successes',
+  'failures',
+  'retries',
+  'ejections',
+  'rate',
+] as const;
+
 /** One endpoint: the primary's facts, the workers' figures. */
 function merge(
   own: EndpointSnapshot,
-  workers: readonly EndpointSnapshot[] | undefined,
-  at: number,
-  reports: readonly PoolSnapshot[],
+  workers: readonly WorkerEndpoint[] | undefined,
 ): EndpointSnapshot {
   if (workers === undefined || workers.length === 0) return own;
-  const out: Mutable<EndpointSnapshot> = { ...own, inflight: 0, requests: 0, successes: 0 };
-  out.failures = 0;
-  out.retries = 0;
-  out.rate = 0;
-  out.ejections = 0;
+  const out: Mutable<EndpointSnapshot> = { ...own };
+  for (const key of SUMMED) out[key] = 0;
   let weights = 0;
   let errors = 0;
   let latency = 0;
@@ -190,16 +187,12 @@ function merge(
     [sum: number, weight: number]
   >;
   let ejectedUntil: number | null = null;
-  for (const w of workers) {
-    out.inflight += w.inflight;
-    out.requests += w.requests;
-    out.successes += w.successes;
-    out.failures += w.failures;
-    out.retries += w.retries;
-    out.rate += w.rate;
-    out.ejections += w.ejections;
+  let eligible = false;
+  for (const { e: w, shift } of workers) {
+    for (const key of SUMMED) out[key] += w[key];
     out.consecutiveFailures = Math.max(out.consecutiveFailures, w.consecutiveFailures);
     out.ejectionMultiplier = Math.max(out.ejectionMultiplier, w.ejectionMultiplier);
+    eligible ||= w.eligible;
     // A worker's figures weigh by its rate; with no traffic anywhere, equally.
     const weight = w.rate > 0 ? w.rate : 1e-9;
     weights += weight;
@@ -212,10 +205,7 @@ function merge(
       percentiles[key][1] += weight;
     }
     if (w.state === 'ejected' && w.ejectedUntil !== null) {
-      // Each process has its own clock origin: carried over by the report's own `at`.
-      const report = reports.find((r) => r.endpoints.includes(w));
-      const until = report === undefined ? w.ejectedUntil : w.ejectedUntil - report.at + at;
-      ejectedUntil = ejectedUntil === null ? until : Math.max(ejectedUntil, until);
+      ejectedUntil = Math.max(ejectedUntil ?? -Infinity, w.ejectedUntil + shift);
     }
   }
   out.errorRate = errors / weights;
@@ -229,7 +219,7 @@ function merge(
     out.state = 'ejected';
     out.ejectedUntil = ejectedUntil;
   }
-  out.eligible = own.eligible && workers.some((w) => w.eligible);
+  out.eligible = own.eligible && eligible;
   return out;
 }
 

@@ -36,7 +36,7 @@ import {
 export const WORKER_ENV = 'SWITCHYARD_SERVE_WORKER';
 
 /** Time between two figure reports of a worker, and the dashboard's freshness. */
-export const REPORT_INTERVAL_MS = 1_000;
+const REPORT_INTERVAL_MS = 1_000;
 /** Time between two full pushes of the machine's view to the workers. */
 const SYNC_INTERVAL_MS = 2_000;
 /** How long a new worker may take to start (load the file, bind) before it is replaced. */
@@ -73,7 +73,6 @@ export class WorkerSupervisor implements WorkerReports {
   readonly #workers = new Map<number, Worker>();
   readonly #reports = new Map<string, Map<number, PoolReport>>();
   readonly #views = new Map<Pool, AggregatePool>();
-  readonly #startedAt = new Map<number, number>();
   #stopping = false;
   #failures = 0;
   #syncTimer: NodeJS.Timeout | undefined;
@@ -113,7 +112,7 @@ export class WorkerSupervisor implements WorkerReports {
     const worker = cluster.fork({ [WORKER_ENV]: '1' });
     const id = worker.id;
     this.#workers.set(id, worker);
-    this.#startedAt.set(id, Date.now());
+    const startedAt = Date.now();
     return new Promise<void>((resolve, reject) => {
       let ready = false;
       const timer = setTimeout(() => {
@@ -156,8 +155,7 @@ export class WorkerSupervisor implements WorkerReports {
         clearTimeout(timer);
         this.#workers.delete(id);
         for (const byWorker of this.#reports.values()) byWorker.delete(id);
-        const lived = Date.now() - (this.#startedAt.get(id) ?? Date.now());
-        this.#startedAt.delete(id);
+        const lived = Date.now() - startedAt;
         if (!ready) {
           reject(new Error(`worker ${id} exited before it listened (${signal ?? `code ${code}`})`));
           if (initial) return;
@@ -245,7 +243,7 @@ export class WorkerSupervisor implements WorkerReports {
     return this.#reports.get(name) ?? new Map();
   }
 
-  sync(_name: string): void {
+  sync(): void {
     this.#queueSync();
   }
 
@@ -318,7 +316,6 @@ export class WorkerAgent {
     Pool,
     { unhealthy: Set<string>; operator: Map<string, string> }
   >();
-  readonly #subscribed = new WeakSet<Pool>();
   readonly #stop = new AbortController();
   #pools: () => ReadonlyMap<string, Pool> = () => new Map();
   #onReload: (() => void) | undefined;
@@ -370,8 +367,6 @@ export class WorkerAgent {
   poolCreated(name: string, pool: Pool): void {
     const view = this.#views.get(name);
     if (view !== undefined) this.#applyTo(pool, view);
-    if (this.#subscribed.has(pool)) return;
-    this.#subscribed.add(pool);
     pool.onStateChange(({ endpoint, from, to, reason }) => {
       // Outlier ejections are this worker's own: the dashboard hears of them.
       if (from === undefined || to === undefined) return;

@@ -394,8 +394,11 @@ export class WorkerAgent {
     }
   }
 
+  /** Tells the primary why this worker could not start, then lets the IPC channel go. */
   failed(message: string): void {
-    this.#send({ t: 'failed', message });
+    if (process.send === undefined || !process.connected) return;
+    const m: ToPrimary = { t: 'failed', message };
+    process.send(m, undefined, undefined, () => this.disconnect());
   }
 
   close(): void {

@@ -9,7 +9,7 @@
  * Roles: `backend` (three ports: 78 B on `/`, 64 KiB on `/big`, a discarding `POST /sink`,
  * a generating `GET /source?bytes=N`), `switchyard`, `switchyard-hooks` (no-op
  * `rewriteRequest` and `rewriteResponse`), `switchyard-dashboard`, `serve` (the command
- * line, from a config file), `serve-workers` (the same with `--workers $WORKERS`, default 2;
+ * line, from a config file, `--workers 1`), `serve-workers` (the same with `--workers $WORKERS`, default 2;
  * its resident set is the primary's and the workers' together), `node`, `undici`,
  * `http-proxy`, `fastify`.
  */
@@ -33,7 +33,14 @@ if (typeof process.send !== 'function') {
 process.on('disconnect', () => process.exit(0));
 process.on('message', (message: { type?: string }) => {
   if (message?.type === 'rss') {
-    process.send!({ type: 'rss', rss: process.memoryUsage.rss() + workersRss() });
+    const m = process.memoryUsage();
+    const mib = (n: number) => (n / 2 ** 20).toFixed(0);
+    process.send!({
+      type: 'rss',
+      rss: m.rss + workersRss(),
+      // Where this process's own resident memory is (the workers' is not broken down).
+      detail: `heap ${mib(m.heapUsed)}/${mib(m.heapTotal)}, external ${mib(m.external)}, array buffers ${mib(m.arrayBuffers)}`,
+    });
   }
 });
 
@@ -253,7 +260,7 @@ async function serve(workers = 1): Promise<number> {
   const cli = new URL('../dist/cli.js', import.meta.url);
   // argv[1] is what node:cluster forks the workers with.
   process.argv = [process.argv[0]!, fileURLToPath(cli), 'serve', '--config', file];
-  if (workers > 1) process.argv.push('--workers', String(workers));
+  process.argv.push('--workers', String(workers));
   // Typed as any: the bin has no declarations.
   await import(cli.href);
   for (let tries = 0; ; tries++) {

@@ -141,6 +141,8 @@ interface Server {
   readonly ports: number[];
   readonly child: ChildProcess;
   rss(): Promise<number>;
+  /** The process's heap used/total, external and array buffer memory, in MiB (Node roles). */
+  detail?: string | undefined;
 }
 
 /** Starts bench/proxy-server.ts in its own Node process; resolves once it listens. */
@@ -163,19 +165,21 @@ async function startServer(role: string, origins: string[] = []): Promise<Server
     });
     child.once('exit', (code) => reject(new Error(`${role} exited with code ${code}`)));
   }).finally(() => clearTimeout(timer));
-  return {
+  const server: Server = {
     ports,
     child,
     rss: () =>
       new Promise<number>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error('no RSS answer')), 2_000);
-        child.once('message', (m: { type: string; rss?: number }) => {
+        child.once('message', (m: { type: string; rss?: number; detail?: string }) => {
           clearTimeout(timer);
+          server.detail = m.detail;
           resolve(m.rss ?? 0);
         });
         child.send({ type: 'rss' });
       }),
   };
+  return server;
 }
 
 async function freePort(): Promise<number> {
@@ -492,7 +496,9 @@ async function throughput(): Promise<void> {
   const rss: string[] = [];
   for (const c of active) {
     const server = servers.get(c.id);
-    if (server !== undefined) rss.push(`${c.id} ${mib(await server.rss())}`);
+    if (server === undefined) continue;
+    const bytes = await server.rss();
+    rss.push(`${c.id} ${mib(bytes)}${server.detail === undefined ? '' : ` (${server.detail})`}`);
   }
   console.log(`\nRSS after the rounds: ${rss.join(', ')}`);
 

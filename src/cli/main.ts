@@ -32,8 +32,8 @@ Commands:
                       reloads it, SIGTERM or Ctrl-C drains and stops
       --drain-ms MS   how long a stop lets work in flight finish (default 30000)
       --log-format F  text or json, one line per event on stderr (default text)
-      --workers N     processes serving the listeners, or "auto" for one per core
-                      (default 1); health checks and the dashboard stay in one
+      --workers N     processes serving the listeners, or "auto" (the default): one
+                      per core; health checks and the dashboard stay in one
   check FILE          validate a config file: every problem as "path: message, got
                       value"; exit code 0 when valid, 1 otherwise
   demo                three local backends of different speed, the load balancer with
@@ -108,11 +108,9 @@ export async function main(argv: readonly string[], io: CliIo = {}): Promise<num
     }
     const workersText = values.workers;
     const workers =
-      workersText === undefined
-        ? 1
-        : workersText === 'auto'
-          ? availableParallelism()
-          : Number(workersText);
+      workersText === undefined || workersText === 'auto'
+        ? availableParallelism()
+        : Number(workersText);
     if (
       workersText !== undefined &&
       workersText !== 'auto' &&

@@ -104,9 +104,22 @@ export interface Served {
   exited(timeoutMs?: number): Promise<number | null>;
 }
 
-/** Runs the built CLI with `args`; killed when the test ends. */
-export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Served {
-  const child = spawn(process.execPath, [CLI, ...args], {
+/**
+ * Runs the built CLI with `args`; killed when the test ends. `serve` without `--workers`
+ * gets `--workers 1` (these tests are of one serving process, and a SIGKILL at the end
+ * reaches all of it); serve-workers.test.ts covers more, and the default with
+ * `{ defaultWorkers: true }`.
+ */
+export function runCli(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+  options: { defaultWorkers?: boolean } = {},
+): Served {
+  const pinned =
+    args[0] === 'serve' && options.defaultWorkers !== true && !args.includes('--workers')
+      ? [...args, '--workers', '1']
+      : args;
+  const child = spawn(process.execPath, [CLI, ...pinned], {
     cwd: root,
     env: { ...process.env, NODE_NO_WARNINGS: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

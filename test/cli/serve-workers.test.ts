@@ -1,5 +1,6 @@
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import {
@@ -230,6 +231,32 @@ describe('switchyard serve --workers', () => {
       Number(m[1]),
     );
     await until(() => !pids.some(alive), 10_000, 'workers gone');
+  });
+
+  it('runs one worker per core when --workers is not given', { timeout: 60_000 }, async () => {
+    const a = await startBackend('a');
+    const port = await freePort();
+    const file = writeConfig(tempDir(), 'lb.json', {
+      pools: { app: { endpoints: [a.url] } },
+      listeners: [{ protocol: 'http', listen: `127.0.0.1:${port}`, pool: 'app' }],
+    });
+    const served = runCli(['serve', '--config', file, '--drain-ms', '0'], {}, {
+      defaultWorkers: true,
+    });
+    const cores = availableParallelism();
+    // One core means one process (no primary); more means a primary and a worker per core.
+    if (cores > 1) {
+      const started = await served.waitFor(/info {2}started .*workers=/, 30_000);
+      expect(started).toContain(`workers=${cores}`);
+      expect(workerPids(served)).toHaveLength(cores);
+    } else {
+      const started = await served.waitFor(/info {2}started /, 30_000);
+      expect(started).not.toMatch(/workers?=/);
+    }
+    expect((await get(`http://127.0.0.1:${port}/`)).body).toBe('a');
+    served.child.kill('SIGTERM');
+    expect(await served.exited(20_000)).toBe(0);
+    for (const pid of workerPids(served)) expect(alive(pid)).toBe(false);
   });
 
   it.each([['0'], ['x'], ['1.5'], ['5000']])(

@@ -40,6 +40,8 @@ export interface ServeOptions {
   /**
    * Processes serving the listeners. 1 serves from this process; more fork that many
    * workers, and this process runs health checks, discovery and the dashboard for all.
+   * The command line's default is one per core (`--workers auto`); this function's is 1,
+   * so a caller embedding it does not fork by surprise.
    * @default 1
    */
   readonly workers?: number;

@@ -240,9 +240,13 @@ describe('switchyard serve --workers', () => {
       pools: { app: { endpoints: [a.url] } },
       listeners: [{ protocol: 'http', listen: `127.0.0.1:${port}`, pool: 'app' }],
     });
-    const served = runCli(['serve', '--config', file, '--drain-ms', '0'], {}, {
-      defaultWorkers: true,
-    });
+    const served = runCli(
+      ['serve', '--config', file, '--drain-ms', '0'],
+      {},
+      {
+        defaultWorkers: true,
+      },
+    );
     const cores = availableParallelism();
     // One core means one process (no primary); more means a primary and a worker per core.
     if (cores > 1) {

@@ -85,6 +85,7 @@ export class ProxyEngine implements TryTarget {
       idleMs: options.idleMs,
       connections: options.connections,
       keepAliveTimeoutMs: options.keepAliveTimeoutMs,
+      fast: true,
       connect: options.connect,
       allowH2: options.allowH2,
       dispatcherFactory: options.dispatcherFactory,
@@ -110,7 +111,9 @@ export class ProxyEngine implements TryTarget {
     const upstream = this.upstreams.get(endpoint);
     opts.path = upstream.basePath === '' ? path : upstream.basePath + path;
     // Errors, even synchronous ones, come back through the handler's onResponseError.
-    upstream.dispatcher.dispatch(opts, handler);
+    const fast = upstream.fast;
+    if (fast !== undefined && opts.upgrade == null) fast.dispatch(opts, handler);
+    else upstream.dispatcher.dispatch(opts, handler);
   }
 
   /** Keeps `tunnel` until it closes, so that `close({ force })` can end it. */

@@ -1,5 +1,5 @@
 import diagnostics from 'node:diagnostics_channel';
-import type { Pool as UndiciPool } from 'undici';
+import { type Pool as UndiciPool, Pool as UndiciPoolClass } from 'undici';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { Upstreams } from '../../../src/http/shared/upstreams.js';
 import {
@@ -39,6 +39,35 @@ describe('upstream connection pools', () => {
     pool.remove(a.url);
     expect(upstreams.size).toBe(0);
     expect((first.dispatcher as UndiciPool).closed).toBe(true);
+  });
+
+  it("uses the proxy's own client for http: endpoints when asked, and closes it when the endpoint leaves", async () => {
+    const a = await namedBackend('a');
+    const pool = makePool([a.url]);
+    const upstreams = new Upstreams(pool, { ...SETTINGS, fast: true });
+    onTestFinished(() => upstreams.close(true));
+    const first = upstreams.get(pool.get(a.url)!);
+    expect(first.fast).toBeDefined();
+    expect(first.fast!.closed).toBe(false);
+    pool.remove(a.url);
+    expect(first.fast!.closed).toBe(true);
+    // What it does not carry (upgrades) goes through undici, closed with it.
+    expect((first.dispatcher as UndiciPool).closed).toBe(true);
+  });
+
+  it('leaves https: endpoints, and everything with a dispatcherFactory, to undici', async () => {
+    const a = await namedBackend('a');
+    const pool = makePool([a.url, 'https://127.0.0.1:1']);
+    const upstreams = new Upstreams(pool, { ...SETTINGS, fast: true });
+    onTestFinished(() => upstreams.close(true));
+    expect(upstreams.get(pool.get('https://127.0.0.1:1')!).fast).toBeUndefined();
+    const own = new Upstreams(pool, {
+      ...SETTINGS,
+      fast: true,
+      dispatcherFactory: (e) => new UndiciPoolClass(e.parsedUrl.origin),
+    });
+    onTestFinished(() => own.close(true));
+    expect(own.get(pool.get(a.url)!).fast).toBeUndefined();
   });
 
   it('reuses keep-alive connections across requests', async () => {

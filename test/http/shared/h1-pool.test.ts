@@ -1,0 +1,500 @@
+// The proxy's own HTTP/1.1 client, against scripted upstreams on raw sockets: what it writes,
+// how it reads odd and hostile answers, its deadlines, its connection limit and reuse.
+
+import { once } from 'node:events';
+import net from 'node:net';
+import type { Dispatcher } from 'undici';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
+import { fastClientAvailable, H1Pool, type H1Settings } from '../../../src/http/shared/h1-pool.js';
+import { failOnProcessProblems } from '../proxy-support.js';
+
+failOnProcessProblems();
+
+const SETTINGS: H1Settings = {
+  connectMs: 1_000,
+  headersMs: 2_000,
+  idleMs: 2_000,
+  connections: null,
+  keepAliveTimeoutMs: 4_000,
+};
+
+/** A raw upstream: `answer` sees each connection and every request head (and body) read on it. */
+interface Raw {
+  readonly url: URL;
+  /** Every connection accepted, in order. */
+  readonly sockets: net.Socket[];
+  /** Everything each connection sent, as latin1 text. */
+  readonly received: string[];
+}
+
+async function rawServer(
+  answer: (socket: net.Socket, request: string, index: number) => void,
+): Promise<Raw> {
+  const sockets: net.Socket[] = [];
+  const received: string[] = [];
+  const server = net.createServer((socket) => {
+    const index = sockets.length;
+    sockets.push(socket);
+    received.push('');
+    let pending = '';
+    socket.on('error', () => {});
+    socket.on('data', (chunk) => {
+      received[index] += chunk.toString('latin1');
+      pending += chunk.toString('latin1');
+      // One request per head (bodies are checked from `received`).
+      let end = pending.indexOf('\r\n\r\n');
+      while (end !== -1) {
+        const head = pending.slice(0, end + 4);
+        pending = pending.slice(end + 4);
+        const length = /content-length: (\d+)/i.exec(head);
+        if (length !== null) pending = pending.slice(Number(length[1]));
+        answer(socket, head, index);
+        end = pending.indexOf('\r\n\r\n');
+      }
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  onTestFinished(async () => {
+    for (const s of sockets) s.destroy();
+    server.close();
+    await once(server, 'close');
+  });
+  const { port } = server.address() as net.AddressInfo;
+  return { url: new URL(`http://127.0.0.1:${port}`), sockets, received };
+}
+
+interface Outcome {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  informational: number[];
+  body: string;
+  trailers: Record<string, string | string[] | undefined>;
+  error: (Error & { code?: string }) | undefined;
+}
+
+/** Sends one request and resolves when it ended, either way. */
+function send(
+  pool: H1Pool,
+  opts: Partial<Dispatcher.DispatchOptions> = {},
+  hooks: { onData?: (c: Dispatcher.DispatchController) => void; throwOnData?: boolean } = {},
+): Promise<Outcome> {
+  return new Promise((resolve) => {
+    const out: Outcome = {
+      status: 0,
+      headers: {},
+      informational: [],
+      body: '',
+      trailers: {},
+      error: undefined,
+    };
+    pool.dispatch(
+      { method: 'GET', path: '/', headers: [], body: null, ...opts } as Dispatcher.DispatchOptions,
+      {
+        onResponseStart(_c, status, headers) {
+          if (status < 200) out.informational.push(status);
+          else {
+            out.status = status;
+            out.headers = headers as Outcome['headers'];
+          }
+        },
+        onResponseData(c, chunk) {
+          if (hooks.throwOnData) throw new Error('the handler failed');
+          out.body += chunk.toString('latin1');
+          hooks.onData?.(c);
+        },
+        onResponseEnd(_c, trailers) {
+          out.trailers = trailers as Outcome['trailers'];
+          resolve(out);
+        },
+        onResponseError(_c, error) {
+          out.error = error as Outcome['error'];
+          resolve(out);
+        },
+      },
+    );
+  });
+}
+
+function makePool(url: URL, settings: Partial<H1Settings> = {}): H1Pool {
+  const pool = new H1Pool(url, { ...SETTINGS, ...settings });
+  onTestFinished(() => pool.destroy());
+  return pool;
+}
+
+const ok = (body = 'ok', extra = '') =>
+  `HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\n${extra}\r\n${body}`;
+
+describe('the proxy’s HTTP/1.1 client', () => {
+  afterEach(() => {});
+
+  it('is available on this Node (its parser binding has the expected shape)', () => {
+    expect(fastClientAvailable).toBe(true);
+  });
+
+  it('writes one head: Host first, then Connection, then the headers as given', async () => {
+    const raw = await rawServer((socket) => socket.write(ok()));
+    const pool = makePool(raw.url);
+    const got = await send(pool, {
+      method: 'POST',
+      path: '/a?b=1',
+      headers: ['X-One', '1', 'x-two', ['2a', '2b']] as unknown as string[],
+      body: Buffer.from('hello'),
+    });
+    expect(got.status).toBe(200);
+    expect(raw.received[0]).toBe(
+      `POST /a?b=1 HTTP/1.1\r\nhost: ${raw.url.host}\r\nconnection: keep-alive\r\nX-One: 1\r\nx-two: 2a\r\nx-two: 2b\r\ncontent-length: 5\r\n\r\nhello`,
+    );
+  });
+
+  it('keeps a given Host, sends content-length: 0 for an empty POST and none for a GET', async () => {
+    const raw = await rawServer((socket) => socket.write(ok()));
+    const pool = makePool(raw.url);
+    await send(pool, { method: 'POST', headers: ['Host', 'example.test'] });
+    await send(pool);
+    expect(raw.received[0]).toBe(
+      'POST / HTTP/1.1\r\nhost: example.test\r\nconnection: keep-alive\r\ncontent-length: 0\r\n\r\n' +
+        `GET / HTTP/1.1\r\nhost: ${raw.url.host}\r\nconnection: keep-alive\r\n\r\n`,
+    );
+  });
+
+  it.each([
+    ['a CR LF in a value', ['x-a', 'v\r\nx-injected: 1'], 'UND_ERR_INVALID_ARG'],
+    ['a bad name', ['x a', 'v'], 'UND_ERR_INVALID_ARG'],
+    ['Transfer-Encoding', ['transfer-encoding', 'chunked'], 'UND_ERR_INVALID_ARG'],
+    ['Upgrade', ['upgrade', 'websocket'], 'UND_ERR_INVALID_ARG'],
+    ['Expect', ['expect', '100-continue'], 'UND_ERR_NOT_SUPPORTED'],
+    ['two Hosts', ['host', 'a', 'Host', 'b'], 'UND_ERR_INVALID_ARG'],
+    ['a bad Content-Length', ['content-length', '1e3'], 'UND_ERR_INVALID_ARG'],
+  ])('refuses %s before writing anything', async (_what, headers, code) => {
+    const raw = await rawServer((socket) => socket.write(ok()));
+    const pool = makePool(raw.url);
+    const got = await send(pool, { headers });
+    expect(got.error?.code).toBe(code);
+    expect(raw.sockets).toHaveLength(0);
+  });
+
+  it.each([
+    ['a space', '/a b'],
+    ['a CR LF', '/a\r\nx: 1'],
+    ['no leading slash', 'a'],
+  ])('refuses a path with %s', async (_what, path) => {
+    const raw = await rawServer((socket) => socket.write(ok()));
+    const got = await send(makePool(raw.url), { path });
+    expect(got.error?.code).toBe('UND_ERR_INVALID_ARG');
+    expect(raw.sockets).toHaveLength(0);
+  });
+
+  it('reads a head of many headers that arrives in pieces, in order, repeated names as lists', async () => {
+    const lines = Array.from({ length: 70 }, (_, i) => `x-h${i}: v${i}\r\n`).join('');
+    const response = `HTTP/1.1 200 OK\r\n${lines}set-cookie: a=1\r\nset-cookie: b=2\r\ncontent-length: 2\r\n\r\nok`;
+    const raw = await rawServer((socket) => {
+      // A byte at a time for the first part, then the rest.
+      let at = 0;
+      const drip = () => {
+        if (at < 200) {
+          socket.write(response[at++]!);
+          setImmediate(drip);
+        } else socket.write(response.slice(at));
+      };
+      drip();
+    });
+    const got = await send(makePool(raw.url));
+    expect(got.status).toBe(200);
+    expect(Object.keys(got.headers).slice(0, 70)).toEqual(
+      Array.from({ length: 70 }, (_, i) => `x-h${i}`),
+    );
+    expect(got.headers['x-h69']).toBe('v69');
+    expect(got.headers['set-cookie']).toEqual(['a=1', 'b=2']);
+    expect(got.body).toBe('ok');
+  });
+
+  it('reads the same answer however it is split: a 1xx, a head, a body holding CR LF CR LF', async () => {
+    const body = 'ab\r\n\r\ncd\r\n\r\n';
+    const response = `HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\nx-a: 1\r\n\r\n${body}`;
+    let split = 1;
+    const raw = await rawServer((socket) => {
+      const k = split;
+      socket.write(response.slice(0, k));
+      setTimeout(() => socket.write(response.slice(k)), 3);
+    });
+    const pool = makePool(raw.url);
+    for (; split < response.length; split++) {
+      const got = await send(pool);
+      expect({ split, status: got.status, body: got.body, error: got.error }).toEqual({
+        split,
+        status: 200,
+        body,
+        error: undefined,
+      });
+    }
+    // Every answer was whole, so one connection carried them all.
+    expect(raw.sockets).toHaveLength(1);
+  });
+
+  it('reads a body a byte at a time', async () => {
+    const response = `HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n0123456789`;
+    const raw = await rawServer((socket) => {
+      let at = 0;
+      const drip = () => {
+        if (at < response.length) {
+          socket.write(response[at++]!);
+          setTimeout(drip, 1);
+        }
+      };
+      drip();
+    });
+    const pool = makePool(raw.url);
+    expect((await send(pool)).body).toBe('0123456789');
+    expect((await send(pool)).body).toBe('0123456789');
+    expect(raw.sockets).toHaveLength(1);
+  });
+
+  it('does not reuse a connection that sent part of another message after the answer', async () => {
+    const raw = await rawServer((socket, _head, index) => {
+      socket.write(index === 0 ? `${ok('first')}HTTP/1.1 200 O` : ok('second'));
+    });
+    const pool = makePool(raw.url);
+    expect((await send(pool)).body).toBe('first');
+    expect((await send(pool)).body).toBe('second');
+    expect(raw.sockets).toHaveLength(2);
+  });
+
+  it('does not reuse a connection that sent more than the response: the extra is never an answer', async () => {
+    const raw = await rawServer((socket, _head, index) => {
+      // A second, well-formed answer in the same packet (no body, so it parses cleanly).
+      if (index === 0) socket.write(`${ok('first')}HTTP/1.1 204 No Content\r\n\r\n`);
+      else socket.write(ok('second'));
+    });
+    const pool = makePool(raw.url);
+    expect((await send(pool)).body).toBe('first');
+    const second = await send(pool);
+    expect(second.body).toBe('second');
+    expect(raw.sockets).toHaveLength(2);
+  });
+
+  it('drops an idle connection that speaks unasked', async () => {
+    const raw = await rawServer((socket) => {
+      socket.write(ok());
+      setTimeout(() => socket.write('HTTP/1.1 204 No Content\r\n\r\n'), 20);
+    });
+    const pool = makePool(raw.url);
+    await send(pool);
+    await once(raw.sockets[0]!, 'close');
+    expect((await send(pool)).body).toBe('ok');
+    expect(raw.sockets).toHaveLength(2);
+  });
+
+  it('reuses a kept-alive connection, and closes it after keepAliveTimeoutMs idle', async () => {
+    const raw = await rawServer((socket) => socket.write(ok()));
+    const pool = makePool(raw.url, { keepAliveTimeoutMs: 150 });
+    await send(pool);
+    await send(pool);
+    expect(raw.sockets).toHaveLength(1);
+    const t0 = Date.now();
+    await once(raw.sockets[0]!, 'close');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(100);
+  });
+
+  it('closes after a response that says Connection: close, or asked with it', async () => {
+    const raw = await rawServer((socket, head) =>
+      socket.write(ok('ok', head.includes('/close-answer') ? 'connection: close\r\n' : '')),
+    );
+    const pool = makePool(raw.url);
+    await send(pool, { path: '/close-answer' });
+    await send(pool, { headers: ['connection', 'close'] });
+    await send(pool);
+    expect(raw.sockets).toHaveLength(3);
+    expect(raw.received[1]).toContain('connection: close\r\n');
+  });
+
+  it('queues requests beyond `connections` and serves them in order on the ones it has', async () => {
+    const raw = await rawServer((socket, head) => {
+      const path = /GET (\S+)/.exec(head)![1]!;
+      setTimeout(() => socket.write(ok(path)), 10);
+    });
+    const pool = makePool(raw.url, { connections: 2 });
+    const got = await Promise.all(
+      ['/1', '/2', '/3', '/4', '/5'].map((path) => send(pool, { path })),
+    );
+    expect(got.map((g) => g.body)).toEqual(['/1', '/2', '/3', '/4', '/5']);
+    expect(raw.sockets).toHaveLength(2);
+  });
+
+  it('reads a body delimited by the end of the connection', async () => {
+    const raw = await rawServer((socket) => {
+      socket.write('HTTP/1.1 200 OK\r\nconnection: close\r\n\r\npart one, ');
+      setTimeout(() => socket.end('part two'), 20);
+    });
+    const got = await send(makePool(raw.url));
+    expect(got.error).toBeUndefined();
+    expect(got.body).toBe('part one, part two');
+  });
+
+  it('reads chunked bodies and their trailers', async () => {
+    const raw = await rawServer((socket) =>
+      socket.write(
+        'HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\nx-checksum: 42\r\n\r\n',
+      ),
+    );
+    const got = await send(makePool(raw.url));
+    expect(got.body).toBe('abcde');
+    expect(got.trailers).toEqual({ 'x-checksum': '42' });
+  });
+
+  it('passes 1xx answers before the final one and skips a HEAD answer’s body', async () => {
+    const raw = await rawServer((socket, head) => {
+      if (head.startsWith('HEAD')) socket.write('HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\n');
+      else
+        socket.write(
+          `HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nlink: </a.css>\r\n\r\n${ok()}`,
+        );
+    });
+    const pool = makePool(raw.url);
+    const got = await send(pool);
+    expect(got.informational).toEqual([100, 103]);
+    expect(got.body).toBe('ok');
+    const head = await send(pool, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers['content-length']).toBe('1000');
+    expect(head.body).toBe('');
+    // The same connection served both: the HEAD answer left nothing unread behind it.
+    expect((await send(pool)).body).toBe('ok');
+    expect(raw.sockets).toHaveLength(1);
+  });
+
+  it.each([
+    ['a bad status line', 'HTTP/1.1 2OO OK\r\n\r\n'],
+    [
+      'Content-Length with chunked',
+      'HTTP/1.1 200 OK\r\ncontent-length: 3\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n',
+    ],
+    [
+      'two different Content-Lengths',
+      'HTTP/1.1 200 OK\r\ncontent-length: 3\r\ncontent-length: 4\r\n\r\nabcd',
+    ],
+    ['a CR in a header value', 'HTTP/1.1 200 OK\r\nx-a: 1\rx-b: 2\r\ncontent-length: 0\r\n\r\n'],
+    [
+      'an unasked upgrade',
+      'HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\n\r\n',
+    ],
+  ])('fails on %s, and the process carries on', async (_what, response) => {
+    const raw = await rawServer((socket) => socket.write(response));
+    const got = await send(makePool(raw.url));
+    expect(got.error).toBeInstanceOf(Error);
+    expect(got.status === 0 || got.error !== undefined).toBe(true);
+  });
+
+  it('fails with a socket error when the upstream closes mid-body', async () => {
+    const raw = await rawServer((socket) => {
+      socket.write('HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly this');
+      setTimeout(() => socket.destroy(), 20);
+    });
+    const got = await send(makePool(raw.url));
+    expect(got.status).toBe(200);
+    expect(got.error?.code).toBe('UND_ERR_SOCKET');
+  });
+
+  it('times out waiting for the head, and between body chunks', async () => {
+    const raw = await rawServer((socket, head) => {
+      if (head.includes('/stall-body'))
+        socket.write('HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc');
+    });
+    const pool = makePool(raw.url, { headersMs: 100, idleMs: 100 });
+    const [headers, body] = await Promise.all([send(pool), send(pool, { path: '/stall-body' })]);
+    expect(headers.error?.code).toBe('UND_ERR_HEADERS_TIMEOUT');
+    expect(body.error?.code).toBe('UND_ERR_BODY_TIMEOUT');
+    expect(body.body).toBe('abc');
+  });
+
+  it('reports a refused connection with its code', async () => {
+    const closed = net.createServer().listen(0, '127.0.0.1');
+    await once(closed, 'listening');
+    const { port } = closed.address() as net.AddressInfo;
+    closed.close();
+    await once(closed, 'close');
+    const got = await send(makePool(new URL(`http://127.0.0.1:${port}`)));
+    expect(got.error?.code).toBe('ECONNREFUSED');
+  });
+
+  it('streams an iterator body chunked, or by its declared length and never past it', async () => {
+    const raw = await rawServer((socket) => socket.write(ok()));
+    const pool = makePool(raw.url);
+    async function* parts(...texts: string[]) {
+      for (const t of texts) yield Buffer.from(t);
+    }
+    await send(pool, { method: 'POST', body: parts('ab', '', 'cde') as never });
+    expect(raw.received[0]).toMatch(
+      /transfer-encoding: chunked\r\n\r\n2\r\nab\r\n3\r\ncde\r\n0\r\n\r\n$/,
+    );
+    const over = await send(pool, {
+      method: 'POST',
+      headers: ['content-length', '4'],
+      body: parts('ab', 'cdef') as never,
+    });
+    expect(over.status).toBe(200);
+    expect(raw.received.join('')).toMatch(/content-length: 4\r\n\r\nabcd$/);
+    const short = await send(pool, {
+      method: 'POST',
+      headers: ['content-length', '9'],
+      body: parts('ab') as never,
+    });
+    expect(short.error?.code).toBe('UND_ERR_REQ_CONTENT_LENGTH_MISMATCH');
+  });
+
+  it('refuses a buffered body whose length is not the declared one', async () => {
+    const raw = await rawServer((socket) => socket.write(ok()));
+    const got = await send(makePool(raw.url), {
+      method: 'POST',
+      headers: ['content-length', '3'],
+      body: Buffer.from('four'),
+    });
+    expect(got.error?.code).toBe('UND_ERR_REQ_CONTENT_LENGTH_MISMATCH');
+  });
+
+  it('ends the request with what a handler throws, and drops that connection', async () => {
+    const raw = await rawServer((socket) => socket.write(ok()));
+    const pool = makePool(raw.url);
+    const got = await send(pool, {}, { throwOnData: true });
+    expect(got.error?.message).toBe('the handler failed');
+    expect((await send(pool)).body).toBe('ok');
+    expect(raw.sockets).toHaveLength(2);
+  });
+
+  it('pauses reading while the handler is paused', async () => {
+    const big = 'x'.repeat(1 << 20);
+    const raw = await rawServer((socket) => socket.write(ok(big)));
+    const pool = makePool(raw.url);
+    let paused = 0;
+    const got = await send(
+      pool,
+      {},
+      {
+        onData: (c) => {
+          if (paused++ === 0) {
+            c.pause();
+            setTimeout(() => c.resume(), 50);
+          }
+        },
+      },
+    );
+    expect(got.body.length).toBe(big.length);
+  });
+
+  it('close() lets a request in flight finish; destroy() fails it', async () => {
+    const raw = await rawServer((socket) => setTimeout(() => socket.write(ok()), 50));
+    const pool = makePool(raw.url);
+    const inFlight = send(pool);
+    await new Promise((r) => setTimeout(r, 10));
+    const closing = pool.close();
+    expect((await send(pool)).error?.code).toBe('UND_ERR_DESTROYED');
+    expect((await inFlight).body).toBe('ok');
+    await closing;
+
+    const other = makePool(raw.url);
+    const cut = send(other);
+    await new Promise((r) => setTimeout(r, 10));
+    await other.destroy();
+    expect((await cut).error?.code).toBe('UND_ERR_DESTROYED');
+  });
+});

@@ -4,6 +4,7 @@
  */
 
 import type { IncomingMessage } from 'node:http';
+import { type BodySink, PUSH_BODY, type PushBody } from '../shared/h1-pool.js';
 
 const kBody = Symbol('switchyard.requestBody');
 
@@ -29,9 +30,14 @@ const DONE: IteratorResult<Buffer> = Object.freeze({ done: true, value: undefine
  * undici does not stop an iterator when the upstream fails: the exchange calls
  * {@link RequestBody.destroy} when it ends, which also settles a read still waiting.
  *
+ * The proxy's own HTTP/1.1 client reads it as a {@link PushBody} instead: each chunk is
+ * handed to the client as it comes, and `req` paused while the upstream socket is full —
+ * `req.pipe(upstream)`, without a promise per chunk.
+ *
  * `prefix` holds chunks already read from `req` (while trying to buffer the body).
  */
-export class RequestBody implements AsyncIterableIterator<Buffer> {
+export class RequestBody implements AsyncIterableIterator<Buffer>, PushBody {
+  readonly [PUSH_BODY] = true as const;
   /** True once undici started reading: the body can no longer be sent again. */
   started = false;
   #source: Source | undefined;
@@ -44,6 +50,8 @@ export class RequestBody implements AsyncIterableIterator<Buffer> {
   #error: Error | undefined;
   #resolve: ((result: IteratorResult<Buffer>) => void) | undefined;
   #reject: ((error: Error) => void) | undefined;
+  /** Push mode: where chunks go. */
+  #sink: BodySink | undefined;
 
   constructor(source: IncomingMessage, prefix: Buffer[] | undefined) {
     const s = source as Source;
@@ -85,6 +93,46 @@ export class RequestBody implements AsyncIterableIterator<Buffer> {
     });
   }
 
+  /**
+   * Push mode (the proxy's own client): chunks go to `sink` as they come, the ones read
+   * ahead first; `sink.chunk` returning false pauses the client request until
+   * {@link RequestBody.resume}.
+   */
+  start(sink: BodySink): void {
+    this.started = true;
+    this.#sink = sink;
+    // Whatever the iterator side read ahead goes first (none when only pushed).
+    const ahead = this.#prefix ?? [];
+    for (const chunk of this.#queue) ahead.push(chunk);
+    this.#queue.length = 0;
+    this.#queued = 0;
+    this.#prefix = ahead.length > 0 ? ahead : undefined;
+    this.resume();
+  }
+
+  /** Push mode: the upstream socket drained; chunks flow again. */
+  resume(): void {
+    const sink = this.#sink;
+    if (sink === undefined) return;
+    const prefix = this.#prefix;
+    if (prefix !== undefined) {
+      while (prefix.length > 0) {
+        if (!sink.chunk(prefix.shift()!)) return;
+      }
+      this.#prefix = undefined;
+    }
+    if (this.#error !== undefined) {
+      sink.fail(this.#error);
+      return;
+    }
+    if (this.#ended) {
+      this.#sink = undefined;
+      sink.end();
+      return;
+    }
+    this.#flow();
+  }
+
   /** undici stopped reading (its loop threw): the client request is let go. */
   return(): Promise<IteratorResult<Buffer>> {
     this.destroy();
@@ -97,6 +145,7 @@ export class RequestBody implements AsyncIterableIterator<Buffer> {
    * ends instead of waiting for bytes nobody will pass on.
    */
   destroy(): void {
+    this.#sink = undefined;
     this.#detach();
     this.#queue.length = 0;
     this.#queued = 0;
@@ -129,6 +178,14 @@ export class RequestBody implements AsyncIterableIterator<Buffer> {
 
   /** @internal A chunk from the client. */
   static data(body: RequestBody, chunk: Buffer): void {
+    const sink = body.#sink;
+    if (sink !== undefined) {
+      if (!sink.chunk(chunk) && !body.#paused) {
+        body.#paused = true;
+        body.#source?.pause();
+      }
+      return;
+    }
     const resolve = body.#resolve;
     if (resolve !== undefined) {
       body.#resolve = body.#reject = undefined;
@@ -147,6 +204,12 @@ export class RequestBody implements AsyncIterableIterator<Buffer> {
   static end(body: RequestBody): void {
     body.#ended = true;
     body.#detach();
+    const sink = body.#sink;
+    if (sink !== undefined) {
+      body.#sink = undefined;
+      sink.end();
+      return;
+    }
     const resolve = body.#resolve;
     body.#resolve = body.#reject = undefined;
     resolve?.(DONE);
@@ -156,6 +219,9 @@ export class RequestBody implements AsyncIterableIterator<Buffer> {
   static failed(body: RequestBody, error: Error): void {
     body.#detach();
     body.#fail(error);
+    const sink = body.#sink;
+    body.#sink = undefined;
+    sink?.fail(error);
   }
 }
 

@@ -11,8 +11,7 @@
  * `rewriteRequest` and `rewriteResponse`), `switchyard-dashboard`, `serve` (the command
  * line, from a config file, `--workers 1`), `serve-workers` (the same with `--workers $WORKERS`, default 2;
  * its resident set is the primary's and the workers' together), `node`, `undici`,
- * `http-proxy`, `fastify`, `ceiling` (a minimal raw-socket proxy: what a specialised client could
- * reach, see its comment).
+ * `http-proxy`, `fastify`.
  */
 import cluster from 'node:cluster';
 import { once } from 'node:events';
@@ -195,112 +194,6 @@ async function bareNode(): Promise<number> {
   );
 }
 
-/**
- * Not a product and not a peer: the least a Node proxy can do per request, as a ceiling
- * for a proxy-specialised upstream client. Raw keep-alive sockets, Node's own llhttp
- * binding for the responses, the request head written once as a string and the response
- * head passed through as the parsed raw list. No failover, no timeouts, no limits, no
- * request-body framing beyond forwarding the bytes: what switchyard's proxy would gain
- * from replacing undici's general client, before the work that makes it correct.
- */
-async function ceiling(): Promise<number> {
-  const { HTTPParser } = require('node:_http_common') as {
-    HTTPParser: (new () => RawParser) & Record<string, number>;
-  };
-  interface RawParser {
-    initialize(type: number, resource: object, maxHeaderSize: number, lenient: number): void;
-    execute(chunk: Buffer): number | Error;
-    [key: number]: unknown;
-  }
-  const hop = new Set([
-    'connection',
-    'keep-alive',
-    'proxy-connection',
-    'transfer-encoding',
-    'te',
-    'trailer',
-    'upgrade',
-    'host',
-  ]);
-  interface Exchange {
-    res: http.ServerResponse;
-    keep: boolean;
-  }
-  type Upstream = import('node:net').Socket & { exchange: Exchange | undefined };
-  const net = await import('node:net');
-  const targets = origins.map((origin) => {
-    const url = new URL(origin);
-    return {
-      host: url.hostname,
-      port: Number(url.port),
-      authority: url.host,
-      idle: [] as Upstream[],
-    };
-  });
-  function connect(target: (typeof targets)[number]): Upstream {
-    const idle = target.idle.pop();
-    if (idle !== undefined) return idle;
-    const socket = net.connect(target.port, target.host) as Upstream;
-    socket.setNoDelay(true);
-    socket.exchange = undefined;
-    const parser = new HTTPParser();
-    parser.initialize(HTTPParser.RESPONSE!, {}, 0, 0);
-    parser[HTTPParser.kOnHeadersComplete!] = (
-      _major: number,
-      _minor: number,
-      headers: string[],
-      _method: unknown,
-      _url: unknown,
-      status: number,
-      _message: string,
-      _upgrade: boolean,
-      keepAlive: boolean,
-    ) => {
-      const exchange = socket.exchange!;
-      exchange.keep = keepAlive;
-      const out: string[] = [];
-      for (let i = 0; i < headers.length; i += 2) {
-        if (!hop.has(headers[i]!.toLowerCase())) out.push(headers[i]!, headers[i + 1]!);
-      }
-      exchange.res.writeHead(status, out);
-    };
-    parser[HTTPParser.kOnBody!] = (chunk: Buffer) => socket.exchange!.res.write(chunk);
-    parser[HTTPParser.kOnMessageComplete!] = () => {
-      const exchange = socket.exchange!;
-      socket.exchange = undefined;
-      exchange.res.end();
-      if (exchange.keep) target.idle.push(socket);
-      else socket.destroy();
-    };
-    socket.on('data', (chunk: Buffer) => {
-      if (parser.execute(chunk) instanceof Error) socket.destroy();
-    });
-    socket.on('error', () => {});
-    socket.on('close', () => {
-      const at = target.idle.indexOf(socket);
-      if (at >= 0) target.idle.splice(at, 1);
-      if (socket.exchange !== undefined) badGateway(socket.exchange.res);
-    });
-    return socket;
-  }
-  let i = 0;
-  return listen(
-    http.createServer((req, res) => {
-      const target = targets[i]!;
-      i = i + 1 === targets.length ? 0 : i + 1;
-      const socket = connect(target);
-      socket.exchange = { res, keep: true };
-      let head = `${req.method} ${req.url} HTTP/1.1\r\nhost: ${target.authority}\r\n`;
-      const raw = req.rawHeaders;
-      for (let h = 0; h < raw.length; h += 2) {
-        if (!hop.has(raw[h]!.toLowerCase())) head += `${raw[h]}: ${raw[h + 1]}\r\n`;
-      }
-      socket.write(`${head}x-forwarded-for: ${req.socket.remoteAddress}\r\n\r\n`, 'latin1');
-      req.on('data', (chunk: Buffer) => socket.write(chunk));
-    }),
-  );
-}
-
 async function undiciBalancedPool(): Promise<number> {
   const { BalancedPool } = await import('undici');
   const pool = new BalancedPool(origins);
@@ -396,7 +289,6 @@ const roles: Record<string, () => Promise<number | number[]>> = {
   undici: undiciBalancedPool,
   'http-proxy': httpProxy,
   fastify: fastifyReplyFrom,
-  ceiling,
 };
 
 const start = roles[role];

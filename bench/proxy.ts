@@ -18,7 +18,7 @@
  *
  * Run: npm run build && npm run bench:proxy
  * Environment: DURATION (s, 8), WARMUP (s, 2), ROUNDS (3), CONNECTIONS (64 or a list),
- * CONTENDERS (comma list; `switchyard-hooks`, `switchyard-dashboard`, `serve-workers` (WORKERS, default 2) and `ceiling` only when listed), SIZES (small,big), MODE (all | throughput | rss),
+ * CONTENDERS (comma list; `switchyard-hooks`, `switchyard-dashboard` and `serve-workers` (WORKERS, default 2) only when listed), SIZES (small,big), MODE (all | throughput | rss),
  * LOAD (wrk | autocannon), BACKEND (nginx | node), STREAM_MIB (1024), CHARTS (a folder).
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -81,21 +81,11 @@ const ALL_CONTENDERS: Contender[] = [
   { id: 'http-proxy', label: 'http-proxy 1.18, keep-alive Agent', peer: true },
   { id: 'fastify', label: 'fastify 5 + @fastify/reply-from over BalancedPool', peer: true },
   { id: 'haproxy', label: 'HAProxy, nbthread 1, http-reuse always', peer: false },
-  {
-    id: 'ceiling',
-    label: 'reference: a minimal raw-socket proxy (no failover, no timeouts), one process',
-    peer: false,
-  },
 ];
 const HAPROXY = has('haproxy');
 const wanted = env.CONTENDERS?.split(',');
 /** Measured only when CONTENDERS names them. */
-const ON_REQUEST = new Set([
-  'switchyard-hooks',
-  'switchyard-dashboard',
-  'serve-workers',
-  'ceiling',
-]);
+const ON_REQUEST = new Set(['switchyard-hooks', 'switchyard-dashboard', 'serve-workers']);
 const CONTENDERS = ALL_CONTENDERS.filter(
   (c) =>
     (wanted === undefined ? !ON_REQUEST.has(c.id) : wanted.includes(c.id)) &&

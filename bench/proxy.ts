@@ -19,7 +19,8 @@
  * Run: npm run build && npm run bench:proxy
  * Environment: DURATION (s, 8), WARMUP (s, 2), ROUNDS (3), CONNECTIONS (64 or a list),
  * CONTENDERS (comma list; `switchyard-hooks`, `switchyard-dashboard` and `serve-workers` (WORKERS, default 2) only when listed), SIZES (small,big), MODE (all | throughput | rss),
- * LOAD (wrk | autocannon), BACKEND (nginx | node), STREAM_MIB (1024), CHARTS (a folder).
+ * LOAD (wrk | autocannon), BACKEND (nginx | node), STREAM_MIB (1024), STREAM_ROUNDS (1),
+ * CHARTS (a folder).
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
@@ -656,6 +657,8 @@ async function throughput(): Promise<void> {
 // ---- RSS while 1 GiB streams through in each direction ----
 
 const STREAM_CONTENDERS = (env.STREAM_CONTENDERS ?? 'switchyard,node').split(',');
+/** Transfers per contender and direction, in alternating order (medians printed when > 1). */
+const STREAM_ROUNDS = Number(env.STREAM_ROUNDS ?? 1);
 
 /**
  * Streams STREAM_BYTES up (POST to a discarding backend) and down (GET from a generating
@@ -674,72 +677,104 @@ async function rssSection(): Promise<void> {
     '| proxy | direction | time | MB/s | RSS start | max by quarter of the bytes | end |',
   );
   console.log('|---|---|---|---|---|---|---|');
-  for (const id of STREAM_CONTENDERS) {
-    const proxy = await startServer(id, origins);
-    const base = `http://127.0.0.1:${proxy.ports[0]}`;
-    const dispatcher = new Agent({ connections: 1 });
-    // Warm up first, so the start figure is a proxy with its code loaded and pools open.
-    for (let i = 0; i < 30; i++) await (await request(`${base}/`, { dispatcher })).body.dump();
-
-    let moved = 0;
-    async function sampled(label: string, transfer: () => Promise<number>): Promise<void> {
-      moved = 0;
-      const start = await proxy.rss();
-      const quarters = [start, start, start, start];
-      let sampling = true;
-      const sampler = (async () => {
-        while (sampling) {
-          const rss = await proxy.rss();
-          const q = Math.min(3, Math.floor((moved / STREAM_BYTES) * 4));
-          quarters[q] = Math.max(quarters[q]!, rss);
-          await new Promise((r) => setTimeout(r, 100));
-        }
-      })();
-      const t0 = performance.now();
-      let bytes = 0;
-      try {
-        bytes = await transfer();
-      } finally {
-        sampling = false;
-        await sampler;
-      }
-      const seconds = (performance.now() - t0) / 1000;
-      const end = await proxy.rss();
-      const short = bytes === STREAM_BYTES ? '' : ` (moved ${bytes} of ${STREAM_BYTES} bytes)`;
-      console.log(
-        `| ${id} | ${label}${short} | ${seconds.toFixed(1)} s | ${(bytes / seconds / 1e6).toFixed(0)} | ${mib(start)} | ${quarters.map((q) => (q / 2 ** 20).toFixed(0)).join(' / ')} MiB | ${mib(end)} |`,
-      );
-    }
-
-    await sampled('upload', async () => {
-      const chunk = Buffer.alloc(64 * 1024, 'u');
-      async function* body() {
-        for (let left = STREAM_BYTES; left > 0; left -= chunk.length) {
-          const piece = left >= chunk.length ? chunk : chunk.subarray(0, left);
-          moved += piece.length;
-          yield piece;
-        }
-      }
-      const res = await request(`${base}/sink`, {
-        method: 'POST',
-        body: Readable.from(body(), { objectMode: false }),
-        dispatcher,
-        signal: AbortSignal.timeout(limitMs),
-      });
-      return Number(await res.body.text());
-    });
-
-    await sampled('download', async () => {
-      const res = await request(`${base}/source?bytes=${STREAM_BYTES}`, {
-        dispatcher,
-        signal: AbortSignal.timeout(limitMs),
-      });
-      for await (const chunk of res.body) moved += (chunk as Buffer).length;
-      return moved;
-    });
-    await dispatcher.close();
-    proxy.child.kill('SIGTERM');
+  /** MB/s of every transfer, by `id direction`. */
+  const rates = new Map<string, number[]>();
+  for (let round = 0; round < STREAM_ROUNDS; round++) {
+    // Alternating order, as in the throughput rounds.
+    const order = round % 2 === 0 ? STREAM_CONTENDERS : [...STREAM_CONTENDERS].reverse();
+    for (const id of order) await streamThrough(id, origins, limitMs, rates);
   }
+  if (STREAM_ROUNDS > 1) {
+    console.log(`\nMedians of ${STREAM_ROUNDS} alternating rounds, MB/s`);
+    for (const direction of ['upload', 'download']) {
+      const line = STREAM_CONTENDERS.map(
+        (id) => `${id} ${median(rates.get(`${id} ${direction}`) ?? []).toFixed(0)}`,
+      );
+      const [first, second] = STREAM_CONTENDERS;
+      const ratio =
+        first !== undefined && second !== undefined
+          ? ` (${first} ÷ ${second}: ${(median(rates.get(`${first} ${direction}`) ?? []) / median(rates.get(`${second} ${direction}`) ?? [])).toFixed(2)}×)`
+          : '';
+      console.log(`  ${pad(direction, 8)} ${line.join(', ')}${ratio}`);
+    }
+  }
+}
+
+/** One proxy process: 1 GiB up, then 1 GiB down, its RSS sampled; each rate goes in `rates`. */
+async function streamThrough(
+  id: string,
+  origins: string[],
+  limitMs: number,
+  rates: Map<string, number[]>,
+): Promise<void> {
+  const proxy = await startServer(id, origins);
+  const base = `http://127.0.0.1:${proxy.ports[0]}`;
+  const dispatcher = new Agent({ connections: 1 });
+  // Warm up first, so the start figure is a proxy with its code loaded and pools open.
+  for (let i = 0; i < 30; i++) await (await request(`${base}/`, { dispatcher })).body.dump();
+
+  let moved = 0;
+  async function sampled(label: string, transfer: () => Promise<number>): Promise<void> {
+    moved = 0;
+    const start = await proxy.rss();
+    const quarters = [start, start, start, start];
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const rss = await proxy.rss();
+        const q = Math.min(3, Math.floor((moved / STREAM_BYTES) * 4));
+        quarters[q] = Math.max(quarters[q]!, rss);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    const t0 = performance.now();
+    let bytes = 0;
+    try {
+      bytes = await transfer();
+    } finally {
+      sampling = false;
+      await sampler;
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const end = await proxy.rss();
+    const short = bytes === STREAM_BYTES ? '' : ` (moved ${bytes} of ${STREAM_BYTES} bytes)`;
+    const rate = bytes / seconds / 1e6;
+    const list = rates.get(`${id} ${label}`) ?? [];
+    list.push(rate);
+    rates.set(`${id} ${label}`, list);
+    console.log(
+      `| ${id} | ${label}${short} | ${seconds.toFixed(1)} s | ${rate.toFixed(0)} | ${mib(start)} | ${quarters.map((q) => (q / 2 ** 20).toFixed(0)).join(' / ')} MiB | ${mib(end)} |`,
+    );
+  }
+
+  await sampled('upload', async () => {
+    const chunk = Buffer.alloc(64 * 1024, 'u');
+    async function* body() {
+      for (let left = STREAM_BYTES; left > 0; left -= chunk.length) {
+        const piece = left >= chunk.length ? chunk : chunk.subarray(0, left);
+        moved += piece.length;
+        yield piece;
+      }
+    }
+    const res = await request(`${base}/sink`, {
+      method: 'POST',
+      body: Readable.from(body(), { objectMode: false }),
+      dispatcher,
+      signal: AbortSignal.timeout(limitMs),
+    });
+    return Number(await res.body.text());
+  });
+
+  await sampled('download', async () => {
+    const res = await request(`${base}/source?bytes=${STREAM_BYTES}`, {
+      dispatcher,
+      signal: AbortSignal.timeout(limitMs),
+    });
+    for await (const chunk of res.body) moved += (chunk as Buffer).length;
+    return moved;
+  });
+  await dispatcher.close();
+  proxy.child.kill('SIGTERM');
 }
 
 console.log(`switchyard proxy benchmark\n${machine()}\n`);

@@ -85,6 +85,9 @@ const invalid = (message: string) => coded(message, 'UND_ERR_INVALID_ARG');
 
 // ---- the request head ----
 
+/** The `timeout` parameter of a `Keep-Alive` header (RFC 2068 §19.7.1.1). */
+const KEEP_ALIVE_TIMEOUT = /(?:^|,)[\t ]*timeout=(\d{1,9})/i;
+
 /** The end of a message head. */
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 
@@ -387,6 +390,8 @@ class Connection {
   exchange: Exchange | null = null;
   /** Last time bytes moved (or the state changed), for the pool's deadline sweep. */
   active = Date.now();
+  /** How long this connection may stay idle, ms: the setting, or less if the server says so. */
+  idleLimit: number;
   #partial: string[] = [];
   #informational = false;
   /** Bytes of a Content-Length body still to pass on (the parser skipped it). */
@@ -406,6 +411,7 @@ class Connection {
   ) {
     const socket = net.connect({ host, port, noDelay: true });
     this.socket = socket;
+    this.idleLimit = pool.keepAliveTimeoutMs;
     const parser = new HTTPParser!();
     parser.initialize(HTTPParser!.RESPONSE, {}, 0, 0);
     parser[HTTPParser!.kOnHeaders] = (headers: string[]) => {
@@ -457,13 +463,14 @@ class Connection {
     const body = exchange.opts.body as unknown;
     const head = exchange.text;
     const socket = this.socket;
-    exchange.written = true;
     if (body == null || Buffer.isBuffer(body)) {
       const length = body == null ? 0 : (body as Buffer).length;
       if (head.declared !== -1 && head.declared !== length) {
+        // Refused before a byte went out: the connection serves the next request.
         exchange.fail(coded(LENGTH_MISMATCH, 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH'));
         return;
       }
+      exchange.written = true;
       const framing =
         length > 0 || expectsPayload(exchange.opts.method)
           ? `content-length: ${length}\r\n\r\n`
@@ -479,6 +486,7 @@ class Connection {
       return;
     }
     if ((body as Partial<PushBody>)[PUSH_BODY] === true) {
+      exchange.written = true;
       const push = body as PushBody;
       socket.write(
         head.text +
@@ -495,6 +503,7 @@ class Connection {
       exchange.fail(invalid('body must be a Buffer or an async iterable'));
       return;
     }
+    exchange.written = true;
     void this.#pump(exchange, iterable[Symbol.asyncIterator](), head);
   }
 
@@ -572,6 +581,7 @@ class Connection {
       return;
     }
     this.state = C_IDLE;
+    this.socket.resume();
     queueMicrotask(() => this.pool.ready(this));
   }
 
@@ -696,6 +706,8 @@ class Connection {
     if (!keepAlive) this.#keepAlive = false;
     exchange.state = ST_BODY;
     const parsed = toHeaders(raw);
+    const hint = parsed['keep-alive'];
+    if (typeof hint === 'string') this.#keepAliveHint(hint);
     // A body of known length after a head cut at its end: the parser skips it (`1`), and
     // #onData passes it on without the copy the parser would make of every body byte.
     let skip = exchange.head;
@@ -712,6 +724,18 @@ class Connection {
     exchange.handler.onResponseStart?.(exchange, status, parsed, message);
     if (bypass > 0 && this.exchange === exchange) this.#remaining = bypass;
     return skip ? 1 : 0;
+  }
+
+  /**
+   * `Keep-Alive: timeout=N` from the server: idle for at most N s less 2 s (undici's
+   * margin for the race with the server's own close), and never longer than the setting.
+   */
+  #keepAliveHint(value: string): void {
+    const match = KEEP_ALIVE_TIMEOUT.exec(value);
+    if (match === null) return;
+    const limit = Math.min(Number(match[1]) * 1000 - 2_000, this.pool.keepAliveTimeoutMs);
+    if (limit <= 0) this.#keepAlive = false;
+    else this.idleLimit = limit;
   }
 
   #onBody(chunk: Buffer): void {
@@ -800,7 +824,7 @@ class Connection {
       return;
     }
     if (this.state === C_IDLE) {
-      if (quiet >= settings.keepAliveTimeoutMs) this.destroy();
+      if (quiet >= this.idleLimit) this.destroy();
       return;
     }
     const exchange = this.exchange;
@@ -959,6 +983,11 @@ export class H1Pool {
       for (const conn of this.#all) conn.sweep(now, s);
     }, period);
     this.#sweeper.unref();
+  }
+
+  /** How long an idle connection is kept, ms (the setting). */
+  get keepAliveTimeoutMs(): number {
+    return this.#settings.keepAliveTimeoutMs;
   }
 
   /** True once `close` or `destroy` was called. */

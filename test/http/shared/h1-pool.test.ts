@@ -296,6 +296,28 @@ describe('the proxy’s HTTP/1.1 client', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(100);
   });
 
+  it('keeps an idle connection no longer than the server’s Keep-Alive timeout, less 2 s', async () => {
+    const raw = await rawServer((socket, head) =>
+      socket.write(
+        ok(
+          'ok',
+          head.includes('/short') ? 'keep-alive: timeout=2\r\n' : 'keep-alive: timeout=3\r\n',
+        ),
+      ),
+    );
+    const pool = makePool(raw.url, { keepAliveTimeoutMs: 4_000 });
+    // timeout=2 leaves nothing: not reused.
+    await send(pool, { path: '/short' });
+    await send(pool);
+    expect(raw.sockets).toHaveLength(2);
+    // timeout=3: idle for about 1 s, not the 4 s of the setting.
+    const t0 = Date.now();
+    await once(raw.sockets[1]!, 'close');
+    const idle = Date.now() - t0;
+    expect(idle).toBeGreaterThanOrEqual(800);
+    expect(idle).toBeLessThan(2_500);
+  });
+
   it('closes after a response that says Connection: close, or asked with it', async () => {
     const raw = await rawServer((socket, head) =>
       socket.write(ok('ok', head.includes('/close-answer') ? 'connection: close\r\n' : '')),
@@ -442,14 +464,19 @@ describe('the proxy’s HTTP/1.1 client', () => {
     expect(short.error?.code).toBe('UND_ERR_REQ_CONTENT_LENGTH_MISMATCH');
   });
 
-  it('refuses a buffered body whose length is not the declared one', async () => {
+  it('refuses a buffered body whose length is not the declared one, and keeps the connection', async () => {
     const raw = await rawServer((socket) => socket.write(ok()));
-    const got = await send(makePool(raw.url), {
+    const pool = makePool(raw.url);
+    const got = await send(pool, {
       method: 'POST',
       headers: ['content-length', '3'],
       body: Buffer.from('four'),
     });
     expect(got.error?.code).toBe('UND_ERR_REQ_CONTENT_LENGTH_MISMATCH');
+    // Nothing was written: the same connection carries the next request.
+    expect((await send(pool)).body).toBe('ok');
+    expect(raw.sockets).toHaveLength(1);
+    expect(raw.received[0]).toMatch(/^GET \/ HTTP\/1\.1\r\n/);
   });
 
   it('ends the request with what a handler throws, and drops that connection', async () => {

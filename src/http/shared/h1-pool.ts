@@ -285,7 +285,8 @@ class BodyWriter implements BodySink {
     conn.socket.off('drain', this.#onDrain);
     if (exchange.conn !== conn) return;
     if (this.declared === -1) {
-      conn.socket.write(this.#written === 0 ? '0\r\n\r\n' : '\r\n0\r\n\r\n', 'latin1');
+      // The CR LF first ends the last chunk's data, or (for an empty body) the head.
+      conn.socket.write('\r\n0\r\n\r\n', 'latin1');
     } else if (this.#written !== this.declared) {
       exchange.fail(coded(LENGTH_MISMATCH, 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH'));
       return;
@@ -545,7 +546,8 @@ class Connection {
       if (!chunked && written !== declared) {
         throw coded(LENGTH_MISMATCH, 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH');
       }
-      if (chunked) socket.write(written === 0 ? '0\r\n\r\n' : '\r\n0\r\n\r\n', 'latin1');
+      // The CR LF first ends the last chunk's data, or (for an empty body) the head.
+      if (chunked) socket.write('\r\n0\r\n\r\n', 'latin1');
       exchange.bodyDone = true;
     } catch (error) {
       if (exchange.conn === this) exchange.fail(error as Error);

@@ -5,7 +5,13 @@ import { once } from 'node:events';
 import net from 'node:net';
 import type { Dispatcher } from 'undici';
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
-import { fastClientAvailable, H1Pool, type H1Settings } from '../../../src/http/shared/h1-pool.js';
+import {
+  fastClientAvailable,
+  H1Pool,
+  type H1Settings,
+  PUSH_BODY,
+  type PushBody,
+} from '../../../src/http/shared/h1-pool.js';
 import { failOnProcessProblems } from '../proxy-support.js';
 
 failOnProcessProblems();
@@ -462,6 +468,35 @@ describe('the proxy’s HTTP/1.1 client', () => {
       body: parts('ab') as never,
     });
     expect(short.error?.code).toBe('UND_ERR_REQ_CONTENT_LENGTH_MISMATCH');
+  });
+
+  it('ends the head before the last chunk of an empty streamed body', async () => {
+    const raw = await rawServer((socket) => socket.write(ok()));
+    async function* nothing() {}
+    const got = await send(makePool(raw.url), { method: 'POST', body: nothing() as never });
+    expect(got.status).toBe(200);
+    expect(raw.received[0]).toMatch(/transfer-encoding: chunked\r\n\r\n0\r\n\r\n$/);
+  });
+
+  it('takes a pushed body chunk by chunk, chunked, an empty one included', async () => {
+    const raw = await rawServer((socket) => socket.write(ok()));
+    const pool = makePool(raw.url);
+    const pushed = (...parts: string[]): PushBody => ({
+      [PUSH_BODY]: true,
+      start(sink) {
+        for (const p of parts) sink.chunk(Buffer.from(p));
+        sink.end();
+      },
+      resume() {},
+    });
+    expect((await send(pool, { method: 'POST', body: pushed() as never })).status).toBe(200);
+    expect((await send(pool, { method: 'POST', body: pushed('ab', 'c') as never })).status).toBe(
+      200,
+    );
+    // (This scripted upstream does not read chunked bodies, so each may use a connection.)
+    const all = raw.received.join('');
+    expect(all).toContain('transfer-encoding: chunked\r\n\r\n0\r\n\r\n');
+    expect(all).toContain('transfer-encoding: chunked\r\n\r\n2\r\nab\r\n1\r\nc\r\n0\r\n\r\n');
   });
 
   it('refuses a buffered body whose length is not the declared one, and keeps the connection', async () => {

@@ -7,6 +7,7 @@
  */
 
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { eqi } from '../shared/flat-headers.js';
 
 /**
  * Headers that describe one connection, not the message, and are never forwarded:
@@ -73,17 +74,6 @@ export interface ClientInfo {
   readonly proto: string;
   /** Whether incoming `X-Forwarded-*` / `Forwarded` are kept (and appended to). */
   readonly trusted: boolean;
-}
-
-/** True when `name` (any case, a valid token) equals `lower` (lower case). No allocation. */
-function eqi(name: string, lower: string): boolean {
-  const n = lower.length;
-  if (name.length !== n) return false;
-  for (let i = 0; i < n; i++) {
-    // For token characters, `| 0x20` folds A–Z onto a–z and leaves `-` alone.
-    if ((name.charCodeAt(i) | 0x20) !== lower.charCodeAt(i)) return false;
-  }
-  return true;
 }
 
 function join(prior: string | undefined, value: string): string {

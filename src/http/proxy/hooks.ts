@@ -14,6 +14,7 @@ import {
 import type { Dispatcher } from 'undici';
 import type { PoolEndpoint } from '../../pool/types.js';
 import { checkFunction, checkNumber, checkOptions, quote } from '../../validate.js';
+import { headersFromFlat } from '../shared/flat-headers.js';
 import type { TryLoop } from '../shared/try-loop.js';
 
 /**
@@ -147,16 +148,7 @@ export function requestHeadFor(
   endpoint: PoolEndpoint,
   attempt: number,
 ): ProxyRequestHead {
-  const headers: Record<string, string | string[] | undefined> = {};
-  for (let i = 0; i < flat.length; i += 2) {
-    const name = flat[i]!.toLowerCase();
-    const value = flat[i + 1]!;
-    const prior = headers[name];
-    if (prior === undefined) headers[name] = value;
-    else if (typeof prior === 'string') headers[name] = [prior, value];
-    else prior.push(value);
-  }
-  return { method, path, headers, endpoint, attempt };
+  return { method, path, headers: headersFromFlat(flat), endpoint, attempt };
 }
 
 /**

@@ -99,14 +99,9 @@ export class RequestBody implements AsyncIterableIterator<Buffer>, PushBody {
    * {@link RequestBody.resume}.
    */
   start(sink: BodySink): void {
+    // Nothing was queued for an iterator: a body undici began to read is never sent again.
     this.started = true;
     this.#sink = sink;
-    // Whatever the iterator side read ahead goes first (none when only pushed).
-    const ahead = this.#prefix ?? [];
-    for (const chunk of this.#queue) ahead.push(chunk);
-    this.#queue.length = 0;
-    this.#queued = 0;
-    this.#prefix = ahead.length > 0 ? ahead : undefined;
     this.resume();
   }
 

@@ -20,10 +20,10 @@
 
 import net from 'node:net';
 import type { Dispatcher } from 'undici';
+import { eqi, type HeaderObject, headersFromFlat } from './flat-headers.js';
 
 type Handler = Dispatcher.DispatchHandler;
 type Controller = Dispatcher.DispatchController;
-type ResponseHeaders = Record<string, string | string[] | undefined>;
 
 // ---- Node's llhttp binding (`node:_http_common`), checked once ----
 
@@ -116,44 +116,38 @@ function line(head: Head, name: string, value: string): string {
   if (BAD_VALUE.test(value)) throw invalid(`invalid ${name} header`);
   switch (name.length) {
     case 14:
-      if (name.toLowerCase() === 'content-length') {
+      if (eqi(name, 'content-length')) {
         const n = /^\d+$/.test(value) ? Number(value) : Number.NaN;
         if (!Number.isSafeInteger(n)) throw invalid('invalid content-length header');
         head.declared = n;
         return '';
       }
       break;
-    case 10: {
-      const lower = name.toLowerCase();
-      if (lower === 'connection') {
+    case 10:
+      if (eqi(name, 'connection')) {
         // Consumed, as undici does: the head says `keep-alive` or `close` itself.
         const v = value.toLowerCase();
         if (v !== 'close' && v !== 'keep-alive') throw invalid('invalid connection header');
         if (v === 'close') head.close = true;
         return '';
       }
-      if (lower === 'keep-alive') throw invalid('invalid keep-alive header');
+      if (eqi(name, 'keep-alive')) throw invalid('invalid keep-alive header');
       break;
-    }
     case 17:
-      if (name.toLowerCase() === 'transfer-encoding') {
-        throw invalid('invalid transfer-encoding header');
-      }
+      if (eqi(name, 'transfer-encoding')) throw invalid('invalid transfer-encoding header');
       break;
     case 7:
-      if (name.toLowerCase() === 'upgrade') throw invalid('invalid upgrade header');
+      if (eqi(name, 'upgrade')) throw invalid('invalid upgrade header');
       break;
     case 4:
-      if (name.toLowerCase() === 'host') {
+      if (eqi(name, 'host')) {
         if (head.host !== undefined) throw invalid('duplicate host header');
         head.host = value;
         return '';
       }
       break;
     case 6:
-      if (name.toLowerCase() === 'expect') {
-        throw coded('expect header not supported', 'UND_ERR_NOT_SUPPORTED');
-      }
+      if (eqi(name, 'expect')) throw coded('expect header not supported', 'UND_ERR_NOT_SUPPORTED');
       break;
   }
   return `${name}: ${value}\r\n`;
@@ -192,19 +186,6 @@ function buildHead(opts: Dispatcher.DispatchOptions, authority: string): Head {
   // Host first (RFC 9112 §3.2), then the connection's own header, then the rest.
   head.text = `${method} ${path} HTTP/1.1\r\nhost: ${head.host ?? authority}\r\nconnection: ${head.close ? 'close' : 'keep-alive'}\r\n${text}`;
   return head;
-}
-
-function toHeaders(raw: readonly string[]): ResponseHeaders {
-  const out: ResponseHeaders = {};
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toLowerCase();
-    const value = raw[i + 1]!;
-    const prior = out[name];
-    if (prior === undefined) out[name] = value;
-    else if (typeof prior === 'string') out[name] = [prior, value];
-    else prior.push(value);
-  }
-  return out;
 }
 
 // ---- request bodies ----
@@ -300,6 +281,10 @@ class BodyWriter implements BodySink {
     if (exchange.conn === this.conn) exchange.fail(error);
   }
 }
+
+/** What every request's `onRequestStart` and trailer-less `onResponseEnd` get: nothing, shared. */
+const NO_CONTEXT: object = Object.freeze({});
+const NO_TRAILERS: HeaderObject = Object.freeze({}) as HeaderObject;
 
 // ---- one request ----
 
@@ -457,7 +442,7 @@ class Connection {
     this.#keepAlive = !exchange.text.close;
     this.active = Date.now();
     const handler = exchange.handler;
-    handler.onRequestStart?.(exchange, {});
+    handler.onRequestStart?.(exchange, NO_CONTEXT);
     if (exchange.state === ST_DONE) return;
     if (exchange.paused) this.socket.pause();
     else this.socket.resume();
@@ -694,7 +679,7 @@ class Connection {
     }
     if (status < 200 && status !== 101) {
       this.#informational = true;
-      exchange.handler.onResponseStart?.(exchange, status, toHeaders(raw), message);
+      exchange.handler.onResponseStart?.(exchange, status, headersFromFlat(raw), message);
       return 1;
     }
     if (upgrade || status === 101) {
@@ -707,7 +692,7 @@ class Connection {
     this.#headDone = true;
     if (!keepAlive) this.#keepAlive = false;
     exchange.state = ST_BODY;
-    const parsed = toHeaders(raw);
+    const parsed = headersFromFlat(raw);
     const hint = parsed['keep-alive'];
     if (typeof hint === 'string') this.#keepAliveHint(hint);
     // A body of known length after a head cut at its end: the parser skips it (`1`), and
@@ -755,19 +740,20 @@ class Connection {
     }
     // The body the parser skipped is still to come (#onData passes it on).
     if (exchange === null || exchange.state !== ST_BODY || this.#remaining > 0) return;
-    const trailers = this.#partial.length > 0 && this.#headDone ? toHeaders(this.#partial) : null;
+    const trailers =
+      this.#partial.length > 0 && this.#headDone ? headersFromFlat(this.#partial) : null;
     this.#partial = [];
     this.#finish(exchange, trailers);
   }
 
   /** The response is complete: the exchange ends, the connection is released after the read. */
-  #finish(exchange: Exchange, trailers: ResponseHeaders | null): void {
+  #finish(exchange: Exchange, trailers: HeaderObject | null): void {
     exchange.state = ST_DONE;
     exchange.conn = null;
     this.exchange = null;
     this.#complete = true;
     if (!exchange.bodyDone) this.#keepAlive = false;
-    exchange.handler.onResponseEnd?.(exchange, trailers ?? {});
+    exchange.handler.onResponseEnd?.(exchange, trailers ?? NO_TRAILERS);
   }
 
   /** After a complete response: back to the pool, or closed. */

@@ -4,7 +4,7 @@
 import { once } from 'node:events';
 import net from 'node:net';
 import type { Dispatcher } from 'undici';
-import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import {
   fastClientAvailable,
   H1Pool,
@@ -132,8 +132,6 @@ const ok = (body = 'ok', extra = '') =>
   `HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\n${extra}\r\n${body}`;
 
 describe('the proxy’s HTTP/1.1 client', () => {
-  afterEach(() => {});
-
   it('is available on this Node (its parser binding has the expected shape)', () => {
     expect(fastClientAvailable).toBe(true);
   });
@@ -410,7 +408,8 @@ describe('the proxy’s HTTP/1.1 client', () => {
     const raw = await rawServer((socket) => socket.write(response));
     const got = await send(makePool(raw.url));
     expect(got.error).toBeInstanceOf(Error);
-    expect(got.status === 0 || got.error !== undefined).toBe(true);
+    // Refused before any head reached the handler.
+    expect(got.status).toBe(0);
   });
 
   it('fails with a socket error when the upstream closes mid-body', async () => {

@@ -24,6 +24,8 @@ export default defineConfig([
     sourcemap: true,
     splitting: true,
     treeshake: true,
+    // import.meta.url in the CommonJS build (src/http/shared/undici.ts requires undici lazily).
+    shims: true,
     // switchyard/fastify imports switchyard/http through the package's own name: one copy
     // of the proxy at run time, whichever entries an application loads.
     external: [/^node:/, 'undici', 'fast-check', 'fastify', /^switchyard(\/|$)/],
@@ -47,7 +49,7 @@ export default defineConfig([
     noExternal: CLI_BUNDLED,
     // yaml's Node build is CommonJS and requires Node built-ins: give the ESM bundle a require.
     banner: {
-      js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+      js: "import { createRequire as createRequireForBundle } from 'node:module'; const require = createRequireForBundle(import.meta.url);",
     },
   },
 ]);

@@ -99,6 +99,40 @@ describe('built package (npm test builds first)', () => {
       expect(Number(esm), spec).toBe(Number(cjs));
     }
   });
+
+  // undici is loaded on first use (src/http/shared/undici.ts): a proxy to http: endpoints
+  // never loads it. `require.cache` holds CommonJS modules for both module systems.
+  const UNDICI_LOADED = `Object.keys(require('node:module')._cache).some((f) => f.includes('/node_modules/undici/'))`;
+
+  it('no entry loads undici until something needs it', () => {
+    for (const name of Object.keys(entries)) {
+      if (name === 'testing') continue; // fast-check, not undici; loads no HTTP code
+      const spec = name === 'index' ? 'switchyard' : `switchyard/${name}`;
+      const cjs = run(`require('${spec}'); console.log(${UNDICI_LOADED})`, 'commonjs');
+      const esm = run(
+        `import { createRequire } from 'node:module'; const require = createRequire(import.meta.url); await import('${spec}'); console.log(${UNDICI_LOADED})`,
+        'module',
+      );
+      expect(cjs.trim(), spec).toBe('false');
+      expect(esm.trim(), spec).toBe('false');
+    }
+  });
+
+  it('a balanced dispatcher is an undici Dispatcher, with its methods, in both module systems', () => {
+    const check = `const d = createBalancedDispatcher(new Pool({ endpoints: ['http://127.0.0.1:1'] }));
+      console.log(JSON.stringify([d instanceof Dispatcher, d instanceof BalancedDispatcher, typeof d.request, typeof d.compose, Object.getPrototypeOf(BalancedDispatcher) === Dispatcher]));
+      d.destroy();`;
+    const cjs = run(
+      `const { createBalancedDispatcher, BalancedDispatcher } = require('switchyard/http'); const { Pool } = require('switchyard'); const { Dispatcher } = require('undici'); ${check}`,
+      'commonjs',
+    );
+    const esm = run(
+      `import { createBalancedDispatcher, BalancedDispatcher } from 'switchyard/http'; import { Pool } from 'switchyard'; import { Dispatcher } from 'undici'; ${check}`,
+      'module',
+    );
+    expect(JSON.parse(cjs)).toEqual([true, true, 'function', 'function', true]);
+    expect(JSON.parse(esm)).toEqual([true, true, 'function', 'function', true]);
+  });
 });
 
 describe('a TypeScript consumer with moduleResolution "node" (npm test builds first)', () => {

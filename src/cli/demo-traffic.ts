@@ -1,4 +1,5 @@
-import { Pool as UndiciPool } from 'undici';
+import type { Pool as UndiciPool } from 'undici';
+import { undici } from '../http/shared/undici.js';
 
 /** One answered (or failed) request of the demo's traffic. @internal */
 export interface DemoResponse {
@@ -39,7 +40,7 @@ export class DemoTraffic {
     onResponse: (response: DemoResponse) => void,
     maxInflight = 256,
   ) {
-    this.#client = new UndiciPool(origin, { connections: 64 });
+    this.#client = new (undici().Pool)(origin, { connections: 64 });
     this.#rate = rate;
     this.#maxInflight = maxInflight;
     this.#onResponse = onResponse;

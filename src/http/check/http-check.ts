@@ -1,8 +1,9 @@
-import { Agent, type Dispatcher } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
 import { AbortedError, HealthCheckError } from '../../errors.js';
 import type { HealthCheck } from '../../health/index.js';
 import type { PoolEndpoint } from '../../pool/types.js';
 import { checkBoolean, checkNumber, checkOptions, checkString, quote } from '../../validate.js';
+import { undici } from '../shared/undici.js';
 import { resolveTls, type UpstreamTlsOptions } from '../shared/upstream-options.js';
 
 /**
@@ -228,7 +229,7 @@ export function httpCheck(options?: HttpCheckOptions): HttpCheck {
       );
     }
     const dispatcher =
-      given ?? (agent ??= connect === undefined ? new Agent() : new Agent({ connect }));
+      given ?? (agent ??= new (undici().Agent)(connect === undefined ? undefined : { connect }));
     const response = await dispatcher.request({
       origin: url.origin,
       path,

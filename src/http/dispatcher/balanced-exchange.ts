@@ -8,12 +8,13 @@
  */
 
 import type { Duplex } from 'node:stream';
-import { type Dispatcher, errors } from 'undici';
+import type { Dispatcher } from 'undici';
 import { AbortedError } from '../../errors.js';
 import type { PoolEndpoint } from '../../pool/types.js';
 import { normalizePath, targetPath } from '../shared/request-target.js';
 import { isIdempotentMethod, type RetryFacts } from '../shared/retry-policy.js';
 import { DISCARDED, RETRYING, TryLoop, type TryOwner } from '../shared/try-loop.js';
+import { undici } from '../shared/undici.js';
 import { BalancedController, type Balancer } from './balancer.js';
 import {
   BODY_REPLAYABLE,
@@ -85,19 +86,27 @@ export class BalancedExchange implements Handler, RetryFacts, DispatchHeadFacts,
     if (this.#state === S_DONE) return;
     const method = opts.method;
     if (method === 'CONNECT') {
-      this.#fail(new errors.NotSupportedError('CONNECT is not supported by a balanced dispatcher'));
+      this.#fail(
+        new (undici().errors.NotSupportedError)(
+          'CONNECT is not supported by a balanced dispatcher',
+        ),
+      );
       return;
     }
     const target = typeof opts.path === 'string' ? targetPath(opts.path) : undefined;
     if (target === undefined) {
       this.#fail(
-        new errors.InvalidArgumentError('path must be an absolute URL or start with a slash'),
+        new (undici().errors.InvalidArgumentError)(
+          'path must be an absolute URL or start with a slash',
+        ),
       );
       return;
     }
     const path = normalizePath(target);
     if (path === undefined) {
-      this.#fail(new errors.InvalidArgumentError('path must not climb above the root with ..'));
+      this.#fail(
+        new (undici().errors.InvalidArgumentError)('path must not climb above the root with ..'),
+      );
       return;
     }
     this.#path = path;

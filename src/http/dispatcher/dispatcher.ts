@@ -5,10 +5,12 @@
  * @internal
  */
 
-import { Dispatcher, Dispatcher1Wrapper, errors } from 'undici';
+import { EventEmitter } from 'node:events';
+import type { Dispatcher } from 'undici';
 import { assertPool } from '../../pool/assert-pool.js';
 import type { PoolLike } from '../../pool/types.js';
 import { EndpointSchemes } from '../shared/endpoint-scheme.js';
+import { undici } from '../shared/undici.js';
 import { Upstreams } from '../shared/upstreams.js';
 import { BalancedExchange } from './balanced-exchange.js';
 import { Balancer } from './balancer.js';
@@ -22,10 +24,31 @@ import {
 type Handler = Dispatcher.DispatchHandler;
 
 /**
+ * undici's `Dispatcher` to the type checker; `EventEmitter` (which undici's `Dispatcher`
+ * extends, with no constructor of its own) until the first {@link BalancedDispatcher} is
+ * made. undici is loaded on first use (see ../shared/undici.ts), so the class cannot name
+ * undici's at module load: {@link linkUndici} puts undici's `Dispatcher` under it then,
+ * before the first instance exists. From there on every instance is an
+ * `instanceof Dispatcher` and has undici's `request`, `stream`, `pipeline`, `compose`….
+ */
+const UndiciDispatcher = EventEmitter as unknown as typeof Dispatcher;
+
+let linked = false;
+
+/** Puts undici's `Dispatcher` under {@link BalancedDispatcher}, once; returns nothing for `super()`. */
+function linkUndici(): undefined {
+  if (linked) return;
+  const base = undici().Dispatcher;
+  Object.setPrototypeOf(BalancedDispatcher.prototype, base.prototype);
+  Object.setPrototypeOf(BalancedDispatcher, base);
+  linked = true;
+}
+
+/**
  * An undici `Dispatcher` over a pool: each request goes to the endpoint the pool picks,
  * whatever origin its URL names. Made by {@link createBalancedDispatcher}.
  */
-export class BalancedDispatcher extends Dispatcher {
+export class BalancedDispatcher extends UndiciDispatcher {
   readonly #balancer: Balancer;
   readonly #upstreams: Upstreams;
   readonly #schemes: EndpointSchemes;
@@ -37,7 +60,8 @@ export class BalancedDispatcher extends Dispatcher {
    * @throws TypeError or RangeError for a bad pool or option, naming it and quoting the value.
    */
   constructor(pool: PoolLike, options?: BalancedDispatcherOptions) {
-    super();
+    // undici's Dispatcher goes under this class before super() runs: super() is then its constructor.
+    super(linkUndici());
     assertPool(pool, 'createBalancedDispatcher');
     const resolved = resolveDispatcherOptions(options);
     this.#schemes = new EndpointSchemes('createBalancedDispatcher', pool, resolved.logger);
@@ -66,8 +90,8 @@ export class BalancedDispatcher extends Dispatcher {
       const h = asHandler(handler);
       const error =
         this.#destroying !== undefined
-          ? new errors.ClientDestroyedError()
-          : new errors.ClientClosedError();
+          ? new (undici().errors.ClientDestroyedError)()
+          : new (undici().errors.ClientClosedError)();
       h.onResponseError?.(null as unknown as Dispatcher.DispatchController, error);
       return false;
     }
@@ -212,7 +236,7 @@ function run(balancer: Balancer, opts: Dispatcher.DispatchOptions, handler: Hand
   if (opts === null || typeof opts !== 'object') {
     h.onResponseError?.(
       null as unknown as Dispatcher.DispatchController,
-      new errors.InvalidArgumentError('opts must be an object.'),
+      new (undici().errors.InvalidArgumentError)('opts must be an object.'),
     );
     return false;
   }
@@ -223,10 +247,12 @@ function run(balancer: Balancer, opts: Dispatcher.DispatchOptions, handler: Hand
 /** The handler in undici 8's form; a legacy one (`onConnect`, `onHeaders`, … as Node's own `fetch` passes) is wrapped. */
 function asHandler(handler: Handler): Handler {
   if (handler === null || typeof handler !== 'object') {
-    throw new errors.InvalidArgumentError('handler must be an object');
+    throw new (undici().errors.InvalidArgumentError)('handler must be an object');
   }
   if (typeof handler.onRequestStart === 'function') return handler;
-  return (Dispatcher1Wrapper as unknown as { wrapHandler(h: object): Handler }).wrapHandler(
-    handler,
-  );
+  return (
+    undici().Dispatcher1Wrapper as unknown as {
+      wrapHandler(h: object): Handler;
+    }
+  ).wrapHandler(handler);
 }

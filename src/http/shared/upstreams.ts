@@ -5,11 +5,12 @@
  * @internal
  */
 
-import { type Dispatcher, Pool as UndiciPool } from 'undici';
+import type { Dispatcher, Pool as UndiciPool } from 'undici';
 import type { Disposable } from '../../events.js';
 import type { PoolEndpoint, PoolLike } from '../../pool/types.js';
 import { quote } from '../../validate.js';
 import { fastClientAvailable, H1Pool } from './h1-pool.js';
+import { undici } from './undici.js';
 import type { ResolvedConnection } from './upstream-options.js';
 
 /** Connection settings shared by every endpoint's connection pool. */
@@ -94,7 +95,7 @@ export class Upstream {
     };
     if (settings.connect !== undefined) options.connect = settings.connect;
     if (settings.allowH2 !== undefined) options.allowH2 = settings.allowH2;
-    const made = new UndiciPool(this.#origin, options);
+    const made = new (undici().Pool)(this.#origin, options);
     this.#dispatcher = made;
     // Closed already (the endpoint left): requests fail as on any closed pool, and retry.
     if (this.#closed) made.close().catch(noop);

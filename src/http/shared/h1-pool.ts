@@ -215,11 +215,25 @@ export interface BodySink {
   fail(error: Error): void;
 }
 
+/**
+ * Bytes a streamed body may have waiting on the upstream socket before the client request
+ * is paused. Not the socket's own 16 KiB mark: one 64 KiB read is over that even when the
+ * kernel took all of it at once, so the client request would be paused and resumed after
+ * every read. A chunked body's framing is corked for the rest of the tick: the pieces one
+ * read of a chunked request yields go out in one `writev`.
+ */
+const BODY_HIGH_WATER_BYTES = 128 * 1024;
+
+function uncorkBody(writer: BodyWriter): void {
+  writer.uncork();
+}
+
 const LENGTH_MISMATCH = 'Request body length does not match content-length header';
 
 /** Writes a streamed body to one connection: chunked, or by its declared length. */
 class BodyWriter implements BodySink {
   #written = 0;
+  #corked = false;
   readonly #onDrain: () => void;
 
   constructor(
@@ -243,11 +257,14 @@ class BodyWriter implements BodySink {
     const declared = this.declared;
     if (declared === -1) {
       this.#written += data.length;
-      socket.cork();
+      if (!this.#corked) {
+        this.#corked = true;
+        socket.cork();
+        process.nextTick(uncorkBody, this);
+      }
       socket.write(`\r\n${data.length.toString(16)}\r\n`, 'latin1');
-      const more = socket.write(data);
-      socket.uncork();
-      return more;
+      socket.write(data);
+      return socket.writableLength < BODY_HIGH_WATER_BYTES;
     }
     let piece = data;
     if (this.#written + piece.length > declared) {
@@ -257,7 +274,14 @@ class BodyWriter implements BodySink {
       if (piece.length === 0) return true;
     }
     this.#written += piece.length;
-    return socket.write(piece);
+    socket.write(piece);
+    return socket.writableLength < BODY_HIGH_WATER_BYTES;
+  }
+
+  /** @internal The tick's chunks are framed: one `writev` for them all. */
+  uncork(): void {
+    this.#corked = false;
+    this.conn.socket.uncork();
   }
 
   end(): void {

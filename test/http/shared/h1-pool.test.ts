@@ -6,6 +6,7 @@ import net from 'node:net';
 import type { Dispatcher } from 'undici';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import {
+  type BodySink,
   fastClientAvailable,
   H1Pool,
   type H1Settings,
@@ -496,6 +497,73 @@ describe('the proxy’s HTTP/1.1 client', () => {
     const all = raw.received.join('');
     expect(all).toContain('transfer-encoding: chunked\r\n\r\n0\r\n\r\n');
     expect(all).toContain('transfer-encoding: chunked\r\n\r\n2\r\nab\r\n1\r\nc\r\n0\r\n\r\n');
+  });
+
+  it('pauses a pushed body while the upstream does not read, and sends all of it once it does', async () => {
+    // An upstream that reads nothing until told to: the kernel's buffers fill, then ours.
+    let upstream: net.Socket | undefined;
+    let received = 0;
+    const server = net.createServer((socket) => {
+      upstream = socket;
+      socket.pause();
+      let tail = '';
+      socket.on('data', (chunk) => {
+        received += chunk.length;
+        tail = (tail + chunk.toString('latin1')).slice(-5);
+        if (tail === '0\r\n\r\n') socket.end(ok());
+      });
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    onTestFinished(() => {
+      upstream?.destroy();
+      server.close();
+    });
+    const { port } = server.address() as net.AddressInfo;
+    const pool = makePool(new URL(`http://127.0.0.1:${port}`));
+
+    const piece = Buffer.alloc(64 * 1024, 'u');
+    const TOTAL = 1024; // pieces: 64 MiB, far past what loopback buffers hold
+    let sent = 0;
+    let refusals = 0;
+    let sinkOf: BodySink | undefined;
+    const body: PushBody = {
+      [PUSH_BODY]: true,
+      start(sink) {
+        sinkOf = sink;
+        this.resume();
+      },
+      resume() {
+        const sink = sinkOf!;
+        while (sent < TOTAL) {
+          sent++;
+          if (!sink.chunk(piece)) {
+            refusals++;
+            return;
+          }
+        }
+        sink.end();
+      },
+    };
+    const answered = send(pool, { method: 'POST', body: body as never });
+    // The kernel's buffers take a few MiB, then the writer says "wait" for good.
+    let stalledAt = -1;
+    for (let polls = 0; polls < 100 && stalledAt !== sent; polls++) {
+      stalledAt = sent;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(refusals).toBeGreaterThan(0);
+    expect(sent).toBe(stalledAt);
+    expect(stalledAt).toBeLessThan(TOTAL);
+    upstream!.resume();
+    const got = await answered;
+    expect(got.status).toBe(200);
+    expect(sent).toBe(TOTAL);
+    // Every byte with its framing: the head, TOTAL chunks of 10000 hex, the last chunk.
+    const head =
+      received - TOTAL * (piece.length + '\r\n10000\r\n'.length) - '\r\n0\r\n\r\n'.length;
+    expect(head).toBeGreaterThan(0);
+    expect(head).toBeLessThan(200);
   });
 
   it('refuses a buffered body whose length is not the declared one, and keeps the connection', async () => {

@@ -112,7 +112,7 @@ export class RequestBody implements AsyncIterableIterator<Buffer>, PushBody {
     const prefix = this.#prefix;
     if (prefix !== undefined) {
       while (prefix.length > 0) {
-        if (!sink.chunk(prefix.shift()!)) return;
+        if (!sink.chunk(prefix.shift()!, false)) return;
       }
       this.#prefix = undefined;
     }
@@ -172,10 +172,10 @@ export class RequestBody implements AsyncIterableIterator<Buffer>, PushBody {
   }
 
   /** @internal A chunk from the client. */
-  static data(body: RequestBody, chunk: Buffer): void {
+  static data(body: RequestBody, chunk: Buffer, owned: boolean): void {
     const sink = body.#sink;
     if (sink !== undefined) {
-      if (!sink.chunk(chunk) && !body.#paused) {
+      if (!sink.chunk(chunk, owned) && !body.#paused) {
         body.#paused = true;
         body.#source?.pause();
       }
@@ -222,7 +222,10 @@ export class RequestBody implements AsyncIterableIterator<Buffer>, PushBody {
 
 function onSourceData(this: Source, chunk: Buffer): void {
   const body = this[kBody];
-  if (body !== undefined) RequestBody.data(body, chunk);
+  // The chunk is ours alone when ours is the only 'data' listener: the stream keeps no
+  // reference once it emitted, and Node's parser gave it a buffer of its own. Then the
+  // client may free it once written (an application's own listener keeps chunks intact).
+  if (body !== undefined) RequestBody.data(body, chunk, this.listenerCount('data') === 1);
 }
 
 function onSourceEnd(this: Source): void {

@@ -207,8 +207,12 @@ export interface PushBody {
 
 /** Where a {@link PushBody} sends. */
 export interface BodySink {
-  /** One chunk; false when the upstream socket is full: wait for `resume()`. */
-  chunk(data: Buffer): boolean;
+  /**
+   * One chunk; false when the upstream socket is full: wait for `resume()`. `owned`: the
+   * caller gives `data` up, nobody else holds it, so its memory may be released as soon as
+   * the socket has written it (see {@link releaseChunk}).
+   */
+  chunk(data: Buffer, owned: boolean): boolean;
   /** The body ended. */
   end(): void;
   /** The body failed (the client went away mid-body). */
@@ -228,12 +232,46 @@ function uncorkBody(writer: BodyWriter): void {
   writer.uncork();
 }
 
+/**
+ * Frees the memory of a chunk nobody else holds, now, by detaching its `ArrayBuffer`.
+ *
+ * Why: Node's HTTP parser copies every body byte it hands to JavaScript into a new buffer
+ * outside the heap, 64 KiB per socket read. Left to the garbage collector, a large upload's
+ * buffers pile up until V8 answers the external memory with a full collection, about one
+ * per 64 MiB; a lean proxy allocates too little on the heap for the cheap young-generation
+ * collections to get there first. Measured on a 1 GiB upload: sixteen full collections
+ * instead of one, and the proxy's CPU time 30–40 % higher, than with the buffers released.
+ *
+ * Only a buffer that is a whole `ArrayBuffer` (never a slice of Node's shared pool) is
+ * detached, and only when its writer said it owns it. A buffer that cannot be detached is
+ * left to the collector.
+ */
+/** `ArrayBuffer.prototype.transfer` (ES2024; every supported Node has it). */
+type Transferable = ArrayBuffer & { transfer(length: number): ArrayBuffer };
+
+function releaseChunk(chunk: Buffer | undefined): void {
+  if (chunk === undefined) return;
+  try {
+    (chunk.buffer as Transferable).transfer(0);
+  } catch {
+    // not detachable: the collector frees it
+  }
+}
+
+/** A buffer that spans its whole `ArrayBuffer`: detaching it touches no other view's bytes. */
+function isWhole(data: Buffer): boolean {
+  return data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
+}
+
 const LENGTH_MISMATCH = 'Request body length does not match content-length header';
 
 /** Writes a streamed body to one connection: chunked, or by its declared length. */
 class BodyWriter implements BodySink {
   #written = 0;
   #corked = false;
+  /** Owned chunks being written, oldest first: a socket calls write callbacks in order. */
+  readonly #writing: Buffer[] = [];
+  readonly #onWritten: () => void;
   readonly #onDrain: () => void;
 
   constructor(
@@ -245,10 +283,11 @@ class BodyWriter implements BodySink {
     this.#onDrain = () => {
       if (exchange.conn === conn) body.resume();
     };
+    this.#onWritten = () => releaseChunk(this.#writing.shift());
     conn.socket.on('drain', this.#onDrain);
   }
 
-  chunk(data: Buffer): boolean {
+  chunk(data: Buffer, owned: boolean): boolean {
     const exchange = this.exchange;
     const conn = this.conn;
     if (exchange.conn !== conn || data.length === 0) return true;
@@ -263,19 +302,29 @@ class BodyWriter implements BodySink {
         process.nextTick(uncorkBody, this);
       }
       socket.write(`\r\n${data.length.toString(16)}\r\n`, 'latin1');
-      socket.write(data);
+      this.#write(socket, data, owned);
       return socket.writableLength < BODY_HIGH_WATER_BYTES;
     }
-    let piece = data;
-    if (this.#written + piece.length > declared) {
+    if (this.#written + data.length > declared) {
       // Never past the declared length: the rest would be read as another request.
       conn.noReuse();
-      piece = piece.subarray(0, declared - this.#written);
+      const piece = data.subarray(0, declared - this.#written);
       if (piece.length === 0) return true;
+      this.#written += piece.length;
+      socket.write(piece);
+    } else {
+      this.#written += data.length;
+      this.#write(socket, data, owned);
     }
-    this.#written += piece.length;
-    socket.write(piece);
     return socket.writableLength < BODY_HIGH_WATER_BYTES;
+  }
+
+  /** Writes `data`; an owned whole buffer is released once the socket is done with it. */
+  #write(socket: net.Socket, data: Buffer, owned: boolean): void {
+    if (owned && isWhole(data)) {
+      this.#writing.push(data);
+      socket.write(data, this.#onWritten);
+    } else socket.write(data);
   }
 
   /** @internal The tick's chunks are framed: one `writev` for them all. */

@@ -484,7 +484,7 @@ describe('the proxy’s HTTP/1.1 client', () => {
     const pushed = (...parts: string[]): PushBody => ({
       [PUSH_BODY]: true,
       start(sink) {
-        for (const p of parts) sink.chunk(Buffer.from(p));
+        for (const p of parts) sink.chunk(Buffer.from(p), false);
         sink.end();
       },
       resume() {},
@@ -497,6 +497,76 @@ describe('the proxy’s HTTP/1.1 client', () => {
     const all = raw.received.join('');
     expect(all).toContain('transfer-encoding: chunked\r\n\r\n0\r\n\r\n');
     expect(all).toContain('transfer-encoding: chunked\r\n\r\n2\r\nab\r\n1\r\nc\r\n0\r\n\r\n');
+  });
+
+  it('frees an owned pushed chunk once written; never a borrowed one or a slice of a shared buffer', async () => {
+    const raw = await rawServer((socket) => socket.write(ok()));
+    const pool = makePool(raw.url);
+    const owned = Buffer.alloc(1000, 'o'); // a whole ArrayBuffer of its own
+    const borrowed = Buffer.alloc(1000, 'b');
+    const whole = Buffer.alloc(2000, 's');
+    const slice = whole.subarray(1000); // owned, but shares its ArrayBuffer
+    const pooled = Buffer.from('pooled'); // a slice of Node's shared pool
+    const neighbour = Buffer.from('neighbour'); // likely in the same pool
+    const body = (pieces: [Buffer, boolean][], length?: number) => {
+      const push: PushBody = {
+        [PUSH_BODY]: true,
+        start(sink) {
+          for (const [b, own] of pieces) sink.chunk(b, own);
+          sink.end();
+        },
+        resume() {},
+      };
+      return {
+        method: 'POST',
+        body: push as never,
+        headers: length === undefined ? [] : ['content-length', String(length)],
+      };
+    };
+    for (const length of [undefined, 1000 + 1000 + 1000 + 6]) {
+      raw.received.length = 0;
+      const owned1 = Buffer.alloc(1000, 'o');
+      const got = await send(
+        pool,
+        body(
+          [
+            [owned1, true],
+            [borrowed, false],
+            [slice, true],
+            [pooled, true],
+          ],
+          length,
+        ),
+      );
+      expect(got.status).toBe(200);
+      expect(owned1.byteLength).toBe(0); // released
+      expect(raw.received.join('')).toContain('o'.repeat(1000));
+    }
+    expect(owned.toString()).toBe('o'.repeat(1000));
+    expect(borrowed.toString()).toBe('b'.repeat(1000));
+    expect(whole.toString()).toBe('s'.repeat(2000));
+    expect(pooled.toString()).toBe('pooled');
+    expect(neighbour.toString()).toBe('neighbour');
+  });
+
+  it('does not free a chunk cut at the declared length', async () => {
+    const raw = await rawServer((socket) => socket.write(ok()));
+    const tooLong = Buffer.alloc(10, 'x');
+    const push: PushBody = {
+      [PUSH_BODY]: true,
+      start(sink) {
+        sink.chunk(tooLong, true);
+        sink.end();
+      },
+      resume() {},
+    };
+    await send(makePool(raw.url), {
+      method: 'POST',
+      body: push as never,
+      headers: ['content-length', '4'],
+    });
+    expect(tooLong.toString()).toBe('x'.repeat(10));
+    expect(raw.received[0]).toMatch(/\r\n\r\nxxxx$/);
   });
 
   it('pauses a pushed body while the upstream does not read, and sends all of it once it does', async () => {
@@ -537,7 +607,7 @@ describe('the proxy’s HTTP/1.1 client', () => {
         const sink = sinkOf!;
         while (sent < TOTAL) {
           sent++;
-          if (!sink.chunk(piece)) {
+          if (!sink.chunk(piece, false)) {
             refusals++;
             return;
           }

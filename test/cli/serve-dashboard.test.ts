@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { freePort, get, runCli, startBackend, tempDir, writeConfig } from './serve-support.js';
+import { freePorts, get, runCli, startBackend, tempDir, writeConfig } from './serve-support.js';
 
 describe('switchyard serve: the dashboard', () => {
   it('serves the snapshot of every pool, with admin from the environment', async () => {
     const a = await startBackend('a');
-    const [port, dash] = [await freePort(), await freePort()];
+    const [port, dash] = (await freePorts(2)) as [number, number];
     const file = writeConfig(tempDir(), 'lb.json', {
       pools: { app: { endpoints: [a.url] } },
       listeners: [{ protocol: 'http', listen: `127.0.0.1:${port}`, pool: 'app' }],

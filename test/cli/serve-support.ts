@@ -34,11 +34,21 @@ export function writeConfig(dir: string, name: string, content: unknown): string
 
 /** A free loopback port (bound, read and released). */
 export async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
+  return (await freePorts(1))[0]!;
+}
+
+/**
+ * `count` different free loopback ports: all are held until every one is read (one port
+ * released and then asked for again can come back the same).
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = Array.from({ length: count }, () => createNetServer());
+  await Promise.all(
+    servers.map((server) => new Promise<void>((r) => server.listen(0, '127.0.0.1', r))),
+  );
+  const ports = servers.map((server) => (server.address() as AddressInfo).port);
+  await Promise.all(servers.map((server) => new Promise<void>((r) => server.close(() => r()))));
+  return ports;
 }
 
 /** A backend on 127.0.0.1 that answers `name`; `/slow?ms=N` answers after N ms. */

@@ -1,6 +1,6 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { freePort, runCli, tempDir, writeConfig } from './serve-support.js';
+import { freePort, freePorts, runCli, tempDir, writeConfig } from './serve-support.js';
 
 /** A TCP echo backend that prefixes its name. */
 async function echo(name: string): Promise<{ url: string; server: Server }> {
@@ -64,7 +64,7 @@ describe('switchyard serve: TCP listeners', () => {
 
   it('adds a TCP listener on SIGHUP', async () => {
     const a = await echo('a');
-    const [p1, p2] = [await freePort(), await freePort()];
+    const [p1, p2] = (await freePorts(2)) as [number, number];
     const dir = tempDir();
     const cfg = (...ports: number[]) => ({
       pools: { db: { endpoints: [a.url] } },

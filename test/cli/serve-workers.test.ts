@@ -5,6 +5,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import {
   freePort,
+  freePorts,
   get,
   runCli,
   type Served,
@@ -90,7 +91,7 @@ describe('switchyard serve --workers', () => {
     const a = await startBackend('a');
     const b = await startBackend('b');
     const c = await startBackend('c');
-    const [port, dash] = [await freePort(), await freePort()];
+    const [port, dash] = (await freePorts(2)) as [number, number];
     const pool = (urls: string[]) => ({
       endpoints: urls,
       selector: 'round-robin',

@@ -7,7 +7,7 @@
  * @internal
  */
 
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { type IncomingMessage, type OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import {
   BadRequestError,
@@ -19,6 +19,7 @@ import {
 import type { PoolEndpoint } from '../../pool/types.js';
 import { resetSocket } from '../../socket-reset.js';
 import { attemptsText } from '../shared/attempt-outcome.js';
+import { releaseChunk } from '../shared/release-chunk.js';
 import { normalizePath, targetPath } from '../shared/request-target.js';
 import { isIdempotentMethod, type RetryFacts } from '../shared/retry-policy.js';
 import {
@@ -103,6 +104,13 @@ export class ProxyExchange
   #due = -1;
   /** The response's last chunk, held so it goes out with `end()` in the same write. */
   #last: Buffer | undefined;
+  /** `#last` is the exchange's to free (see `onResponseData`). */
+  #lastOwned = false;
+  /** The owned last chunk `end()` wrote: freed when the response closes. */
+  #ended: Buffer | undefined;
+  /** Owned chunks `write()` took, oldest first, each freed when its write completed. */
+  #writing: Buffer[] | undefined;
+  #onWritten: (() => void) | undefined;
   /** With `rewriteRequest`: the headers as the header pass built them, copied for each try. */
   #baseHeaders: string[] | undefined;
   /** With `responseBody`: the head of the response being buffered, and its chunks. */
@@ -438,7 +446,13 @@ export class ProxyExchange
     );
   }
 
-  onResponseData(controller: Controller, chunk: Buffer): void {
+  /**
+   * `owned` (the proxy's own client only): nothing else holds `chunk`'s `ArrayBuffer`, so
+   * once the client socket has written it, it is freed rather than left to the collector —
+   * unless `write` or `end` of the response were replaced (by a middleware that may keep
+   * the chunks, to log or compress them).
+   */
+  onResponseData(controller: Controller, chunk: Buffer, owned?: boolean): void {
     if (this.#state !== S_STREAMING) {
       if (this.#state === S_COLLECTING) this.#collect(controller, chunk);
       return;
@@ -452,6 +466,7 @@ export class ProxyExchange
       // length (an event stream, chunked) is never held.
       this.#due = 0;
       this.#last = chunk;
+      this.#lastOwned = owned === true;
       return;
     }
     if (due > 0) this.#due = due - chunk.length;
@@ -459,13 +474,23 @@ export class ProxyExchange
     // Pause undici only past a small buffer, not at each `false`: a 64 KiB chunk alone
     // fills the socket's high-water mark, and pausing and resuming the parser for every
     // chunk costs more than holding one more chunk per client.
-    if (!res.write(chunk) && res.writableLength >= RESPONSE_BUFFER_BYTES) {
+    const more = owned === true && isNodeResponse(res) ? this.#writeOwned(chunk) : res.write(chunk);
+    if (!more && res.writableLength >= RESPONSE_BUFFER_BYTES) {
       controller.pause();
       if (!this.#drainHooked) {
         this.#drainHooked = true;
         res.on('drain', onResDrain);
       }
     }
+  }
+
+  /** Writes a chunk the exchange owns; its write callback frees it. */
+  #writeOwned(chunk: Buffer): boolean {
+    const writing = (this.#writing ??= []);
+    writing.push(chunk);
+    // A response calls write callbacks in order (and none once its socket is gone).
+    this.#onWritten ??= () => releaseChunk(writing.shift());
+    return this.#res.write(chunk, this.#onWritten);
   }
 
   /** @internal The client can take more: let undici read on. */
@@ -487,6 +512,9 @@ export class ProxyExchange
     const last = this.#last;
     if (last !== undefined) {
       this.#last = undefined;
+      // Its write is over once the response closes ('finish' comes after the last write
+      // completed; a socket closes after its pending writes were cancelled).
+      if (this.#lastOwned && isNodeResponse(res)) this.#ended = last;
       res.end(last);
     } else res.end();
     this.#uploadDone();
@@ -598,6 +626,11 @@ export class ProxyExchange
 
   /** @internal The client went away (or the response closed before it finished). */
   clientClosed(): void {
+    const ended = this.#ended;
+    if (ended !== undefined) {
+      this.#ended = undefined;
+      releaseChunk(ended);
+    }
     if (this.#state === S_DONE || this.#res.writableFinished) return;
     this.#end();
   }
@@ -659,6 +692,17 @@ export class ProxyExchange
     if (logger !== undefined) logAnswer(logger, this.#req, error, this.#tries.attempts);
     answerError(this.#req, this.#res, error, this.#engine.onError);
   }
+}
+
+const NODE_WRITE = ServerResponse.prototype.write;
+const NODE_END = ServerResponse.prototype.end;
+
+/**
+ * Whether the response writes with Node's own `write` and `end` (an Express or Fastify
+ * response does): then a chunk it was given is held by nothing once written.
+ */
+function isNodeResponse(res: ServerResponse): boolean {
+  return res.write === NODE_WRITE && res.end === NODE_END;
 }
 
 /** Whether a response to `method` with `status` has a body to transform. */

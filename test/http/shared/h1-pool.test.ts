@@ -569,6 +569,40 @@ describe('the proxy’s HTTP/1.1 client', () => {
     expect(raw.received[0]).toMatch(/\r\n\r\nxxxx$/);
   });
 
+  it('hands a body piece over as owned only when it is the last view of its buffer', async () => {
+    const answers = [
+      ok('hello'), // head and body in one read, nothing after: the body is the read's last view
+      `${ok('hello')}EXTRA`, // bytes after the body: the piece shares its read
+      'HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n', // the parser's copy
+    ];
+    const raw = await rawServer((socket, _head, index) => socket.write(answers[index]!));
+    const pool = makePool(raw.url, { keepAliveTimeoutMs: 0 });
+    const seen: [string, boolean, boolean][] = [];
+    for (let i = 0; i < answers.length; i++) {
+      await new Promise<void>((resolve) => {
+        pool.dispatch(
+          { method: 'GET', path: '/', headers: ['connection', 'close'], body: null } as never,
+          {
+            onResponseData(_c: unknown, chunk: Buffer, owned: boolean) {
+              const whole = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength;
+              seen.push([chunk.toString(), owned, whole]);
+            },
+            onResponseEnd: () => resolve(),
+            onResponseError: () => resolve(),
+          } as never,
+        );
+      });
+    }
+    // (Whether the first piece is a view or its whole read depends on how the kernel cut it.)
+    expect(seen.map(([text, owned]) => [text, owned])).toEqual([
+      ['hello', true],
+      ['hello', false],
+      ['hello', true],
+    ]);
+    expect(seen[1]![2]).toBe(false);
+    expect(seen[2]![2]).toBe(true);
+  });
+
   it('pauses a pushed body while the upstream does not read, and sends all of it once it does', async () => {
     // An upstream that reads nothing until told to: the kernel's buffers fill, then ours.
     let upstream: net.Socket | undefined;

@@ -1,0 +1,38 @@
+/**
+ * Freeing body buffers as soon as they are written, for the proxy's own HTTP/1.1 client
+ * (request bodies) and the exchange (response bodies).
+ *
+ * Why: every body byte a Node socket or Node's HTTP parser hands to JavaScript is in a new
+ * buffer outside the heap, up to 64 KiB per socket read. Left to the garbage collector, a
+ * long transfer's buffers pile up until V8 answers the external memory with a full
+ * collection, about one per 64 MiB; a lean proxy allocates too little on its heap for the
+ * cheap young-generation collections to free them first. Measured on a 1 GiB upload:
+ * sixteen full collections instead of one, and the proxy's CPU time 30–40 % higher, than
+ * with the buffers released.
+ * @internal
+ */
+
+/** `ArrayBuffer.prototype.transfer` (ES2024; every supported Node has it). */
+type Transferable = ArrayBuffer & { transfer(length: number): ArrayBuffer };
+
+/**
+ * Frees the memory under `chunk` now, by detaching its `ArrayBuffer`: every view of that
+ * `ArrayBuffer` becomes empty. The caller must own the whole `ArrayBuffer` (no view of it
+ * is held elsewhere, and it is not a slice of Node's shared pool), and call this only once
+ * every write of it completed (its write callback ran, or its socket closed): native code
+ * reads a buffer being written without a reference of its own. A buffer that cannot be
+ * detached is left to the collector.
+ */
+export function releaseChunk(chunk: Buffer | undefined): void {
+  if (chunk === undefined) return;
+  try {
+    (chunk.buffer as Transferable).transfer(0);
+  } catch {
+    // not detachable: the collector frees it
+  }
+}
+
+/** A buffer that spans its whole `ArrayBuffer`: detaching it touches no other view's bytes. */
+export function isWhole(data: Buffer): boolean {
+  return data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
+}

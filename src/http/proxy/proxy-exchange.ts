@@ -19,7 +19,7 @@ import {
 import type { PoolEndpoint } from '../../pool/types.js';
 import { resetSocket } from '../../socket-reset.js';
 import { attemptsText } from '../shared/attempt-outcome.js';
-import { releaseChunk } from '../shared/release-chunk.js';
+import { releaseChunk, worthReleasing } from '../shared/release-chunk.js';
 import { normalizePath, targetPath } from '../shared/request-target.js';
 import { isIdempotentMethod, type RetryFacts } from '../shared/retry-policy.js';
 import {
@@ -466,7 +466,7 @@ export class ProxyExchange
       // length (an event stream, chunked) is never held.
       this.#due = 0;
       this.#last = chunk;
-      this.#lastOwned = owned === true;
+      this.#lastOwned = owned === true && worthReleasing(chunk);
       return;
     }
     if (due > 0) this.#due = due - chunk.length;
@@ -474,7 +474,10 @@ export class ProxyExchange
     // Pause undici only past a small buffer, not at each `false`: a 64 KiB chunk alone
     // fills the socket's high-water mark, and pausing and resuming the parser for every
     // chunk costs more than holding one more chunk per client.
-    const more = owned === true && isNodeResponse(res) ? this.#writeOwned(chunk) : res.write(chunk);
+    const more =
+      owned === true && worthReleasing(chunk) && isNodeResponse(res)
+        ? this.#writeOwned(chunk)
+        : res.write(chunk);
     if (!more && res.writableLength >= RESPONSE_BUFFER_BYTES) {
       controller.pause();
       if (!this.#drainHooked) {

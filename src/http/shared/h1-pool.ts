@@ -21,7 +21,7 @@
 import net from 'node:net';
 import type { Dispatcher } from 'undici';
 import { eqi, type HeaderObject, headersFromFlat } from './flat-headers.js';
-import { isWhole, releaseChunk } from './release-chunk.js';
+import { isWhole, releaseChunk, worthReleasing } from './release-chunk.js';
 
 type Handler = Dispatcher.DispatchHandler;
 type Controller = Dispatcher.DispatchController;
@@ -301,7 +301,7 @@ class BodyWriter implements BodySink {
 
   /** Writes `data`; an owned whole buffer is released once the socket is done with it. */
   #write(socket: net.Socket, data: Buffer, owned: boolean): void {
-    if (owned && isWhole(data)) {
+    if (owned && isWhole(data) && worthReleasing(data)) {
       this.#writing.push(data);
       socket.write(data, this.#onWritten);
     } else socket.write(data);

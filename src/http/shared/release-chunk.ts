@@ -32,6 +32,17 @@ export function releaseChunk(chunk: Buffer | undefined): void {
   }
 }
 
+/**
+ * Below this, a buffer is left to the collector: the young generation frees small ones
+ * cheaply, and detaching allocates an empty `ArrayBuffer` of its own.
+ */
+const RELEASE_MIN_BYTES = 16 * 1024;
+
+/** Whether freeing the `ArrayBuffer` under `chunk` early is worth a detach. */
+export function worthReleasing(chunk: Buffer): boolean {
+  return chunk.buffer.byteLength >= RELEASE_MIN_BYTES;
+}
+
 /** A buffer that spans its whole `ArrayBuffer`: detaching it touches no other view's bytes. */
 export function isWhole(data: Buffer): boolean {
   return data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;

@@ -499,13 +499,13 @@ describe('the proxy’s HTTP/1.1 client', () => {
     expect(all).toContain('transfer-encoding: chunked\r\n\r\n2\r\nab\r\n1\r\nc\r\n0\r\n\r\n');
   });
 
-  it('frees an owned pushed chunk once written; never a borrowed one or a slice of a shared buffer', async () => {
+  it('frees an owned pushed chunk once written; never a borrowed one, a slice of a shared buffer or a small one', async () => {
     const raw = await rawServer((socket) => socket.write(ok()));
     const pool = makePool(raw.url);
-    const owned = Buffer.alloc(1000, 'o'); // a whole ArrayBuffer of its own
-    const borrowed = Buffer.alloc(1000, 'b');
-    const whole = Buffer.alloc(2000, 's');
-    const slice = whole.subarray(1000); // owned, but shares its ArrayBuffer
+    const N = 32 * 1024; // over the size below which the collector is left to it
+    const borrowed = Buffer.alloc(N, 'b');
+    const whole = Buffer.alloc(2 * N, 's');
+    const slice = whole.subarray(N); // owned, but shares its ArrayBuffer
     const pooled = Buffer.from('pooled'); // a slice of Node's shared pool
     const neighbour = Buffer.from('neighbour'); // likely in the same pool
     const body = (pieces: [Buffer, boolean][], length?: number) => {
@@ -523,35 +523,37 @@ describe('the proxy’s HTTP/1.1 client', () => {
         headers: length === undefined ? [] : ['content-length', String(length)],
       };
     };
-    for (const length of [undefined, 1000 + 1000 + 1000 + 6]) {
+    for (const length of [undefined, 3 * N + 1000 + 6]) {
       raw.received.length = 0;
-      const owned1 = Buffer.alloc(1000, 'o');
+      const owned = Buffer.alloc(N, 'o'); // a whole ArrayBuffer of its own
+      const small = Buffer.alloc(1000, 'm'); // whole and owned, but small
       const got = await send(
         pool,
         body(
           [
-            [owned1, true],
+            [owned, true],
             [borrowed, false],
             [slice, true],
+            [small, true],
             [pooled, true],
           ],
           length,
         ),
       );
       expect(got.status).toBe(200);
-      expect(owned1.byteLength).toBe(0); // released
-      expect(raw.received.join('')).toContain('o'.repeat(1000));
+      expect(owned.byteLength).toBe(0); // released
+      expect(small.toString()).toBe('m'.repeat(1000));
+      expect(raw.received.join('')).toContain('o'.repeat(N));
     }
-    expect(owned.toString()).toBe('o'.repeat(1000));
-    expect(borrowed.toString()).toBe('b'.repeat(1000));
-    expect(whole.toString()).toBe('s'.repeat(2000));
+    expect(borrowed.toString()).toBe('b'.repeat(N));
+    expect(whole.toString()).toBe('s'.repeat(2 * N));
     expect(pooled.toString()).toBe('pooled');
     expect(neighbour.toString()).toBe('neighbour');
   });
 
   it('does not free a chunk cut at the declared length', async () => {
     const raw = await rawServer((socket) => socket.write(ok()));
-    const tooLong = Buffer.alloc(10, 'x');
+    const tooLong = Buffer.alloc(32 * 1024, 'x');
     const push: PushBody = {
       [PUSH_BODY]: true,
       start(sink) {
@@ -565,7 +567,7 @@ describe('the proxy’s HTTP/1.1 client', () => {
       body: push as never,
       headers: ['content-length', '4'],
     });
-    expect(tooLong.toString()).toBe('x'.repeat(10));
+    expect(tooLong.toString()).toBe('x'.repeat(32 * 1024));
     expect(raw.received[0]).toMatch(/\r\n\r\nxxxx$/);
   });
 

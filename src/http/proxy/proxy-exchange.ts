@@ -19,7 +19,7 @@ import {
 import type { PoolEndpoint } from '../../pool/types.js';
 import { resetSocket } from '../../socket-reset.js';
 import { attemptsText } from '../shared/attempt-outcome.js';
-import { releaseChunk, worthReleasing } from '../shared/release-chunk.js';
+import { ReleasingWriter, releaseChunk, worthReleasing } from '../shared/release-chunk.js';
 import { normalizePath, targetPath } from '../shared/request-target.js';
 import { isIdempotentMethod, type RetryFacts } from '../shared/retry-policy.js';
 import {
@@ -108,9 +108,8 @@ export class ProxyExchange
   #lastOwned = false;
   /** The owned last chunk `end()` wrote: freed when the response closes. */
   #ended: Buffer | undefined;
-  /** Owned chunks `write()` took, oldest first, each freed when its write completed. */
-  #writing: Buffer[] | undefined;
-  #onWritten: (() => void) | undefined;
+  /** Writes the owned chunks, each freed once written; made for the first. */
+  #releasing: ReleasingWriter | undefined;
   /** With `rewriteRequest`: the headers as the header pass built them, copied for each try. */
   #baseHeaders: string[] | undefined;
   /** With `responseBody`: the head of the response being buffered, and its chunks. */
@@ -476,7 +475,7 @@ export class ProxyExchange
     // chunk costs more than holding one more chunk per client.
     const more =
       owned === true && worthReleasing(chunk) && isNodeResponse(res)
-        ? this.#writeOwned(chunk)
+        ? (this.#releasing ??= new ReleasingWriter()).write(res, chunk)
         : res.write(chunk);
     if (!more && res.writableLength >= RESPONSE_BUFFER_BYTES) {
       controller.pause();
@@ -485,15 +484,6 @@ export class ProxyExchange
         res.on('drain', onResDrain);
       }
     }
-  }
-
-  /** Writes a chunk the exchange owns; its write callback frees it. */
-  #writeOwned(chunk: Buffer): boolean {
-    const writing = (this.#writing ??= []);
-    writing.push(chunk);
-    // A response calls write callbacks in order (and none once its socket is gone).
-    this.#onWritten ??= () => releaseChunk(writing.shift());
-    return this.#res.write(chunk, this.#onWritten);
   }
 
   /** @internal The client can take more: let undici read on. */

@@ -21,7 +21,7 @@
 import net from 'node:net';
 import type { Dispatcher } from 'undici';
 import { eqi, type HeaderObject, headersFromFlat } from './flat-headers.js';
-import { isWhole, releaseChunk, worthReleasing } from './release-chunk.js';
+import { isWhole, ReleasingWriter, worthReleasing } from './release-chunk.js';
 
 type Handler = Dispatcher.DispatchHandler;
 type Controller = Dispatcher.DispatchController;
@@ -209,8 +209,9 @@ export interface PushBody {
 /**
  * What the client calls on a handler besides undici's: `onResponseData`'s third argument
  * says the handler owns the whole `ArrayBuffer` under `chunk` (this is its last view: the
- * socket read it came from is consumed, or the parser made it), so it may free it with
- * {@link releaseChunk} once written. undici's own handlers ignore the argument.
+ * socket read it came from is consumed, or the parser made it), so it may write it with a
+ * {@link ReleasingWriter}, which frees it once written. undici's own handlers ignore the
+ * argument.
  */
 export interface OwningHandler {
   onResponseData?(controller: Controller, chunk: Buffer, owned: boolean): void;
@@ -221,7 +222,7 @@ export interface BodySink {
   /**
    * One chunk; false when the upstream socket is full: wait for `resume()`. `owned`: the
    * caller gives `data` up, nobody else holds it, so its memory may be released as soon as
-   * the socket has written it (see {@link releaseChunk}).
+   * the socket has written it (see {@link ReleasingWriter}).
    */
   chunk(data: Buffer, owned: boolean): boolean;
   /** The body ended. */
@@ -249,9 +250,8 @@ const LENGTH_MISMATCH = 'Request body length does not match content-length heade
 class BodyWriter implements BodySink {
   #written = 0;
   #corked = false;
-  /** Owned chunks being written, oldest first: a socket calls write callbacks in order. */
-  readonly #writing: Buffer[] = [];
-  readonly #onWritten: () => void;
+  /** Writes the owned chunks, each freed once written. */
+  readonly #releasing = new ReleasingWriter();
   readonly #onDrain: () => void;
 
   constructor(
@@ -263,7 +263,6 @@ class BodyWriter implements BodySink {
     this.#onDrain = () => {
       if (exchange.conn === conn) body.resume();
     };
-    this.#onWritten = () => releaseChunk(this.#writing.shift());
     conn.socket.on('drain', this.#onDrain);
   }
 
@@ -301,10 +300,8 @@ class BodyWriter implements BodySink {
 
   /** Writes `data`; an owned whole buffer is released once the socket is done with it. */
   #write(socket: net.Socket, data: Buffer, owned: boolean): void {
-    if (owned && isWhole(data) && worthReleasing(data)) {
-      this.#writing.push(data);
-      socket.write(data, this.#onWritten);
-    } else socket.write(data);
+    if (owned && isWhole(data) && worthReleasing(data)) this.#releasing.write(socket, data);
+    else socket.write(data);
   }
 
   /** @internal The tick's chunks are framed: one `writev` for them all. */

@@ -33,6 +33,22 @@ export function releaseChunk(chunk: Buffer | undefined): void {
 }
 
 /**
+ * Writes chunks whose buffers are freed once written: each write's callback frees the
+ * oldest chunk still being written (a stream calls write callbacks in order, and none once
+ * its socket is gone, so a chunk never written is left to the collector).
+ */
+export class ReleasingWriter {
+  readonly #writing: Buffer[] = [];
+  readonly #written = (): void => releaseChunk(this.#writing.shift());
+
+  /** Writes `chunk` to `out`, which must be the only holder of its buffer once written. */
+  write(out: { write(chunk: Buffer, callback: () => void): boolean }, chunk: Buffer): boolean {
+    this.#writing.push(chunk);
+    return out.write(chunk, this.#written);
+  }
+}
+
+/**
  * Below this, a buffer is left to the collector: the young generation frees small ones
  * cheaply, and detaching allocates an empty `ArrayBuffer` of its own.
  */

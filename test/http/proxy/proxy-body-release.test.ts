@@ -120,10 +120,13 @@ describe('a streamed download', () => {
     const framing = chunked ? 'chunked' : 'with a Content-Length';
     it(`arrives byte for byte, ${framing}`, async () => {
       const backend = await sendingBackend(chunked);
+      let connections = 0;
+      backend.server.on('connection', () => connections++);
       const { url } = await startProxy(makePool([backend.url]));
       expect(await download(url)).toBe(`200 ${SHA}`);
       // Twice over the same upstream connection: a freed buffer is never read again.
       expect(await download(url)).toBe(`200 ${SHA}`);
+      expect(connections).toBe(1);
     });
 
     it(`leaves the chunks a res.write and res.end wrapper keeps intact, ${framing}`, async () => {

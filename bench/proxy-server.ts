@@ -9,17 +9,17 @@
  * Roles: `backend` (three ports: 78 B on `/`, 64 KiB on `/big`, a discarding `POST /sink`,
  * a generating `GET /source?bytes=N`), `switchyard`, `switchyard-hooks` (no-op
  * `rewriteRequest` and `rewriteResponse`), `switchyard-dashboard`, `serve` (the command
- * line, from a config file, `--workers 1`), `serve-workers` (the same with `--workers $WORKERS`, default 2;
- * its resident set is the primary's and the workers' together), `node`, `undici`,
+ * line as a child process, from a config file, `--workers 1`), `serve-workers` (the same with
+ * `--workers $WORKERS`, default 2; the resident set of both is the child's process tree's:
+ * primary and workers together), `node`, `undici`,
  * `http-proxy`, `fastify`.
  */
-import cluster from 'node:cluster';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { treeMemory } from './resident.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -35,30 +35,33 @@ process.on('message', (message: { type?: string }) => {
   if (message?.type === 'rss') {
     const m = process.memoryUsage();
     const mib = (n: number) => (n / 2 ** 20).toFixed(0);
+    if (servePid !== undefined) {
+      // The serve process tree's memory, each physical page once (bench/resident.ts); this
+      // process only waits for the child, so its own memory is not the proxy's.
+      const tree = treeMemory(servePid);
+      const [primary = 0, ...workers] = tree.perProcess;
+      const each = `primary ${mib(primary)}${workers.length > 0 ? `, workers ${workers.map(mib).join(' + ')}` : ''}`;
+      process.send!({
+        type: 'rss',
+        rss: tree.distinct ?? tree.summed,
+        detail:
+          tree.distinct === undefined
+            ? `RSS summed: ${each}`
+            : `distinct pages of the serve process tree; RSS ${each}, summed ${mib(tree.summed)}`,
+      });
+      return;
+    }
     process.send!({
       type: 'rss',
-      rss: m.rss + workersRss(),
+      rss: m.rss,
       // Where this process's own resident memory is (the workers' is not broken down).
       detail: `heap ${mib(m.heapUsed)}/${mib(m.heapTotal)}, external ${mib(m.external)}, array buffers ${mib(m.arrayBuffers)}`,
     });
   }
 });
 
-/** Resident set of the `serve --workers` processes this one forked (0 for other roles). */
-function workersRss(): number {
-  let bytes = 0;
-  for (const worker of Object.values(cluster.workers ?? {})) {
-    try {
-      const pages = Number(
-        readFileSync(`/proc/${worker!.process.pid}/statm`, 'utf8').split(' ')[1],
-      );
-      bytes += pages * 4096;
-    } catch {
-      // gone, or not Linux
-    }
-  }
-  return bytes;
-}
+/** The `switchyard serve` child's pid (the `serve` roles only). */
+let servePid: number | undefined;
 
 /** Exactly 78 bytes, like the NGINX set-up's small body. */
 const SMALL_BODY = Buffer.from(
@@ -237,15 +240,17 @@ async function fastifyReplyFrom(): Promise<number> {
 }
 
 /**
- * `switchyard serve` in this process, as the bin runs it (dist/cli.js), from a config of one
- * HTTP listener over the same origins with round robin and every other default, so it
- * measures what the command line adds to `createProxyHandler` (nothing per request, by
- * design). Its few log lines go to stderr.
+ * `switchyard serve` as the bin runs it (`node dist/cli.js serve`), a child of this process,
+ * from a config of one HTTP listener over the same origins with round robin and every other
+ * default, so it measures what the command line adds to `createProxyHandler` (nothing per
+ * request, by design). Its resident set is the whole process tree's: the primary and, with
+ * `--workers`, every worker it forked. Its few log lines go to stderr.
  */
 async function serve(workers = 1): Promise<number> {
   const { mkdtempSync, writeFileSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
+  const { spawn } = await import('node:child_process');
   const probe = http.createServer();
   const port = await listen(probe);
   await new Promise((resolve) => probe.close(resolve));
@@ -257,12 +262,21 @@ async function serve(workers = 1): Promise<number> {
       listeners: [{ protocol: 'http', listen: `127.0.0.1:${port}`, pool: 'app' }],
     }),
   );
-  const cli = new URL('../dist/cli.js', import.meta.url);
-  // argv[1] is what node:cluster forks the workers with.
-  process.argv = [process.argv[0]!, fileURLToPath(cli), 'serve', '--config', file];
-  process.argv.push('--workers', String(workers));
-  // Typed as any: the bin has no declarations.
-  await import(cli.href);
+  const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+  const child = spawn(
+    process.execPath,
+    [cli, 'serve', '--config', file, '--workers', String(workers)],
+    { stdio: ['ignore', 'inherit', 'inherit'] },
+  );
+  servePid = child.pid;
+  // The bin's SIGTERM drains and ends its workers. The bench ends this process with SIGTERM
+  // or by going away (disconnect); either way the child goes first.
+  process.on('exit', () => child.kill('SIGTERM'));
+  process.on('SIGTERM', () => process.exit(0));
+  child.on('exit', (code, signal) => {
+    console.error(`switchyard serve exited (${code ?? signal})`);
+    process.exit(1);
+  });
   for (let tries = 0; ; tries++) {
     const up = await new Promise<boolean>((resolve) => {
       http

@@ -505,7 +505,9 @@ async function throughput(): Promise<void> {
     rssBytes.set(c.id, bytes);
     rss.push(`${c.id} ${mib(bytes)}${server.detail === undefined ? '' : ` (${server.detail})`}`);
   }
-  console.log(`\nRSS after the rounds: ${rss.join(', ')}`);
+  console.log(
+    `\nRSS after the rounds (of a process tree, \`serve\`: its distinct resident pages, bench/resident.ts): ${rss.join(', ')}`,
+  );
 
   for (const conns of CONNECTION_COUNTS) {
     console.log(`\nMedians of ${ROUNDS} interleaved rounds, ${conns} connections\n`);

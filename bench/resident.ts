@@ -1,0 +1,112 @@
+/**
+ * Resident memory of a process tree, for the proxy benchmark.
+ *
+ * Summing each process's RSS overstates what several processes hold: every Node process
+ * maps the same `node` binary and libraries, and the pages of those it has touched (about
+ * 47 MiB for a Node process with `node:http`) are counted once in each process's RSS while
+ * they sit in memory once. `serve --workers 2` is three such processes.
+ *
+ * `treeMemory` reads, for the process and each of its descendants, which physical page
+ * backs each resident virtual page (`/proc/PID/pagemap`) and counts each physical page
+ * once. For one process that is its RSS; for a tree, the memory the machine would get back
+ * if the tree went away. It needs root (without it the kernel hides the page numbers): then
+ * `distinct` is undefined and only the summed RSS is known. Linux only.
+ */
+import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
+
+const PAGE = 4096;
+const PRESENT = 1n << 63n;
+const PFN_MASK = (1n << 55n) - 1n;
+
+export interface TreeMemory {
+  /** Every process's RSS added up, first the root then its descendants. */
+  readonly perProcess: number[];
+  readonly summed: number;
+  /** Distinct physical pages resident in the tree, in bytes; undefined without root. */
+  readonly distinct: number | undefined;
+}
+
+/** The process and every descendant of it, root first (empty if it is gone). */
+export function processTree(pid: number, into: number[] = []): number[] {
+  try {
+    readFileSync(`/proc/${pid}/statm`);
+  } catch {
+    return into;
+  }
+  into.push(pid);
+  try {
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      const children = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
+      for (const child of children === '' ? [] : children.split(' ')) {
+        processTree(Number(child), into);
+      }
+    }
+  } catch {
+    // gone meanwhile
+  }
+  return into;
+}
+
+function rss(pid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]) * PAGE;
+  } catch {
+    return 0;
+  }
+}
+
+/** Adds the physical page numbers resident in `pid` to `frames`; false if the kernel hides them. */
+function addFrames(pid: number, frames: Set<bigint>): boolean {
+  let fd: number;
+  let maps: string;
+  try {
+    maps = readFileSync(`/proc/${pid}/maps`, 'utf8');
+    fd = openSync(`/proc/${pid}/pagemap`, 'r');
+  } catch {
+    return true; // gone: nothing resident
+  }
+  let visible = true;
+  try {
+    let buffer = Buffer.alloc(8 * 1024);
+    for (const line of maps.split('\n')) {
+      const dash = line.indexOf('-');
+      const space = line.indexOf(' ');
+      if (dash < 0 || space < 0) continue;
+      const start = BigInt(`0x${line.slice(0, dash)}`) / BigInt(PAGE);
+      const end = BigInt(`0x${line.slice(dash + 1, space)}`) / BigInt(PAGE);
+      const pages = Number(end - start);
+      if (line.endsWith('[vsyscall]')) continue; // not readable through pagemap
+      if (buffer.length < pages * 8) buffer = Buffer.alloc(pages * 8);
+      let read: number;
+      try {
+        read = readSync(fd, buffer, 0, pages * 8, Number(start * 8n));
+      } catch {
+        continue;
+      }
+      for (let offset = 0; offset + 8 <= read; offset += 8) {
+        const entry = buffer.readBigUInt64LE(offset);
+        if ((entry & PRESENT) === 0n) continue;
+        const frame = entry & PFN_MASK;
+        if (frame === 0n) visible = false;
+        else frames.add(frame);
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return visible;
+}
+
+/** What the process tree rooted at `pid` holds in memory (see the module comment). */
+export function treeMemory(pid: number): TreeMemory {
+  const pids = processTree(pid);
+  const perProcess = pids.map(rss);
+  const frames = new Set<bigint>();
+  let visible = true;
+  for (const p of pids) visible = addFrames(p, frames) && visible;
+  return {
+    perProcess,
+    summed: perProcess.reduce((sum, n) => sum + n, 0),
+    distinct: visible ? frames.size * PAGE : undefined,
+  };
+}

@@ -32,6 +32,7 @@ import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'undici';
 import { lineChart } from './chart.ts';
+import { treeCpuSeconds } from './resident.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -304,6 +305,14 @@ interface Measure {
   readonly p99: number;
   /** Socket errors, timeouts and non-2xx/3xx answers. */
   readonly errors: number;
+  /**
+   * CPU time of the contender's processes per request, in µs (user and system, from
+   * /proc); NaN for `direct` or where unknown. Less moved than req/s by how the machine
+   * schedules the load generator, the backends and the proxy on its cores.
+   */
+  cpuUs: number;
+  /** Requests answered in the run. */
+  readonly requests: number;
 }
 
 function run(command: string, args: string[], limitMs: number): Promise<string> {
@@ -343,6 +352,8 @@ async function load(url: string, seconds: number, connections: number): Promise<
       p50: wrkMs(/^\s+50%\s+(\S+)/m.exec(out)?.[1] ?? ''),
       p99: wrkMs(/^\s+99%\s+(\S+)/m.exec(out)?.[1] ?? ''),
       errors: socketErrors + num(/Non-2xx or 3xx responses: (\d+)/),
+      cpuUs: Number.NaN,
+      requests: num(/(\d+) requests in/),
     };
   }
   const cli = join(root, 'node_modules/autocannon/autocannon.js');
@@ -357,6 +368,8 @@ async function load(url: string, seconds: number, connections: number): Promise<
     p50: r.latency.p50,
     p99: r.latency.p99,
     errors: r.errors + r.timeouts + r.non2xx,
+    cpuUs: Number.NaN,
+    requests: r.requests.total,
   };
 }
 
@@ -375,6 +388,7 @@ const int = (n: number): string =>
     : '–';
 const ms = (n: number): string =>
   Number.isFinite(n) ? `${n < 10 ? n.toFixed(2) : n.toFixed(1)} ms` : '–';
+const cpu = (n: number): string => (Number.isFinite(n) ? n.toFixed(1) : '–');
 const mib = (n: number): string => `${(n / 1024 / 1024).toFixed(1)} MiB`;
 const ratio = (a: number, b: number): string =>
   Number.isFinite(a / b) && b > 0 ? `${(a / b).toFixed(2)}×` : '–';
@@ -478,12 +492,15 @@ async function throughput(): Promise<void> {
         for (const c of round % 2 === 1 ? active : [...active].reverse()) {
           const url = `http://127.0.0.1:${ports.get(c.id)}${size === 'big' ? '/big' : '/'}`;
           if (WARMUP > 0) await load(url, WARMUP, conns);
+          const pid = servers.get(c.id)?.child.pid;
+          const cpuBefore = pid === undefined ? Number.NaN : treeCpuSeconds(pid);
           const m = await load(url, DURATION, conns);
+          if (pid !== undefined) m.cpuUs = ((treeCpuSeconds(pid) - cpuBefore) / m.requests) * 1e6;
           const list = results.get(key(c.id, size, conns)) ?? [];
           list.push(m);
           results.set(key(c.id, size, conns), list);
           console.log(
-            `round ${round}/${ROUNDS} c${pad(String(conns), 4)} ${pad(sizeLabel(size), 6)} ${pad(c.id, 11)} ${lpad(int(m.rps), 7)} req/s  p50 ${lpad(ms(m.p50), 9)}  p99 ${lpad(ms(m.p99), 9)}${m.errors ? `  errors ${m.errors}` : ''}`,
+            `round ${round}/${ROUNDS} c${pad(String(conns), 4)} ${pad(sizeLabel(size), 6)} ${pad(c.id, 11)} ${lpad(int(m.rps), 7)} req/s  p50 ${lpad(ms(m.p50), 9)}  p99 ${lpad(ms(m.p99), 9)}  CPU ${lpad(cpu(m.cpuUs), 5)} µs/req${m.errors ? `  errors ${m.errors}` : ''}`,
           );
         }
       }
@@ -517,6 +534,7 @@ async function throughput(): Promise<void> {
         `req/s ${sizeLabel(s)}`,
         `p50 ${sizeLabel(s)}`,
         `p99 ${sizeLabel(s)}`,
+        `CPU µs/req ${sizeLabel(s)}`,
       ]),
       'errors',
     ];
@@ -526,6 +544,7 @@ async function throughput(): Promise<void> {
         int(med(c.id, s, 'rps', conns)),
         ms(med(c.id, s, 'p50', conns)),
         ms(med(c.id, s, 'p99', conns)),
+        cpu(med(c.id, s, 'cpuUs', conns)),
       ]),
       String(
         SIZES.reduce(
@@ -627,6 +646,13 @@ async function throughput(): Promise<void> {
       console.log(
         `  ${pad(sizeLabel(s), 6)} req/s ≥ ${want}× best Node peer (${best.id}): ${got.toFixed(2)}× ${verdict(got >= want)} (median of per-round ratios ${median(perRound).toFixed(2)}×, ${Math.min(...perRound).toFixed(2)}–${Math.max(...perRound).toFixed(2)})`,
       );
+      // Not a target: the cost behind the req/s, which the machine's scheduling moves less.
+      const cpuRatio = med(subject, s, 'cpuUs') / med(best.id, s, 'cpuUs');
+      if (Number.isFinite(cpuRatio)) {
+        console.log(
+          `  ${pad(sizeLabel(s), 6)} (CPU per request: ${cpu(med(subject, s, 'cpuUs'))} µs, ${cpuRatio.toFixed(2)}× ${best.id}'s ${cpu(med(best.id, s, 'cpuUs'))} µs)`,
+        );
+      }
       if (s === 'small' && ports.has('haproxy')) {
         const hp = mine / med('haproxy', s, 'rps');
         console.log(`  78 B   req/s ≥ 0.4× HAProxy: ${hp.toFixed(2)}× ${verdict(hp >= 0.4)}`);

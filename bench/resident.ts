@@ -74,14 +74,18 @@ function addFrames(pid: number, frames: Set<bigint>): boolean {
       if (dash < 0 || space < 0) continue;
       const start = BigInt(`0x${line.slice(0, dash)}`) / BigInt(PAGE);
       const end = BigInt(`0x${line.slice(dash + 1, space)}`) / BigInt(PAGE);
-      const pages = Number(end - start);
-      if (line.endsWith('[vsyscall]')) continue; // not readable through pagemap
-      if (buffer.length < pages * 8) buffer = Buffer.alloc(pages * 8);
-      let read: number;
+      if (line.endsWith('[vsyscall]')) continue; // above the kernel's pagemap, not readable
+      const bytes = Number(end - start) * 8;
+      if (buffer.length < bytes) buffer = Buffer.alloc(bytes);
+      let read = 0;
       try {
-        read = readSync(fd, buffer, 0, pages * 8, Number(start * 8n));
+        while (read < bytes) {
+          const n = readSync(fd, buffer, read, bytes - read, Number(start * 8n) + read);
+          if (n === 0) break;
+          read += n;
+        }
       } catch {
-        continue;
+        // a mapping that went away meanwhile: what was read counts
       }
       for (let offset = 0; offset + 8 <= read; offset += 8) {
         const entry = buffer.readBigUInt64LE(offset);

@@ -54,7 +54,7 @@ process.on('message', (message: { type?: string }) => {
     process.send!({
       type: 'rss',
       rss: m.rss,
-      // Where this process's own resident memory is (the workers' is not broken down).
+      // Where this process's resident memory is.
       detail: `heap ${mib(m.heapUsed)}/${mib(m.heapTotal)}, external ${mib(m.external)}, array buffers ${mib(m.arrayBuffers)}`,
     });
   }

@@ -307,8 +307,8 @@ interface Measure {
   readonly errors: number;
   /**
    * CPU time of the contender's processes per request, in µs (user and system, from
-   * /proc); NaN for `direct` or where unknown. Less moved than req/s by how the machine
-   * schedules the load generator, the backends and the proxy on its cores.
+   * /proc); NaN for `direct` or where unknown. The proxy's own cost, where req/s also
+   * depends on how the load generator, the backends and the proxy share the cores.
    */
   cpuUs: number;
   /** Requests answered in the run. */
@@ -646,7 +646,7 @@ async function throughput(): Promise<void> {
       console.log(
         `  ${pad(sizeLabel(s), 6)} req/s ≥ ${want}× best Node peer (${best.id}): ${got.toFixed(2)}× ${verdict(got >= want)} (median of per-round ratios ${median(perRound).toFixed(2)}×, ${Math.min(...perRound).toFixed(2)}–${Math.max(...perRound).toFixed(2)})`,
       );
-      // Not a target: the cost behind the req/s, which the machine's scheduling moves less.
+      // Not a target: the proxy's own cost behind the req/s.
       const cpuRatio = med(subject, s, 'cpuUs') / med(best.id, s, 'cpuUs');
       if (Number.isFinite(cpuRatio)) {
         console.log(

@@ -32,7 +32,7 @@ import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'undici';
 import { lineChart } from './chart.ts';
-import { treeCpuSeconds } from './resident.ts';
+import { residentBytes, treeCpuSeconds } from './resident.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -289,10 +289,7 @@ ${backendPorts.map((p, i) => `  server b${i} 127.0.0.1:${p}`).join('\n')}
     ports: [port],
     child,
     // The kernel's count, as for the Node processes' process.memoryUsage.rss().
-    rss: async () => {
-      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
-      return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
-    },
+    rss: async () => residentBytes(child.pid!),
   };
 }
 
@@ -310,7 +307,7 @@ interface Measure {
    * /proc); NaN for `direct` or where unknown. The proxy's own cost, where req/s also
    * depends on how the load generator, the backends and the proxy share the cores.
    */
-  cpuUs: number;
+  readonly cpuUs: number;
   /** Requests answered in the run. */
   readonly requests: number;
 }
@@ -336,7 +333,12 @@ function wrkMs(text: string): number {
   return Number(m[1]) * scale;
 }
 
-async function load(url: string, seconds: number, connections: number): Promise<Measure> {
+/** One wrk (or autocannon) run; the CPU per request is the caller's to add. */
+async function load(
+  url: string,
+  seconds: number,
+  connections: number,
+): Promise<Omit<Measure, 'cpuUs'>> {
   const limit = (seconds + 20) * 1000;
   if (LOAD === 'wrk') {
     const out = await run(
@@ -352,7 +354,6 @@ async function load(url: string, seconds: number, connections: number): Promise<
       p50: wrkMs(/^\s+50%\s+(\S+)/m.exec(out)?.[1] ?? ''),
       p99: wrkMs(/^\s+99%\s+(\S+)/m.exec(out)?.[1] ?? ''),
       errors: socketErrors + num(/Non-2xx or 3xx responses: (\d+)/),
-      cpuUs: Number.NaN,
       requests: num(/(\d+) requests in/),
     };
   }
@@ -368,7 +369,6 @@ async function load(url: string, seconds: number, connections: number): Promise<
     p50: r.latency.p50,
     p99: r.latency.p99,
     errors: r.errors + r.timeouts + r.non2xx,
-    cpuUs: Number.NaN,
     requests: r.requests.total,
   };
 }
@@ -494,8 +494,12 @@ async function throughput(): Promise<void> {
           if (WARMUP > 0) await load(url, WARMUP, conns);
           const pid = servers.get(c.id)?.child.pid;
           const cpuBefore = pid === undefined ? Number.NaN : treeCpuSeconds(pid);
-          const m = await load(url, DURATION, conns);
-          if (pid !== undefined) m.cpuUs = ((treeCpuSeconds(pid) - cpuBefore) / m.requests) * 1e6;
+          const measured = await load(url, DURATION, conns);
+          const cpuUs =
+            pid === undefined
+              ? Number.NaN
+              : ((treeCpuSeconds(pid) - cpuBefore) / measured.requests) * 1e6;
+          const m: Measure = { ...measured, cpuUs };
           const list = results.get(key(c.id, size, conns)) ?? [];
           list.push(m);
           results.set(key(c.id, size, conns), list);
@@ -523,7 +527,7 @@ async function throughput(): Promise<void> {
     rss.push(`${c.id} ${mib(bytes)}${server.detail === undefined ? '' : ` (${server.detail})`}`);
   }
   console.log(
-    `\nRSS after the rounds (of a process tree, \`serve\`: its distinct resident pages, bench/resident.ts): ${rss.join(', ')}`,
+    `\nRSS after the rounds (for \`serve\`, the distinct resident pages of its process tree; bench/resident.ts): ${rss.join(', ')}`,
   );
 
   for (const conns of CONNECTION_COUNTS) {

@@ -47,7 +47,8 @@ export function processTree(pid: number, into: number[] = []): number[] {
   return into;
 }
 
-function rss(pid: number): number {
+/** A process's resident set size in bytes (0 when it is gone). */
+export function residentBytes(pid: number): number {
   try {
     return Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]) * PAGE;
   } catch {
@@ -124,7 +125,7 @@ export function treeCpuSeconds(pid: number): number {
 /** What the process tree rooted at `pid` holds in memory (see the module comment). */
 export function treeMemory(pid: number): TreeMemory {
   const pids = processTree(pid);
-  const perProcess = pids.map(rss);
+  const perProcess = pids.map(residentBytes);
   const frames = new Set<bigint>();
   let visible = true;
   for (const p of pids) visible = addFrames(p, frames) && visible;

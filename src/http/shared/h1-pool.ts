@@ -9,8 +9,10 @@
  * What makes it cheaper than a general client, per request: the request head is written as
  * one string, next to a buffered body in the same `writev`; responses are parsed by Node's
  * own llhttp binding (the one `node:http` uses, in C++) instead of a WebAssembly parser with
- * a JavaScript call per header; there is no request queue object, no promise and no timer
- * per request — one sweep per pool checks connect, header, body and keep-alive deadlines.
+ * a JavaScript call per header, and that parser reads the socket's handle itself, as Node's
+ * HTTP server does (no buffer and no stream event per read reach JavaScript); there is no
+ * request queue object, no promise and no timer per request — one sweep per pool checks
+ * connect, header, body and keep-alive deadlines.
  *
  * It takes `http:` endpoints only, with none of `connect`, `allowH2` or `dispatcherFactory`
  * (those go through undici, as do upgrades), and only while Node's parser binding has the
@@ -32,8 +34,18 @@ interface Parser {
   initialize(type: number, resource: object, maxHeaderSize: number, lenient: number): void;
   execute(chunk: Buffer): number | Error;
   finish(): number | Error | undefined;
+  /** Reads `handle` from C++: no JavaScript buffer and no `'data'` event per read. */
+  consume(handle: object): void;
+  unconsume(): void;
   [callback: number]: unknown;
 }
+/** The read controls of a socket's handle, and the flag `net.Socket` keeps beside them. */
+interface ReadHandle {
+  reading: boolean;
+  readStart(): number;
+  readStop(): number;
+}
+
 interface ParserClass {
   new (): Parser;
   readonly RESPONSE: number;
@@ -42,6 +54,7 @@ interface ParserClass {
   readonly kOnHeadersComplete: number;
   readonly kOnBody: number;
   readonly kOnMessageComplete: number;
+  readonly kOnExecute: number;
 }
 
 function loadParser(): ParserClass | undefined {
@@ -58,9 +71,12 @@ function loadParser(): ParserClass | undefined {
       typeof P.kOnHeadersComplete !== 'number' ||
       typeof P.kOnBody !== 'number' ||
       typeof P.kOnMessageComplete !== 'number' ||
+      typeof P.kOnExecute !== 'number' ||
       typeof P.prototype.initialize !== 'function' ||
       typeof P.prototype.execute !== 'function' ||
-      typeof P.prototype.finish !== 'function'
+      typeof P.prototype.finish !== 'function' ||
+      typeof P.prototype.consume !== 'function' ||
+      typeof P.prototype.unconsume !== 'function'
     ) {
       return undefined;
     }
@@ -88,9 +104,6 @@ const invalid = (message: string) => coded(message, 'UND_ERR_INVALID_ARG');
 
 /** The `timeout` parameter of a `Keep-Alive` header (RFC 2068 §19.7.1.1). */
 const KEEP_ALIVE_TIMEOUT = /(?:^|,)[\t ]*timeout=(\d{1,9})/i;
-
-/** The end of a message head. */
-const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 
 const TOKEN = /^[\^_`a-zA-Z\-0-9!#$%&'*+.|~]+$/;
 const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
@@ -208,8 +221,8 @@ export interface PushBody {
 
 /**
  * What the client calls on a handler besides undici's: `onResponseData`'s third argument
- * says the handler owns the whole `ArrayBuffer` under `chunk` (this is its last view: the
- * socket read it came from is consumed, or the parser made it), so it may write it with a
+ * says the handler owns the whole `ArrayBuffer` under `chunk` (the parser copied the piece
+ * out of the read into a buffer of its own), so it may write it with a
  * {@link ReleasingWriter}, which frees it once written. undici's own handlers ignore the
  * argument.
  */
@@ -385,7 +398,7 @@ class Exchange implements Controller {
 
   pause(): void {
     this.#paused = true;
-    this.conn?.socket.pause();
+    this.conn?.reading(false);
   }
 
   resume(): void {
@@ -394,7 +407,7 @@ class Exchange implements Controller {
     if (conn !== null) {
       // The body timeout counts from the resume, not from the pause.
       conn.active = Date.now();
-      conn.socket.resume();
+      conn.reading(true);
     }
   }
 
@@ -428,14 +441,10 @@ class Connection {
   active = Date.now();
   /** How long this connection may stay idle, ms: the setting, or less if the server says so. */
   idleLimit: number;
+  /** The parser reads the socket's handle itself (else it is fed the socket's `'data'`). */
+  readonly #consumed: boolean;
   #partial: string[] = [];
   #informational = false;
-  /** Bytes of a Content-Length body still to pass on (the parser skipped it). */
-  #remaining = 0;
-  /** The parser was given exactly one head, starting at a message boundary. */
-  #exact = false;
-  /** The parser holds nothing of a message: what comes next starts one. */
-  #clean = true;
   #headDone = false;
   #keepAlive = true;
   #complete = false;
@@ -471,12 +480,42 @@ class Connection {
       const exchange = this.exchange;
       if (exchange === null || exchange.state !== ST_SENT) this.#keepAlive = false;
     };
+    parser[HTTPParser!.kOnExecute] = (result: number | Error) => this.#afterRead(result);
     this.parser = parser;
+    // As Node's HTTP server does: the parser reads the handle in C++, so a read costs no
+    // JavaScript buffer, no stream bookkeeping and no `'data'` event; the parser's callbacks
+    // and `kOnExecute` after each read are all that reach JavaScript. The end of the stream
+    // and read errors still come as the socket's `'end'` and `'error'`.
+    const handle = (socket as unknown as { _handle?: { isStreamBase?: boolean } })._handle;
+    this.#consumed = handle?.isStreamBase === true;
+    if (this.#consumed) {
+      (handle as { _consumed?: boolean })._consumed = true;
+      parser.consume(handle!);
+    }
     socket.on('connect', () => this.#onConnect());
+    // Also when consumed: a flowing socket is what emits `'end'`.
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('end', () => this.#onEnd());
     socket.on('error', (error: Error) => this.#onError(error));
     socket.on('close', () => this.#onClose());
+  }
+
+  /**
+   * Starts or stops reading the socket (a paused handler). A consumed handle is told
+   * directly; the socket's own flag follows, so that the stream neither restarts nor stops
+   * it behind the parser's back.
+   */
+  reading(on: boolean): void {
+    if (!this.#consumed) {
+      if (on) this.socket.resume();
+      else this.socket.pause();
+      return;
+    }
+    const handle = (this.socket as unknown as { _handle?: ReadHandle | null })._handle;
+    if (handle == null || handle.reading === on) return;
+    handle.reading = on;
+    const error = on ? handle.readStart() : handle.readStop();
+    if (error !== 0) this.socket.destroy(coded('read control failed', 'UND_ERR_SOCKET'));
   }
 
   /** Starts `exchange` on this (connected, idle) connection. */
@@ -487,15 +526,12 @@ class Connection {
     exchange.state = ST_SENT;
     this.#headDone = false;
     this.#complete = false;
-    this.#remaining = 0;
-    this.#clean = true;
     this.#keepAlive = !exchange.text.close;
     this.active = Date.now();
     const handler = exchange.handler;
     handler.onRequestStart?.(exchange, NO_CONTEXT);
     if (exchange.state === ST_DONE) return;
-    if (exchange.paused) this.socket.pause();
-    else this.socket.resume();
+    this.reading(!exchange.paused);
     const body = exchange.opts.body as unknown;
     const head = exchange.text;
     const socket = this.socket;
@@ -618,7 +654,7 @@ class Connection {
       return;
     }
     this.state = C_IDLE;
-    this.socket.resume();
+    this.reading(true);
     queueMicrotask(() => this.pool.ready(this));
   }
 
@@ -636,70 +672,35 @@ class Connection {
     this.pool.ready(this);
   }
 
+  /** A read, when the parser does not consume the handle: it parses it here. */
   #onData(chunk: Buffer): void {
+    if (this.state === C_DEAD) return;
+    let result: number | Error;
+    try {
+      result = this.parser.execute(chunk);
+    } catch (error) {
+      result = error instanceof Error ? error : new Error(String(error));
+    }
+    this.#afterRead(result);
+  }
+
+  /**
+   * After the parser took one read: a parse error ends the exchange and the connection;
+   * bytes on an idle connection were asked for by nobody, so it cannot be trusted with a
+   * request; a response completed in the read frees the connection.
+   */
+  #afterRead(result: number | Error): void {
     this.active = Date.now();
-    if (this.exchange === null && this.state !== C_BUSY) {
-      // Bytes nobody asked for: the connection cannot be trusted with a request.
+    if (this.state === C_DEAD) return;
+    if (result instanceof Error) {
+      this.#broke(result);
+      return;
+    }
+    if (this.state !== C_BUSY) {
       this.destroy();
       return;
     }
-    const length = chunk.length;
-    let at = 0;
-    // A socket read is a whole ArrayBuffer of its own; its last piece handed on (nothing of
-    // it handed on before, the rest consumed here) is the handler's to free.
-    let owned = isWhole(chunk);
-    while (at < length && this.state === C_BUSY) {
-      if (this.#remaining > 0) {
-        // A Content-Length body: passed on as slices of what the socket read, not copied.
-        const take = Math.min(this.#remaining, length - at);
-        const piece = take === length ? chunk : chunk.subarray(at, at + take);
-        at += take;
-        this.#remaining -= take;
-        const exchange = this.exchange;
-        if (exchange === null) continue;
-        const last = owned && at === length;
-        owned = false;
-        try {
-          (exchange.handler as OwningHandler).onResponseData?.(exchange, piece, last);
-          if (this.#remaining === 0 && this.exchange === exchange) this.#finish(exchange, null);
-        } catch (error) {
-          this.#broke(error);
-          return;
-        }
-        continue;
-      }
-      // The parser takes the rest: a head (cut at its end when it starts in this chunk,
-      // so that its body can be passed on as above), or a body it frames itself.
-      let end = length;
-      const exchange = this.exchange;
-      this.#exact = false;
-      if (exchange !== null && exchange.state === ST_SENT) {
-        // From a message boundary, the first CR LF CR LF ends the head. After part of a
-        // head went in earlier, it may not (the end could straddle the chunks): the
-        // parser then reads the body too.
-        const headEnd = chunk.indexOf(HEAD_END, at);
-        if (headEnd !== -1) {
-          end = headEnd + 4;
-          this.#exact = this.#clean;
-        }
-      }
-      const piece = at === 0 && end === length ? chunk : chunk.subarray(at, end);
-      at = end;
-      let result: number | Error;
-      try {
-        result = this.parser.execute(piece);
-      } catch (error) {
-        // A handler threw: the exchange ends with it, the connection with it.
-        result = error instanceof Error ? error : new Error(String(error));
-      }
-      if (result instanceof Error) {
-        this.#broke(result);
-        return;
-      }
-      // After exactly one head the parser is at a boundary again; after anything else, not.
-      this.#clean = this.#exact;
-    }
-    if (this.#complete && this.state === C_BUSY && this.exchange === null) this.#release();
+    if (this.#complete && this.exchange === null) this.#release();
   }
 
   /** The response could not be read, or a handler threw: the exchange and the connection end. */
@@ -712,7 +713,26 @@ class Connection {
     }
   }
 
+  /**
+   * The parser's callbacks run from C++ when it consumes the handle: what a handler throws
+   * must end here (the exchange and the connection end with it), not reach the event loop.
+   */
   #onHead(
+    headers: string[] | undefined,
+    status: number,
+    message: string,
+    upgrade: boolean,
+    keepAlive: boolean,
+  ): number {
+    try {
+      return this.#head(headers, status, message, upgrade, keepAlive);
+    } catch (error) {
+      this.#broke(error);
+      return 1;
+    }
+  }
+
+  #head(
     headers: string[] | undefined,
     status: number,
     message: string,
@@ -727,6 +747,7 @@ class Connection {
       raw = this.#partial.concat(raw);
       this.#partial = [];
     }
+    if (this.state === C_DEAD) return 1;
     const exchange = this.exchange;
     if (exchange === null || exchange.state !== ST_SENT) {
       this.destroy();
@@ -738,10 +759,7 @@ class Connection {
       return 1;
     }
     if (upgrade || status === 101) {
-      const ex = exchange;
-      this.destroy();
-      ex.conn = null;
-      ex.fail(coded('bad upgrade', 'UND_ERR_SOCKET'));
+      this.#broke(coded('bad upgrade', 'UND_ERR_SOCKET'));
       return 1;
     }
     this.#headDone = true;
@@ -750,22 +768,9 @@ class Connection {
     const parsed = headersFromFlat(raw);
     const hint = parsed['keep-alive'];
     if (typeof hint === 'string') this.#keepAliveHint(hint);
-    // A body of known length after a head cut at its end: the parser skips it (`1`), and
-    // #onData passes it on without the copy the parser would make of every body byte.
-    let skip = exchange.head;
-    let bypass = 0;
-    if (!skip && this.#exact && parsed['transfer-encoding'] === undefined) {
-      const declared = parsed['content-length'];
-      const text = typeof declared === 'string' ? declared : declared?.[0];
-      const n = text === undefined ? 0 : Number(text);
-      if (n > 0 && Number.isSafeInteger(n) && status !== 204 && status !== 304) {
-        skip = true;
-        bypass = n;
-      }
-    }
     exchange.handler.onResponseStart?.(exchange, status, parsed, message);
-    if (bypass > 0 && this.exchange === exchange) this.#remaining = bypass;
-    return skip ? 1 : 0;
+    // A HEAD answer has no body whatever its headers say: the parser skips it (`1`).
+    return exchange.head ? 1 : 0;
   }
 
   /**
@@ -782,9 +787,13 @@ class Connection {
 
   #onBody(chunk: Buffer): void {
     const exchange = this.exchange;
-    if (exchange === null || exchange.state !== ST_BODY) return;
-    // The parser copies each body piece into a buffer of its own.
-    (exchange.handler as OwningHandler).onResponseData?.(exchange, chunk, isWhole(chunk));
+    if (exchange === null || exchange.state !== ST_BODY || this.state === C_DEAD) return;
+    try {
+      // The parser copies each body piece into a buffer of its own: the handler's to free.
+      (exchange.handler as OwningHandler).onResponseData?.(exchange, chunk, isWhole(chunk));
+    } catch (error) {
+      this.#broke(error);
+    }
   }
 
   #onComplete(): void {
@@ -794,12 +803,15 @@ class Connection {
       this.#partial = [];
       return;
     }
-    // The body the parser skipped is still to come (#onData passes it on).
-    if (exchange === null || exchange.state !== ST_BODY || this.#remaining > 0) return;
+    if (exchange === null || exchange.state !== ST_BODY || this.state === C_DEAD) return;
     const trailers =
       this.#partial.length > 0 && this.#headDone ? headersFromFlat(this.#partial) : null;
     this.#partial = [];
-    this.#finish(exchange, trailers);
+    try {
+      this.#finish(exchange, trailers);
+    } catch (error) {
+      this.#broke(error);
+    }
   }
 
   /** The response is complete: the exchange ends, the connection is released after the read. */
@@ -822,13 +834,21 @@ class Connection {
     }
     this.state = C_IDLE;
     this.active = Date.now();
-    this.socket.resume();
+    this.reading(true);
     this.pool.ready(this);
   }
 
   #onEnd(): void {
-    // The server closed its side: a body read to the end of the connection ends here.
-    if (this.exchange !== null && this.exchange.state === ST_BODY) this.parser.finish();
+    // The server closed its side: a body read to the end of the connection ends here. A
+    // message cut short (the parser refuses the end) is the broken connection below.
+    if (this.exchange !== null && this.exchange.state === ST_BODY && this.state !== C_DEAD) {
+      try {
+        this.parser.finish();
+      } catch (error) {
+        this.#broke(error);
+        return;
+      }
+    }
     const exchange = this.exchange;
     this.destroy();
     if (exchange !== null) {
@@ -848,6 +868,8 @@ class Connection {
   }
 
   #onClose(): void {
+    // As Node's HTTP server does once a socket closed: the parser lets go of the handle.
+    if (this.#consumed) this.parser.unconsume();
     const exchange = this.exchange;
     const connecting = this.state === C_CONNECTING;
     this.destroy();

@@ -775,9 +775,16 @@ describe('the proxy’s HTTP/1.1 client', () => {
 
   it('close() lets a request in flight finish; destroy() fails it', async () => {
     const raw = await rawServer((socket) => setTimeout(() => socket.write(ok()), 50));
+    // In flight: its head reached the server (a request still waiting for its connection
+    // is not in flight, and close() fails it).
+    const sent = async (count: number) => {
+      for (let i = 0; i < 200 && raw.received.filter((r) => r !== '').length < count; i++) {
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    };
     const pool = makePool(raw.url);
     const inFlight = send(pool);
-    await new Promise((r) => setTimeout(r, 10));
+    await sent(1);
     const closing = pool.close();
     expect((await send(pool)).error?.code).toBe('UND_ERR_DESTROYED');
     expect((await inFlight).body).toBe('ok');
@@ -785,7 +792,7 @@ describe('the proxy’s HTTP/1.1 client', () => {
 
     const other = makePool(raw.url);
     const cut = send(other);
-    await new Promise((r) => setTimeout(r, 10));
+    await sent(2);
     await other.destroy();
     expect((await cut).error?.code).toBe('UND_ERR_DESTROYED');
   });

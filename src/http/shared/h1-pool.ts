@@ -105,6 +105,17 @@ const invalid = (message: string) => coded(message, 'UND_ERR_INVALID_ARG');
 /** The `timeout` parameter of a `Keep-Alive` header (RFC 2068 §19.7.1.1). */
 const KEEP_ALIVE_TIMEOUT = /(?:^|,)[\t ]*timeout=(\d{1,9})/i;
 
+/** The end of a message head. */
+const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
+
+/**
+ * A response declaring at least this many body bytes is read from the socket's `'data'`
+ * (its body passed on as slices of the reads), and so is the next one on that connection;
+ * a smaller one is read by the parser from the handle, as is the next one. See
+ * {@link Connection}.
+ */
+const LARGE_BODY_BYTES = 16 * 1024;
+
 const TOKEN = /^[\^_`a-zA-Z\-0-9!#$%&'*+.|~]+$/;
 const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 const BAD_PATH = /[^\u0021-\u00ff]/;
@@ -430,6 +441,21 @@ const C_IDLE = 1;
 const C_BUSY = 2;
 const C_DEAD = 3;
 
+/**
+ * One connection, read one of two ways, chosen per response at the message boundary:
+ *
+ * - **consumed** (small bodies): the parser reads the socket's handle in C++, as Node's HTTP
+ *   server does, so a read costs no JavaScript buffer, no stream bookkeeping and no `'data'`
+ *   event; the parser's callbacks and `kOnExecute` after each read are all that reach
+ *   JavaScript. Body pieces are the parser's copies.
+ * - **data** (large bodies, after a response of {@link LARGE_BODY_BYTES} or more): each read
+ *   comes as the socket's `'data'`; a head is cut at its end and given to the parser, and a
+ *   `Content-Length` body is passed on as slices of the reads, never copied.
+ *
+ * Measured on the proxy: small responses cost some 3 % less CPU consumed than read as
+ * `'data'`; 64 KiB ones some 4 % more (the copy of every body byte). The end of the stream
+ * and read errors come as the socket's `'end'` and `'error'` either way.
+ */
 class Connection {
   readonly socket: net.Socket;
   readonly parser: Parser;
@@ -441,10 +467,21 @@ class Connection {
   active = Date.now();
   /** How long this connection may stay idle, ms: the setting, or less if the server says so. */
   idleLimit: number;
-  /** The parser reads the socket's handle itself (else it is fed the socket's `'data'`). */
-  readonly #consumed: boolean;
+  /** The handle the parser can consume, if the socket has one of the kind it reads. */
+  readonly #handle: (ReadHandle & object) | undefined;
+  readonly #mode: 'adaptive' | 'consume' | 'data';
+  /** The parser reads the handle now (else it is fed the socket's `'data'`). */
+  #consumed = false;
+  /** The current response declared a large body: the next one is read as `'data'`. */
+  #large = false;
   #partial: string[] = [];
   #informational = false;
+  /** Bytes of a Content-Length body still to pass on (the parser skipped it). */
+  #remaining = 0;
+  /** The parser was given exactly one head, starting at a message boundary. */
+  #exact = false;
+  /** The parser holds nothing of a message: what comes next starts one. */
+  #clean = true;
   #headDone = false;
   #keepAlive = true;
   #complete = false;
@@ -482,16 +519,11 @@ class Connection {
     };
     parser[HTTPParser!.kOnExecute] = (result: number | Error) => this.#afterRead(result);
     this.parser = parser;
-    // As Node's HTTP server does: the parser reads the handle in C++, so a read costs no
-    // JavaScript buffer, no stream bookkeeping and no `'data'` event; the parser's callbacks
-    // and `kOnExecute` after each read are all that reach JavaScript. The end of the stream
-    // and read errors still come as the socket's `'end'` and `'error'`.
-    const handle = (socket as unknown as { _handle?: { isStreamBase?: boolean } })._handle;
-    this.#consumed = handle?.isStreamBase === true;
-    if (this.#consumed) {
-      (handle as { _consumed?: boolean })._consumed = true;
-      parser.consume(handle!);
-    }
+    const handle = (socket as unknown as { _handle?: ReadHandle & { isStreamBase?: boolean } })
+      ._handle;
+    this.#handle = handle?.isStreamBase === true ? handle : undefined;
+    this.#mode = pool.readMode;
+    if (this.#mode !== 'data') this.#consume(true);
     socket.on('connect', () => this.#onConnect());
     // Also when consumed: a flowing socket is what emits `'end'`.
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
@@ -511,11 +543,24 @@ class Connection {
       else this.socket.pause();
       return;
     }
-    const handle = (this.socket as unknown as { _handle?: ReadHandle | null })._handle;
-    if (handle == null || handle.reading === on) return;
+    const handle = this.#handle;
+    if (handle === undefined || this.socket.destroyed || handle.reading === on) return;
     handle.reading = on;
     const error = on ? handle.readStart() : handle.readStop();
     if (error !== 0) this.socket.destroy(coded('read control failed', 'UND_ERR_SOCKET'));
+  }
+
+  /**
+   * Lets the parser read the handle, or gives the reads back to the socket's `'data'`; only
+   * at a message boundary, with nothing read ahead (a connection between responses).
+   */
+  #consume(on: boolean): void {
+    if (on === this.#consumed || this.#handle === undefined || this.socket.destroyed) return;
+    const handle = this.#handle as ReadHandle & { _consumed?: boolean };
+    if (on) this.parser.consume(handle);
+    else this.parser.unconsume();
+    handle._consumed = on;
+    this.#consumed = on;
   }
 
   /** Starts `exchange` on this (connected, idle) connection. */
@@ -526,6 +571,10 @@ class Connection {
     exchange.state = ST_SENT;
     this.#headDone = false;
     this.#complete = false;
+    this.#remaining = 0;
+    this.#exact = false;
+    this.#clean = true;
+    this.#large = false;
     this.#keepAlive = !exchange.text.close;
     this.active = Date.now();
     const handler = exchange.handler;
@@ -672,20 +721,79 @@ class Connection {
     this.pool.ready(this);
   }
 
-  /** A read, when the parser does not consume the handle: it parses it here. */
+  /**
+   * A read, when the parser does not consume the handle: a head is cut at its end and
+   * parsed, a `Content-Length` body after it passed on as slices of the read.
+   */
   #onData(chunk: Buffer): void {
-    if (this.state === C_DEAD) return;
-    let result: number | Error;
-    try {
-      result = this.parser.execute(chunk);
-    } catch (error) {
-      result = error instanceof Error ? error : new Error(String(error));
+    this.active = Date.now();
+    if (this.#consumed || (this.exchange === null && this.state !== C_BUSY)) {
+      // Bytes nobody asked for (or read ahead of a switch to the parser): the connection
+      // cannot be trusted with a request.
+      this.destroy();
+      return;
     }
-    this.#afterRead(result);
+    const length = chunk.length;
+    let at = 0;
+    // A socket read is a whole ArrayBuffer of its own; its last piece handed on (nothing of
+    // it handed on before, the rest consumed here) is the handler's to free.
+    let owned = isWhole(chunk);
+    while (at < length && this.state === C_BUSY) {
+      if (this.#remaining > 0) {
+        // A Content-Length body: passed on as slices of what the socket read, not copied.
+        const take = Math.min(this.#remaining, length - at);
+        const piece = take === length ? chunk : chunk.subarray(at, at + take);
+        at += take;
+        this.#remaining -= take;
+        const exchange = this.exchange;
+        if (exchange === null) continue;
+        const last = owned && at === length;
+        owned = false;
+        try {
+          (exchange.handler as OwningHandler).onResponseData?.(exchange, piece, last);
+          if (this.#remaining === 0 && this.exchange === exchange) this.#finish(exchange, null);
+        } catch (error) {
+          this.#broke(error);
+          return;
+        }
+        continue;
+      }
+      // The parser takes the rest: a head (cut at its end when it starts in this chunk,
+      // so that its body can be passed on as above), or a body it frames itself.
+      let end = length;
+      const exchange = this.exchange;
+      this.#exact = false;
+      if (exchange !== null && exchange.state === ST_SENT) {
+        // From a message boundary, the first CR LF CR LF ends the head. After part of a
+        // head went in earlier, it may not (the end could straddle the chunks): the
+        // parser then reads the body too.
+        const headEnd = chunk.indexOf(HEAD_END, at);
+        if (headEnd !== -1) {
+          end = headEnd + 4;
+          this.#exact = this.#clean;
+        }
+      }
+      const piece = at === 0 && end === length ? chunk : chunk.subarray(at, end);
+      at = end;
+      let result: number | Error;
+      try {
+        result = this.parser.execute(piece);
+      } catch (error) {
+        result = error instanceof Error ? error : new Error(String(error));
+      }
+      if (result instanceof Error) {
+        this.#broke(result);
+        return;
+      }
+      // After exactly one head the parser is at a boundary again; after anything else, not.
+      this.#clean = this.#exact;
+    }
+    if (this.#complete && this.state === C_BUSY && this.exchange === null) this.#release();
   }
 
   /**
-   * After the parser took one read: a parse error ends the exchange and the connection;
+   * After the parser took one read of the handle it consumes (`kOnExecute`): a parse error
+   * ends the exchange and the connection;
    * bytes on an idle connection were asked for by nobody, so it cannot be trusted with a
    * request; a response completed in the read frees the connection.
    */
@@ -768,9 +876,26 @@ class Connection {
     const parsed = headersFromFlat(raw);
     const hint = parsed['keep-alive'];
     if (typeof hint === 'string') this.#keepAliveHint(hint);
+    // A HEAD answer has no body whatever its headers say: the parser skips it (`1`). So
+    // does a body of known length after a head cut at its end (read as `'data'` only):
+    // #onData passes it on without the copy the parser would make of every body byte.
+    let skip = exchange.head;
+    let bypass = 0;
+    if (!skip && parsed['transfer-encoding'] === undefined) {
+      const declared = parsed['content-length'];
+      const text = typeof declared === 'string' ? declared : declared?.[0];
+      const n = text === undefined ? 0 : Number(text);
+      if (n > 0 && Number.isSafeInteger(n) && status !== 204 && status !== 304) {
+        this.#large = n >= LARGE_BODY_BYTES;
+        if (this.#exact) {
+          skip = true;
+          bypass = n;
+        }
+      }
+    }
     exchange.handler.onResponseStart?.(exchange, status, parsed, message);
-    // A HEAD answer has no body whatever its headers say: the parser skips it (`1`).
-    return exchange.head ? 1 : 0;
+    if (bypass > 0 && this.exchange === exchange) this.#remaining = bypass;
+    return skip ? 1 : 0;
   }
 
   /**
@@ -803,7 +928,15 @@ class Connection {
       this.#partial = [];
       return;
     }
-    if (exchange === null || exchange.state !== ST_BODY || this.state === C_DEAD) return;
+    // The body the parser skipped is still to come (#onData passes it on).
+    if (
+      exchange === null ||
+      exchange.state !== ST_BODY ||
+      this.state === C_DEAD ||
+      this.#remaining > 0
+    ) {
+      return;
+    }
     const trailers =
       this.#partial.length > 0 && this.#headDone ? headersFromFlat(this.#partial) : null;
     this.#partial = [];
@@ -835,6 +968,8 @@ class Connection {
     this.state = C_IDLE;
     this.active = Date.now();
     this.reading(true);
+    // The next response is read the way that suits this one's size.
+    if (this.#mode === 'adaptive') this.#consume(!this.#large);
     this.pool.ready(this);
   }
 
@@ -925,6 +1060,11 @@ export interface H1Settings {
   readonly connections: number | null;
   /** How long an idle connection is kept, ms. */
   readonly keepAliveTimeoutMs: number;
+  /**
+   * How responses are read (tests pin one): `adaptive` (the default) picks per response,
+   * see {@link Connection}; `consume` always lets the parser read the handle; `data` never.
+   */
+  readonly readMode?: 'adaptive' | 'consume' | 'data';
 }
 
 /** @internal See the module comment. */
@@ -1049,6 +1189,11 @@ export class H1Pool {
       for (const conn of this.#all) conn.sweep(now, s);
     }, period);
     this.#sweeper.unref();
+  }
+
+  /** How responses are read (the setting; `adaptive` unless a test pins one). */
+  get readMode(): 'adaptive' | 'consume' | 'data' {
+    return this.#settings.readMode ?? 'adaptive';
   }
 
   /** How long an idle connection is kept, ms (the setting). */

@@ -129,7 +129,7 @@ function send(
 }
 
 /** The way responses are read in the tests running now (each block pins one). */
-let readMode: H1Settings['readMode'] = 'adaptive';
+let readMode: 'adaptive' | 'consume' | 'data' = 'adaptive';
 
 function makePool(url: URL, settings: Partial<H1Settings> = {}): H1Pool {
   const pool = new H1Pool(url, { ...SETTINGS, readMode, ...settings });

@@ -39,9 +39,13 @@ interface Parser {
   unconsume(): void;
   [callback: number]: unknown;
 }
-/** The read controls of a socket's handle, and the flag `net.Socket` keeps beside them. */
+/**
+ * The read controls of a socket's handle, the flag `net.Socket` keeps beside them, and the
+ * one Node's HTTP server sets on a handle its parser consumes.
+ */
 interface ReadHandle {
   reading: boolean;
+  _consumed?: boolean;
   readStart(): number;
   readStop(): number;
 }
@@ -468,7 +472,7 @@ class Connection {
   /** How long this connection may stay idle, ms: the setting, or less if the server says so. */
   idleLimit: number;
   /** The handle the parser can consume, if the socket has one of the kind it reads. */
-  readonly #handle: (ReadHandle & object) | undefined;
+  readonly #handle: ReadHandle | undefined;
   readonly #mode: 'adaptive' | 'consume' | 'data';
   /** The parser reads the handle now (else it is fed the socket's `'data'`). */
   #consumed = false;
@@ -556,7 +560,7 @@ class Connection {
    */
   #consume(on: boolean): void {
     if (on === this.#consumed || this.#handle === undefined || this.socket.destroyed) return;
-    const handle = this.#handle as ReadHandle & { _consumed?: boolean };
+    const handle = this.#handle;
     if (on) this.parser.consume(handle);
     else this.parser.unconsume();
     handle._consumed = on;
